@@ -1,0 +1,10 @@
+/**
+ * tfjs-self-attention: a trainable scaled dot-product self-attention layer for TensorFlow.js.
+ * Importing this module registers every class for serialization.
+ */
+export {andMasks, causalMask, MASK_FILL, paddingMask} from './attention/masks';
+export {AttentionOptions, AttentionResult, maskedSoftmax, scaledDotProductAttention} from './attention/scaled_dot_product';
+export {Identity, identity, IdentityArgs} from './initializers';
+export {PositionalEmbedding, positionalEmbedding, PositionalEmbeddingArgs, sinusoidalTable} from './layers/positional_embedding';
+export {TokenEmbedding, tokenEmbedding, TokenEmbeddingArgs} from './layers/token_embedding';
+export {SelfAttention, selfAttention, SelfAttentionArgs, SelfAttentionCallArgs} from './layers/self_attention';

@@ -1,0 +1,107 @@
+/**
+ * PositionalEmbedding: adds a position vector to each time step, so that attention (which by
+ * itself is blind to order) can tell positions apart.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
+type Shape = Array<number|null>;
+
+/** Arguments of {@link PositionalEmbedding}. */
+export interface PositionalEmbeddingArgs extends LayerArgs {
+  /** Longest sequence the layer accepts. Required. */
+  maxLength: number;
+  /**
+   * 'learned': a trainable `[maxLength, features]` table (initialised with small random
+   * values); 'sinusoidal': the fixed sines and cosines of "Attention Is All You Need".
+   * Default 'learned'.
+   */
+  kind?: 'learned'|'sinusoidal';
+}
+
+/** `[batch, time, features]` → the same plus `positions[0:time]`. Passes masks on. */
+export class PositionalEmbedding extends tf.layers.Layer {
+  static className = 'PositionalEmbedding';
+  readonly maxLength: number;
+  readonly kind: 'learned'|'sinusoidal';
+  private table: tf.LayerVariable|null = null;
+  private fixedTable: tf.Tensor2D|null = null;
+
+  constructor(args: PositionalEmbeddingArgs) {
+    super(args);
+    if (!(Number.isInteger(args?.maxLength) && args.maxLength > 0)) {
+      throw new Error(`PositionalEmbedding: maxLength must be a positive integer. Received: ` +
+                      `maxLength=${JSON.stringify(args?.maxLength)}`);
+    }
+    const kind = args.kind ?? 'learned';
+    if (kind !== 'learned' && kind !== 'sinusoidal') {
+      throw new Error(`PositionalEmbedding: kind must be 'learned' or 'sinusoidal'. Received: ` +
+                      `kind=${JSON.stringify(args.kind)}`);
+    }
+    this.maxLength = args.maxLength;
+    this.kind = kind;
+    this.supportsMasking = true;
+  }
+
+  override build(inputShape: Shape|Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    const features = shape[shape.length - 1];
+    if (shape.length !== 3 || features == null) {
+      throw new Error(`PositionalEmbedding needs input [batch, time, features] with known ` +
+                      `features. Received: input shape [${shape}]`);
+    }
+    if (this.kind === 'learned') {
+      this.table = this.addWeight('positions', [this.maxLength, features], 'float32',
+                                  tf.initializers.randomUniform({minval: -0.05, maxval: 0.05}));
+    } else {
+      this.fixedTable = tf.keep(sinusoidalTable(this.maxLength, features));
+    }
+    this.built = true;
+  }
+
+  override call(inputs: tf.Tensor|tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = inputs instanceof Array ? inputs[0]! : inputs;  // [batch, time, features]
+      const time = x.shape[1]!;
+      if (time > this.maxLength) {
+        throw new Error(`PositionalEmbedding: the sequence has ${time} steps, more than ` +
+                        `maxLength=${this.maxLength}. Received: input shape [${x.shape}]`);
+      }
+      const table = this.table != null ? this.table.read() : this.fixedTable!;
+      return tf.add(x, table.slice([0, 0], [time, -1]));  // [batch, time, features]
+    });
+  }
+
+  override computeMask(_inputs: tf.Tensor|tf.Tensor[], mask?: tf.Tensor|tf.Tensor[]):
+      tf.Tensor|tf.Tensor[] {
+    return (mask ?? null) as tf.Tensor;  // tfjs reads null as "no mask"
+  }
+
+  override dispose() {
+    this.fixedTable?.dispose();
+    this.fixedTable = null;
+    return super.dispose();
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {...super.getConfig(), maxLength: this.maxLength, kind: this.kind};
+  }
+}
+tf.serialization.registerClass(PositionalEmbedding);
+
+/** Factory in the style of `tf.layers.*`. */
+export function positionalEmbedding(args: PositionalEmbeddingArgs): PositionalEmbedding {
+  return new PositionalEmbedding(args);
+}
+
+/** `[length, features]`: sin on even features, cos on odd, wavelengths 2π … 10000·2π. */
+export function sinusoidalTable(length: number, features: number): tf.Tensor2D {
+  const values = new Float32Array(length * features);
+  for (let pos = 0; pos < length; pos++) {
+    for (let i = 0; i < features; i++) {
+      const angle = pos / Math.pow(10000, (2 * Math.floor(i / 2)) / features);
+      values[pos * features + i] = i % 2 === 0 ? Math.sin(angle) : Math.cos(angle);
+    }
+  }
+  return tf.tensor2d(values, [length, features]);
+}

@@ -1,0 +1,386 @@
+/**
+ * The SelfAttention layer: steps 1–2 of the seed (Q, K, V from learned W_q, W_k, W_v), split
+ * into heads, steps 3–6 by `scaledDotProductAttention`, heads merged, then the optional output
+ * projection W_o.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+import {paddingMask, toBool} from '../attention/masks';
+import {scaledDotProductAttention} from '../attention/scaled_dot_product';
+import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint,
+        resolveInitializer, resolveRegularizer, serialize} from '../initializers';
+
+type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
+type Shape = Array<number|null>;
+
+/** Arguments of {@link SelfAttention}. All optional. */
+export interface SelfAttentionArgs extends LayerArgs {
+  /** Number of attention heads. Default 1. */
+  numHeads?: number;
+  /** Size of each head's queries and keys (dk). Default inputDim / numHeads. */
+  keyDim?: number;
+  /** Size of each head's values. Default keyDim. */
+  valueDim?: number;
+  /** Size of the output when there is an output projection. Default inputDim. */
+  outputDim?: number;
+  /**
+   * Apply W_o `[numHeads*valueDim, outputDim]` after merging the heads. Default `numHeads > 1`;
+   * without it the output is the concatenated heads, `numHeads*valueDim` wide.
+   */
+  useOutputProjection?: boolean;
+  /** Add biases to Q, K, V (and the output projection). Default false, as in the seed. */
+  useBias?: boolean;
+  /** Each query attends only to itself and earlier keys. Default false. */
+  causal?: boolean;
+  /** Dropout rate on the attention weights, during training only. Default 0. */
+  dropout?: number;
+  /** Return `[output, weights]`, weights `[batch, numHeads, timeQ, timeK]`. Default false. */
+  returnAttentionWeights?: boolean;
+  /** Initializer of every kernel. Default 'identity' (ones on the main diagonal, any shape). */
+  kernelInitializer?: Identifier<Initializer>;
+  /** Initializer of every bias. Default 'zeros'. */
+  biasInitializer?: Identifier<Initializer>;
+  /** Regularizer of every kernel. Default none. */
+  kernelRegularizer?: Identifier<Regularizer>;
+  /** Regularizer of every bias. Default none. */
+  biasRegularizer?: Identifier<Regularizer>;
+  /** Constraint on every kernel. Default none. */
+  kernelConstraint?: Identifier<Constraint>;
+  /** Constraint on every bias. Default none. */
+  biasConstraint?: Identifier<Constraint>;
+}
+
+/** Keyword arguments of `call` (what `apply` and `model.fit`/`predict` pass). */
+export interface SelfAttentionCallArgs {
+  /**
+   * Per-token masks `[batch, time]` (from an Embedding with `maskZero`, or `tf.layers.masking`):
+   * one for self-attention, `[queryMask, contextMask]` for cross-attention.
+   */
+  mask?: tf.Tensor|Array<tf.Tensor|null>|null;
+  /** Extra boolean mask `[batch, (numHeads|1,) timeQ, timeK]`, `true` = may attend. */
+  attentionMask?: tf.Tensor|null;
+  /** Whether dropout applies (model.fit passes true). */
+  training?: boolean;
+}
+
+/**
+ * Scaled dot-product self-attention (or cross-attention) with learned Q, K, V projections.
+ *
+ * Call arguments: a tensor `[batch, time, features]` for self-attention, or
+ * `[query, context]` (`[batch, timeQ, features]`, `[batch, timeK, contextFeatures]`) for
+ * cross-attention: Q from query, K and V from context, or `[query, context, contextMask]` with an
+ * explicit key mask `[batch, timeK]` (nonzero = may attend). Padding masks propagated by tfjs
+ * (Embedding `maskZero`) are used too; see {@link SelfAttentionCallArgs}.
+ *
+ * Returns `[batch, timeQ, outputDim]` (or `numHeads*valueDim` without the output projection),
+ * and with `returnAttentionWeights` also the weights `[batch, numHeads, timeQ, timeK]`.
+ *
+ * Weights, in order: query_kernel, key_kernel, value_kernel, then (useBias) query_bias,
+ * key_bias, value_bias, then (output projection) output_kernel (and output_bias).
+ */
+export class SelfAttention extends tf.layers.Layer {
+  static className = 'SelfAttention';
+
+  readonly numHeads: number;
+  readonly useBias: boolean;
+  readonly causal: boolean;
+  readonly dropout: number;
+  readonly returnAttentionWeights: boolean;
+  private readonly args: SelfAttentionArgs;
+  private readonly kernelInitializer: Initializer;
+  private readonly biasInitializer: Initializer;
+  private readonly kernelRegularizer: Regularizer|null;
+  private readonly biasRegularizer: Regularizer|null;
+  private readonly kernelConstraint: Constraint|null;
+  private readonly biasConstraint: Constraint|null;
+
+  // Known once built (they depend on the input's feature size).
+  private dims: {query: number, context: number, key: number, value: number, output: number,
+                 project: boolean}|null = null;
+  private queryKernel!: tf.LayerVariable;
+  private keyKernel!: tf.LayerVariable;
+  private valueKernel!: tf.LayerVariable;
+  private queryBias: tf.LayerVariable|null = null;
+  private keyBias: tf.LayerVariable|null = null;
+  private valueBias: tf.LayerVariable|null = null;
+  private outputKernel: tf.LayerVariable|null = null;
+  private outputBias: tf.LayerVariable|null = null;
+
+  constructor(args: SelfAttentionArgs = {}) {
+    super(args);
+    checkPositiveInt(args.numHeads, 'numHeads');
+    checkPositiveInt(args.keyDim, 'keyDim');
+    checkPositiveInt(args.valueDim, 'valueDim');
+    checkPositiveInt(args.outputDim, 'outputDim');
+    const dropout = args.dropout ?? 0;
+    if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
+      throw new Error(`SelfAttention: dropout must be a number in [0, 1). Received: dropout=${
+          String(args.dropout)}`);
+    }
+    this.args = {...args};
+    this.numHeads = args.numHeads ?? 1;
+    this.useBias = args.useBias ?? false;
+    this.causal = args.causal ?? false;
+    this.dropout = dropout;
+    this.returnAttentionWeights = args.returnAttentionWeights ?? false;
+    this.kernelInitializer =
+        resolveInitializer(args.kernelInitializer ?? 'identity', 'kernelInitializer')!;
+    this.biasInitializer = resolveInitializer(args.biasInitializer ?? 'zeros', 'biasInitializer')!;
+    this.kernelRegularizer = resolveRegularizer(args.kernelRegularizer, 'kernelRegularizer');
+    this.biasRegularizer = resolveRegularizer(args.biasRegularizer, 'biasRegularizer');
+    this.kernelConstraint = resolveConstraint(args.kernelConstraint, 'kernelConstraint');
+    this.biasConstraint = resolveConstraint(args.biasConstraint, 'biasConstraint');
+    this.supportsMasking = true;
+  }
+
+  /** Sizes resolved from the input shape(s) and the args; throws if they do not fit. */
+  private resolveDims(inputShape: Shape|Shape[]) {
+    const [queryShape, contextShape] = splitShapes(inputShape);
+    const query = queryShape[2];
+    const context = contextShape[2];
+    if (query == null || context == null) {
+      throw new Error(`SelfAttention needs a known feature size (last dimension). Received: ` +
+                      `input shape ${JSON.stringify(inputShape)}`);
+    }
+    const key = this.args.keyDim ?? query / this.numHeads;
+    if (!Number.isInteger(key)) {
+      throw new Error(
+          `SelfAttention: the input's feature size ${query} is not divisible by numHeads=` +
+          `${this.numHeads}; pass keyDim explicitly. Received: numHeads=${this.numHeads}`);
+    }
+    const value = this.args.valueDim ?? key;
+    const project = this.args.useOutputProjection ?? this.numHeads > 1;
+    const output = project ? this.args.outputDim ?? query : this.numHeads * value;
+    return {query, context, key, value, output, project};
+  }
+
+  override build(inputShape: Shape|Shape[]): void {
+    const dims = this.resolveDims(inputShape);
+    const h = this.numHeads;
+    const kernel = (name: string, shape: number[]) => this.addWeight(
+        name, shape, 'float32', this.kernelInitializer, this.kernelRegularizer ?? undefined, true,
+        this.kernelConstraint ?? undefined);
+    const bias = (name: string, size: number) => this.addWeight(
+        name, [size], 'float32', this.biasInitializer, this.biasRegularizer ?? undefined, true,
+        this.biasConstraint ?? undefined);
+
+    this.queryKernel = kernel('query_kernel', [dims.query, h * dims.key]);
+    this.keyKernel = kernel('key_kernel', [dims.context, h * dims.key]);
+    this.valueKernel = kernel('value_kernel', [dims.context, h * dims.value]);
+    if (this.useBias) {
+      this.queryBias = bias('query_bias', h * dims.key);
+      this.keyBias = bias('key_bias', h * dims.key);
+      this.valueBias = bias('value_bias', h * dims.value);
+    }
+    if (dims.project) {
+      this.outputKernel = kernel('output_kernel', [h * dims.value, dims.output]);
+      if (this.useBias) {
+        this.outputBias = bias('output_bias', dims.output);
+      }
+    }
+    this.dims = dims;
+    this.built = true;
+  }
+
+  override call(inputs: tf.Tensor|tf.Tensor[], kwargs: SelfAttentionCallArgs = {}):
+      tf.Tensor|tf.Tensor[] {
+    return tf.tidy(() => {
+      const [query, context] = splitInputs(inputs);
+      const dims = this.dims!;
+      checkFeatures(query, dims.query, 'query');
+      checkFeatures(context, dims.context, inputs instanceof Array ? 'context' : 'inputs');
+      const [batch, timeQ] = query.shape as [number, number, number];
+      const timeK = context.shape[1]!;
+      const h = this.numHeads;
+
+      // Steps 1–2: Q, K, V, each split into heads.  // [batch, heads, time, keyDim|valueDim]
+      const q = splitHeads(dense(query, this.queryKernel, this.queryBias), h, dims.key);
+      const k = splitHeads(dense(context, this.keyKernel, this.keyBias), h, dims.key);
+      const v = splitHeads(dense(context, this.valueKernel, this.valueBias), h, dims.value);
+
+      const mask = this.attentionMask(inputs, kwargs, batch, timeQ, timeK);
+      // Steps 3–6.  // output [batch, heads, timeQ, valueDim], weights [batch, heads, timeQ, timeK]
+      const {output, weights} = scaledDotProductAttention(q, k, v, {
+        mask,
+        causal: this.causal,
+        dropout: this.dropout,
+        training: kwargs.training ?? false,
+      });
+
+      let result = output.transpose([0, 2, 1, 3]).reshape([batch, timeQ, h * dims.value]);
+      if (this.outputKernel != null) {
+        result = dense(result, this.outputKernel, this.outputBias);  // [batch, timeQ, outputDim]
+      }
+      return this.returnAttentionWeights ? [result, weights] : result;
+    });
+  }
+
+  /** Padding masks from mask propagation, AND the explicit `attentionMask`, as one tensor. */
+  private attentionMask(inputs: tf.Tensor|tf.Tensor[], kwargs: SelfAttentionCallArgs,
+                        batch: number, timeQ: number, timeK: number): tf.Tensor|null {
+    const [queryMask, keyMask] = this.tokenMasks(inputs, kwargs.mask);
+    checkTokenMask(queryMask, [batch, timeQ], 'query mask');
+    checkTokenMask(keyMask, [batch, timeK], 'key mask');
+    let mask = paddingMask(queryMask, keyMask);  // [batch, 1, timeQ, timeK]
+    const extra = kwargs.attentionMask ?? null;
+    if (extra != null) {
+      const fits = (extra.rank === 3 || extra.rank === 4) && extra.shape[0] === batch &&
+          (extra.rank === 3 || extra.shape[1] === 1 || extra.shape[1] === this.numHeads) &&
+          extra.shape[extra.rank - 2] === timeQ && extra.shape[extra.rank - 1] === timeK;
+      if (!fits) {
+        throw new Error(
+            `attentionMask must have shape [batch, timeQ, timeK] = [${batch}, ${timeQ}, ${
+                timeK}] or [batch, 1|numHeads, timeQ, timeK]. Received: attentionMask with ` +
+            `shape [${extra.shape}].`);
+      }
+      const extra4 = extra.rank === 3 ? extra.expandDims(1) : extra;
+      mask = mask == null ? toBool(extra4) : tf.logicalAnd(mask, toBool(extra4));
+    }
+    return mask;
+  }
+
+  /**
+   * [queryMask, keyMask] (each `[batch, time]` or null). A third input, when given, is the key
+   * mask and the propagated masks are ignored. tfjs's `predict`/`fit` executor hands a layer with
+   * several inputs only the first input's mask, as one tensor: that one is the query's.
+   */
+  private tokenMasks(inputs: tf.Tensor|tf.Tensor[],
+                     mask: SelfAttentionCallArgs['mask']): [tf.Tensor|null, tf.Tensor|null] {
+    if (inputs instanceof Array && inputs.length === 3) {
+      return [null, inputs[2]!];
+    }
+    if (mask instanceof Array) {
+      return [mask[0] ?? null, mask[inputs instanceof Array ? 1 : 0] ?? null];
+    }
+    if (inputs instanceof Array && inputs.length === 2) {
+      return [mask ?? null, null];
+    }
+    return [mask ?? null, mask ?? null];
+  }
+
+  override computeOutputShape(inputShape: Shape|Shape[]): Shape|Shape[] {
+    const dims = this.dims ?? this.resolveDims(inputShape);
+    const [queryShape, contextShape] = splitShapes(inputShape);
+    const output: Shape = [queryShape[0] ?? null, queryShape[1] ?? null, dims.output];
+    if (!this.returnAttentionWeights) {
+      return output;
+    }
+    return [output, [queryShape[0] ?? null, this.numHeads, queryShape[1] ?? null,
+                     contextShape[1] ?? null]];
+  }
+
+  /** The output keeps the query's mask (the weights output has none). */
+  override computeMask(inputs: tf.Tensor|tf.Tensor[], mask?: tf.Tensor|tf.Tensor[]):
+      tf.Tensor|tf.Tensor[] {
+    void inputs;
+    const queryMask = mask instanceof Array ? mask[0] ?? null : mask ?? null;
+    // tfjs types masks as non-null but passes and accepts null for "no mask".
+    return (this.returnAttentionWeights ? [queryMask, null] : queryMask) as tf.Tensor;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const a = this.args;
+    const config: tf.serialization.ConfigDict = {
+      numHeads: this.numHeads,
+      keyDim: a.keyDim ?? null,
+      valueDim: a.valueDim ?? null,
+      outputDim: a.outputDim ?? null,
+      useOutputProjection: a.useOutputProjection ?? null,
+      useBias: this.useBias,
+      causal: this.causal,
+      dropout: this.dropout,
+      returnAttentionWeights: this.returnAttentionWeights,
+      kernelInitializer: serialize(this.kernelInitializer),
+      biasInitializer: serialize(this.biasInitializer),
+      kernelRegularizer: serialize(this.kernelRegularizer),
+      biasRegularizer: serialize(this.biasRegularizer),
+      kernelConstraint: serialize(this.kernelConstraint),
+      biasConstraint: serialize(this.biasConstraint),
+    };
+    return {...super.getConfig(), ...config};
+  }
+
+  /** Rebuilds from getConfig's output (nulls mean "default"). */
+  static override fromConfig<T extends tf.serialization.Serializable>(
+      cls: tf.serialization.SerializableConstructor<T>,
+      config: tf.serialization.ConfigDict): T {
+    const args = Object.fromEntries(Object.entries(config).filter(([, v]) => v != null));
+    return new cls(args);
+  }
+}
+tf.serialization.registerClass(SelfAttention);
+
+/** Factory in the style of `tf.layers.*`. */
+export function selfAttention(args?: SelfAttentionArgs): SelfAttention {
+  return new SelfAttention(args);
+}
+
+// ---- Helpers -----------------------------------------------------------------------------
+
+function checkPositiveInt(value: unknown, name: string): void {
+  if (value !== undefined && value !== null &&
+      !(typeof value === 'number' && Number.isInteger(value) && value > 0)) {
+    throw new Error(`SelfAttention: ${name} must be a positive integer. Received: ${name}=${
+        JSON.stringify(value)}`);
+  }
+}
+
+/** One shape for self-attention, two for cross-attention → [queryShape, contextShape]. */
+function splitShapes(inputShape: Shape|Shape[]): [Shape, Shape] {
+  const shapes: Shape[] = Array.isArray(inputShape[0]) ? inputShape as Shape[] :
+                                                         [inputShape as Shape];
+  if (shapes.length < 1 || shapes.length > 3) {
+    throw new Error(`SelfAttention takes 1 input (self-attention), [query, context] ` +
+                    `(cross-attention) or [query, context, contextMask]. Received: ${
+                        shapes.length} inputs.`);
+  }
+  const [query, context = query, contextMask] = shapes as [Shape, Shape?, Shape?];
+  for (const shape of [query, context]) {
+    if (shape.length !== 3) {
+      throw new Error(`SelfAttention inputs must have rank 3 [batch, time, features]. ` +
+                      `Received: input shape [${shape}].`);
+    }
+  }
+  if (contextMask != null && (contextMask.length !== 2 || contextMask[1] !== context[1])) {
+    throw new Error(`contextMask (the third input) must have shape [batch, timeK] = [${
+        context[0]}, ${context[1]}]. Received: contextMask with shape [${contextMask}].`);
+  }
+  return [query, context];
+}
+
+function splitInputs(inputs: tf.Tensor|tf.Tensor[]): [tf.Tensor, tf.Tensor] {
+  const list = inputs instanceof Array ? inputs : [inputs];
+  splitShapes(list.map(t => t.shape));
+  return [list[0]!, list[1] ?? list[0]!];
+}
+
+function checkFeatures(x: tf.Tensor, expected: number, name: string): void {
+  if (x.shape[2] !== expected) {
+    throw new Error(`SelfAttention was built for ${name} with ${expected} features. Received: ` +
+                    `${name} with shape [${x.shape}].`);
+  }
+}
+
+function checkTokenMask(mask: tf.Tensor|null, expected: number[], name: string): void {
+  if (mask != null && mask.shape.join(',') !== expected.join(',')) {
+    throw new Error(`${name} must have shape [batch, time] = [${expected}]. Received: ${
+        name} with shape [${mask.shape}].`);
+  }
+}
+
+/** x · W (+ b) over the last axis, as one 2-D matMul.  // [batch, time, units] */
+function dense(x: tf.Tensor, kernel: tf.LayerVariable, bias: tf.LayerVariable|null): tf.Tensor {
+  const [batch, time, features] = x.shape as [number, number, number];
+  const w = kernel.read();
+  let y = tf.matMul(x.reshape([batch * time, features]), w);
+  if (bias != null) {
+    y = tf.add(y, bias.read());
+  }
+  return y.reshape([batch, time, w.shape[1]!]);
+}
+
+/** [batch, time, heads*size] → [batch, heads, time, size]: head h takes columns h*size…. */
+function splitHeads(x: tf.Tensor, heads: number, size: number): tf.Tensor {
+  const [batch, time] = x.shape as [number, number, number];
+  return x.reshape([batch, time, heads, size]).transpose([0, 2, 1, 3]);
+}
