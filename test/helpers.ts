@@ -69,7 +69,3 @@ export function weightsByName(layer: SelfAttention, values: Matrix[]): Reference
 export function roundToFloat32(m: Matrix): Matrix {
   return m.map(row => Array.from(Float32Array.from(row)));
 }
-
-export function tensor3d(x: Matrix[]): tf.Tensor3D {
-  return tf.tensor3d(x);
-}
