@@ -102,8 +102,9 @@ export class Checkpoint extends tf.Callback {
 
   override async onEpochEnd(epoch: number, logs?: tf.Logs): Promise<void> {
     const done = epoch + 1;
-    const monitor = this.monitorName(logs);
-    const value = logs?.[monitor] ?? null;
+    const numbers = await resolveLogs(logs);
+    const monitor = this.monitorName(numbers);
+    const value = numbers[monitor] ?? null;
     if (this.every > 0 && done % this.every === 0) {
       await this.saveTo(this.latestPath, {epoch: done, monitor, value});
     }
@@ -112,7 +113,7 @@ export class Checkpoint extends tf.Callback {
     }
     if (value === null || !Number.isFinite(value)) {
       throw new Error(`checkpoint: monitor '${monitor}' is not a finite number in the logs of ` +
-                      `epoch ${done}. Logged values: ${JSON.stringify(logs ?? {})}`);
+                      `epoch ${done}. Logged values: ${JSON.stringify(numbers)}`);
     }
     if (!this.bestLoaded) {
       this.best = await this.previousBest(monitor);
@@ -125,11 +126,11 @@ export class Checkpoint extends tf.Callback {
     }
   }
 
-  private monitorName(logs?: tf.Logs): string {
+  private monitorName(logs: Record<string, number>): string {
     if (this.requestedMonitor !== undefined) {
       return this.requestedMonitor;
     }
-    return logs != null && 'val_loss' in logs ? 'val_loss' : 'loss';
+    return 'val_loss' in logs ? 'val_loss' : 'loss';
   }
 
   private mode(monitor: string): 'min'|'max' {
@@ -159,11 +160,32 @@ export class Checkpoint extends tf.Callback {
       }
       handler = handlers[0]!;
     }
-    // The model's own metadata plus the checkpoint's, without touching the model.
-    await this.model.save(tf.io.withSaveHandler(artifacts => handler.save!({
-      ...artifacts,
-      userDefinedMetadata: {...(artifacts.userDefinedMetadata ?? {}), checkpoint: {...info}},
-    })), {includeOptimizer: this.includeOptimizer});
+    const model = this.model;
+    const optimizer = this.includeOptimizer ? model.optimizer : null;
+    // The model's own metadata plus the checkpoint's, without touching the model. The optimizer's
+    // state is added here rather than by `includeOptimizer`, whose path in tfjs 4.22 leaks the
+    // 'iter' scalar of every save (one tensor per checkpoint over a long run).
+    await model.save(tf.io.withSaveHandler(async artifacts => {
+      const extra: Partial<tf.io.ModelArtifacts> = {};
+      if (optimizer != null) {
+        const weights = await optimizer.getWeights();
+        try {
+          const encoded = await tf.io.encodeWeights(weights, 'optimizer');
+          extra.trainingConfig = (model as unknown as {getTrainingConfig(): tf.io.TrainingConfig})
+                                     .getTrainingConfig();
+          extra.weightSpecs = [...(artifacts.weightSpecs ?? []), ...encoded.specs];
+          extra.weightData = tf.io.concatenateArrayBuffers(
+              [tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? []), encoded.data]);
+        } finally {
+          tf.dispose(weights.map(w => w.tensor).filter(t => !(t instanceof tf.Variable)));
+        }
+      }
+      return handler.save!({
+        ...artifacts,
+        ...extra,
+        userDefinedMetadata: {...(artifacts.userDefinedMetadata ?? {}), checkpoint: {...info}},
+      });
+    }));
   }
 
   /** The monitored value stored with an earlier best model at this path, if any. */
@@ -181,6 +203,16 @@ export class Checkpoint extends tf.Callback {
       return null;  // no earlier best (or an unreadable one, which the next save replaces)
     }
   }
+}
+
+/** The logs as numbers (tfjs may hand scalars over as tensors). */
+async function resolveLogs(logs?: tf.Logs): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(logs ?? {})) {
+    const v = value as number|tf.Scalar;
+    out[key] = typeof v === 'number' ? v : (await v.data())[0]!;
+  }
+  return out;
 }
 
 /** Factory: `model.fit(x, y, {callbacks: [checkpoint({path: 'runs/a', keepBest: true})]})`. */
