@@ -183,3 +183,25 @@ describe('killed at random moments', () => {
     expect(sawOld + sawNew).toBe(RANDOM_KILLS);
   });
 });
+
+describe('loading while another process saves', () => {
+  it('every load gets one complete version, never a mixture', async () => {
+    const folder = path.join(root, 'readers');
+    await saveHere(folder, 0);
+    const child = startChild(folder, 1);
+    await child.ready;
+    const seen: number[] = [];
+    try {
+      while (seen.length < 20) {
+        seen.push(await loadVersion(folder));  // versionOf checks every weight
+      }
+    } finally {
+      child.process.kill('SIGKILL');
+    }
+    expect(await child.exited).toBeNull();
+    expect(child.stderr()).toBe('');
+    // Versions never go backwards, and the loads did overlap with saves.
+    expect([...seen].sort((a, b) => a - b)).toEqual(seen);
+    expect(new Set(seen).size).toBeGreaterThan(3);
+  });
+});

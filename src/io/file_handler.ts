@@ -140,32 +140,47 @@ export class FileSystemHandler implements tf.io.IOHandler {
     const folder = committed.folder;
     const file = node.path.join(folder, node.path.basename(requested));
     const identity = await folderIdentity(node, folder);
-    const unchanged = async (cause: Error) => {
+    if (identity === MISSING) {  // gone since it was found: a save just finished
+      throw new FolderChanged(new Error(`Cannot load ${requested}: ${folder} vanished while ` +
+                                        'it was opened.'));
+    }
+    try {
+      return await this.readChecked(node, file, folder, identity, committed.recovered,
+                                    requestedFolder);
+    } catch (e) {
+      // Any failure while a save swapped the folder (a file gone, sizes that do not match) is
+      // a reason to read again, not an answer.
       if ((await folderIdentity(node, folder)) !== identity) {
-        throw new FolderChanged(cause);
+        throw new FolderChanged(e as Error);
       }
-    };
+      throw e;
+    }
+  }
+
+  /** Reads and checks; `identity` is the folder's before anything was read from it. */
+  private async readChecked(node: NodeModules, file: string, folder: string, identity: string,
+                            recovered: boolean, requestedFolder: string):
+      Promise<tf.io.ModelArtifacts> {
     let text: string;
     try {
       text = await node.fs.readFile(file, 'utf8');
     } catch (e) {
-      const error = code(e) === 'ENOENT' ? new Error(`Cannot load ${file}: the file does not exist.`) :
-                                           e as Error;
-      await unchanged(error);
-      throw error;
-    }
-    if (committed.recovered) {
-      console.warn(`tfjs-self-attention: ${requestedFolder} is missing because a save to it was ` +
-                   `interrupted; loading the previous model from ${folder}. The next save to ` +
-                   `${requestedFolder} puts it back in place.`);
+      throw code(e) === 'ENOENT' ? new Error(`Cannot load ${file}: the file does not exist.`) : e;
     }
     const modelJson = parseModelJson(text, file);
     checkLayerClasses(modelJson.modelTopology, file);
     const artifacts = await tf.io.getModelArtifactsForJSON(
         modelJson, manifest => this.readWeights(node, manifest, folder, file));
-    await unchanged(new Error(`${folder} was replaced while it was read`));
+    if ((await folderIdentity(node, folder)) !== identity) {
+      throw new Error(`${folder} was replaced while it was read.`);
+    }
     if (this.options.checkWeights ?? true) {
       await checkWeightsFitModel(modelJson.modelTopology, artifacts.weightSpecs ?? [], file);
+    }
+    if (recovered) {
+      console.warn(`tfjs-self-attention: ${requestedFolder} is missing because a save to it was ` +
+                   `interrupted; loaded the previous model from ${folder}. The next save to ` +
+                   `${requestedFolder} puts it back in place.`);
     }
     return artifacts;
   }
@@ -215,13 +230,15 @@ class FolderChanged extends Error {
   }
 }
 
+const MISSING = 'missing';
+
 async function folderIdentity(node: NodeModules, folder: string): Promise<string> {
   try {
     const stats = await node.fs.stat(folder);
     return `${stats.dev}:${stats.ino}`;
   } catch (e) {
     if (code(e) === 'ENOENT') {
-      return 'missing';
+      return MISSING;
     }
     throw e;
   }
