@@ -12,7 +12,7 @@ import * as esbuild from 'esbuild';
 import * as tf from '@tensorflow/tfjs';
 
 import {fileSystem} from '../src';
-import {buildKillModel, setVersion, versionOf} from './io/kill_model';
+import {buildKillModel, checksum, setVersion, versionOf} from './io/kill_model';
 
 const RANDOM_KILLS = 50;
 
@@ -48,15 +48,18 @@ interface Child {
   process: ChildProcess;
   /** Versions reported saved, in order. */
   saved: number[];
+  /** fit mode: epoch → checksum of the weights after it. */
+  epochs: Map<number, string>;
   ready: Promise<void>;
   exited: Promise<number|null>;
   stderr: () => string;
 }
 
-function startChild(folder: string, first: number, dieAt?: string): Child {
+function startChild(folder: string, first: number|'fit', dieAt?: string): Child {
   const args = [childScript, folder, String(first), ...(dieAt ? [dieAt] : [])];
   const child = spawn(process.execPath, args, {stdio: ['ignore', 'pipe', 'pipe']});
   const saved: number[] = [];
+  const epochs = new Map<number, string>();
   let err = '';
   let out = '';
   let onReady: () => void = () => undefined;
@@ -71,6 +74,9 @@ function startChild(folder: string, first: number, dieAt?: string): Child {
         onReady();
       } else if (line.startsWith('saved ')) {
         saved.push(Number(line.slice(6)));
+      } else if (line.startsWith('epoch ')) {
+        const [, epoch, sum] = line.split(' ');
+        epochs.set(Number(epoch), sum!);
       }
     }
   });
@@ -84,7 +90,7 @@ function startChild(folder: string, first: number, dieAt?: string): Child {
                           .filter(l => l.trim() !== '' && !l.includes('looks like you are running') &&
                                        !/^=+$/.test(l.trim()))
                           .join('\n');
-  return {process: child, saved, ready, exited, stderr};
+  return {process: child, saved, epochs, ready, exited, stderr};
 }
 
 /** Loads the folder and returns the version it holds (checking every weight). */
@@ -203,5 +209,34 @@ describe('loading while another process saves', () => {
     // Versions never go backwards, and the loads did overlap with saves.
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
     expect(new Set(seen).size).toBeGreaterThan(3);
+  });
+});
+
+describe('a training process killed while its checkpoint callback saves', () => {
+  it('leaves a loadable checkpoint of the last or the current epoch, with its weights', async () => {
+    const folder = path.join(root, 'fit');
+    let checked = 0;
+    for (let trial = 0; trial < 4; trial++) {
+      const child = startChild(folder, 'fit');
+      await child.ready;
+      while (child.epochs.size < 1 + (trial % 3)) {  // let it get a few epochs in
+        await new Promise(resolve => setTimeout(resolve, 5));
+      }
+      await new Promise(resolve => setTimeout(resolve, Math.random() * 100));
+      child.process.kill('SIGKILL');
+      expect(await child.exited).toBeNull();
+      expect(child.stderr()).toBe('');
+      const last = Math.max(...child.epochs.keys());
+      const model = await tf.loadLayersModel(`file://${folder}/latest/model.json`);
+      const epoch = (model.getUserDefinedMetadata() as {checkpoint: {epoch: number}}).checkpoint.epoch;
+      expect([last, last + 1]).toContain(epoch);
+      if (child.epochs.has(epoch)) {  // reported: its weights are exactly those
+        expect(checksum(model)).toBe(child.epochs.get(epoch));
+        checked++;
+      }
+      model.dispose();
+      model.optimizer.dispose();
+    }
+    expect(checked).toBeGreaterThan(0);
   });
 });

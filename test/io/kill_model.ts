@@ -47,3 +47,15 @@ export function versionOf(model: tf.LayersModel): number {
   });
   return version;
 }
+
+/** A float64 sum of every weight times its position (order-sensitive), as a string. */
+export function checksum(model: tf.LayersModel): string {
+  let sum = 0;
+  model.weights.forEach((w, i) => {
+    const values = w.read().dataSync();
+    for (let j = 0; j < values.length; j++) {
+      sum += values[j]! * (1 + ((i * 7 + j) % 13));
+    }
+  });
+  return sum.toPrecision(17);
+}
