@@ -169,6 +169,7 @@ describe('checkpoint callback', () => {
     expect(() => checkpoint({path: ''})).toThrow('path must be a non-empty folder or URL. Received: path=""');
     expect(() => checkpoint({path: 'x', every: -1})).toThrow('every must be a non-negative integer (epochs). Received: every=-1');
     expect(() => checkpoint({path: 'x', every: 1.5})).toThrow('Received: every=1.5');
+    expect(() => checkpoint({path: 'x', every: 0})).toThrow('it would never save. Received: every=0, keepBest=undefined');
     expect(() => checkpoint({path: 'x', mode: 'up' as 'min'})).toThrow(`mode must be 'min', 'max' or 'auto'. Received: mode="up"`);
   });
 

@@ -77,6 +77,10 @@ export class Checkpoint extends tf.Callback {
       throw new Error(`checkpoint: monitor must be the name of a logged value. Received: ` +
                       `monitor=${JSON.stringify(args.monitor)}`);
     }
+    if (every === 0 && !(args.keepBest ?? false)) {
+      throw new Error('checkpoint: with every=0 and keepBest=false it would never save. Received: ' +
+                      `every=0, keepBest=${JSON.stringify(args.keepBest)}`);
+    }
     this.path = args.path;
     this.every = every;
     this.keepBest = args.keepBest ?? false;
