@@ -141,6 +141,50 @@ describe('round trip through file://', () => {
   });
 });
 
+describe('other models through file://', () => {
+  it('a graph model (TensorFlow-converted format) loads with tf.loadGraphModel', async () => {
+    // y = x · w as a GraphDef, the format tfjs's converter writes.
+    const folder = path.join(root, 'graph');
+    fs.mkdirSync(folder);
+    const modelJson = {
+      format: 'graph-model', generatedBy: 'hand-written', convertedBy: null,
+      modelTopology: {
+        node: [
+          {name: 'x', op: 'Placeholder', attr: {dtype: {type: 'DT_FLOAT'},
+                                                 shape: {shape: {dim: [{size: '-1'}, {size: '2'}]}}}},
+          {name: 'w', op: 'Const', attr: {dtype: {type: 'DT_FLOAT'}, value: {tensor: {
+            dtype: 'DT_FLOAT', tensorShape: {dim: [{size: '2'}, {size: '1'}]}}}}},
+          {name: 'y', op: 'MatMul', input: ['x', 'w'],
+           attr: {transpose_a: {b: false}, transpose_b: {b: false}, T: {type: 'DT_FLOAT'}}},
+        ],
+        versions: {producer: 1},
+      },
+      weightsManifest: [{paths: ['weights.bin'], weights: [{name: 'w', shape: [2, 1], dtype: 'float32'}]}],
+    };
+    fs.writeFileSync(path.join(folder, 'model.json'), JSON.stringify(modelJson));
+    fs.writeFileSync(path.join(folder, 'weights.bin'), Buffer.from(new Float32Array([2, -3]).buffer));
+    const graph = await tf.loadGraphModel(`file://${folder}/model.json`);
+    const y = graph.predict(tf.tensor2d([[1, 1], [4, 2]])) as tf.Tensor;
+    expect(Array.from(y.dataSync())).toEqual([2 - 3, 8 - 6]);
+    graph.dispose();
+  });
+
+  it('{strict: false} lets a weight without a layer pass, as tfjs does', async () => {
+    const model = buildModel(5);
+    const folder = path.join(root, 'lenient');
+    await model.save(`file://${folder}`);
+    const file = path.join(folder, 'model.json');
+    const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    json.weightsManifest[0].weights.push({name: 'gone_layer/kernel', shape: [1], dtype: 'float32'});
+    fs.writeFileSync(file, JSON.stringify(json));
+    fs.appendFileSync(path.join(folder, 'weights.bin'), Buffer.alloc(4));
+    await expectLoadError(`file://${file}`, ["weight 'gone_layer/kernel', which no layer"]);
+    const loaded = await tf.loadLayersModel(`file://${file}`, {strict: false});
+    expect(maxDiff(loaded.predict(x()) as tf.Tensor, model.predict(x()) as tf.Tensor)).toBe(0);
+    loaded.dispose();
+  });
+});
+
 describe('files written by tfjs-node', () => {
   it("loads a model saved by tfjs-node 4.22's own file:// handler (committed fixture)", async () => {
     // Made by scripts/tfjs-node-compat.js with tfjs-node's handler; predictions recorded then.

@@ -30,6 +30,11 @@ export interface FileSystemOptions {
    * Costs one extra build of the model. Default true.
    */
   checkWeights?: boolean;
+  /**
+   * As tfjs's `LoadOptions.strict`: false lets weights without a layer, and layers without
+   * weights, pass the checks (shapes are still checked). Default true.
+   */
+  strict?: boolean;
   /** Steps of the atomic save, for tests that kill the process at an exact point. */
   onSaveStep?: AtomicWriteOptions['onStep'];
 }
@@ -168,14 +173,20 @@ export class FileSystemHandler implements tf.io.IOHandler {
       throw code(e) === 'ENOENT' ? new Error(`Cannot load ${file}: the file does not exist.`) : e;
     }
     const modelJson = parseModelJson(text, file);
-    checkLayerClasses(modelJson.modelTopology, file);
+    // Graph models (converted from TensorFlow) have no layers to check.
+    const layers = modelJson.format !== 'graph-model' &&
+        ('class_name' in modelJson.modelTopology || 'model_config' in modelJson.modelTopology);
+    if (layers) {
+      checkLayerClasses(modelJson.modelTopology, file);
+    }
     const artifacts = await tf.io.getModelArtifactsForJSON(
         modelJson, manifest => this.readWeights(node, manifest, folder, file));
     if ((await folderIdentity(node, folder)) !== identity) {
       throw new Error(`${folder} was replaced while it was read.`);
     }
-    if (this.options.checkWeights ?? true) {
-      await checkWeightsFitModel(modelJson.modelTopology, artifacts.weightSpecs ?? [], file);
+    if (layers && (this.options.checkWeights ?? true)) {
+      await checkWeightsFitModel(modelJson.modelTopology, artifacts.weightSpecs ?? [], file,
+                                 this.options.strict ?? true);
     }
     if (recovered) {
       console.warn(`tfjs-self-attention: ${requestedFolder} is missing because a save to it was ` +
@@ -287,7 +298,7 @@ function fileRouter(kind: 'save'|'load') {
     } finally {
       routing = false;
     }
-    return others.length > 0 ? null : fileSystem(url);
+    return others.length > 0 ? null : fileSystem(url, {strict: loadOptions?.strict});
   }) as Parameters<typeof tf.io.registerSaveRouter>[0];
 }
 

@@ -128,12 +128,12 @@ export function checkLayerClasses(topology: unknown, file: string): void {
 
 /**
  * Builds the model of `topology` once, compares its weights with the model weights in `specs`
- * (names as tfjs's strict loading matches them, and shapes), and disposes it. Throws, naming
+ * (names as tfjs's loading matches them, unless not `strict`, and shapes), and disposes it. Throws, naming
  * `file`, on the first mismatch. Leaves no variables behind either way.
  */
 export async function checkWeightsFitModel(topology: tf.io.ModelJSON['modelTopology'],
                                            specs: tf.io.WeightsManifestEntry[],
-                                           file: string): Promise<void> {
+                                           file: string, strict = true): Promise<void> {
   const modelSpecs = specs.filter(s => s.group !== 'optimizer');
   if (modelSpecs.length > 0 && !Number.isNaN(parseInt(modelSpecs[0]!.name.split('/').pop()!, 10))) {
     return;  // Keras 3 weight names ("dense/0"): tfjs maps them its own way
@@ -165,6 +165,9 @@ export async function checkWeightsFitModel(topology: tf.io.ModelJSON['modelTopol
         name = parts.slice(0, -2).concat([parts[parts.length - 1]!]).join('/');
       }
       const target = byName.get(name);
+      if (target === undefined && !strict) {
+        continue;
+      }
       if (target === undefined) {
         throw new Error(`${file}: the weightsManifest has weight '${spec.name}', which no layer ` +
                         'of the model it describes has.');
@@ -177,7 +180,7 @@ export async function checkWeightsFitModel(topology: tf.io.ModelJSON['modelTopol
       }
       byName.delete(name);
     }
-    if (byName.size > 0) {
+    if (byName.size > 0 && strict) {
       throw new Error(`${file}: the weightsManifest lacks ${byName.size} weight(s) the model ` +
                       `needs: ${[...byName.keys()].join(', ')}.`);
     }
