@@ -19,13 +19,13 @@ afterAll(() => {
   fs.rmSync(root, {recursive: true, force: true});
 });
 
-/** A fresh copy of tfjs (and of this package when `withPackage`), isolated from other tests. */
-function fresh(setup: (tf: Tf) => void, withPackage = true): {tf: Tf, pkg: Package|null} {
-  let out: {tf: Tf, pkg: Package|null} = {tf: null as unknown as Tf, pkg: null};
+/** A fresh copy of tfjs and of `module` (this package by default), isolated from other tests. */
+function fresh(setup: (tf: Tf) => void, module = '../src'): {tf: Tf, pkg: Package} {
+  let out = {tf: null as unknown as Tf, pkg: null as unknown as Package};
   jest.isolateModules(() => {
     const tf = require('@tensorflow/tfjs') as Tf;
     setup(tf);
-    out = {tf, pkg: withPackage ? require('../src') as Package : null};
+    out = {tf, pkg: require(module) as Package};
   });
   return out;
 }
@@ -61,11 +61,11 @@ describe('file:// routing', () => {
     const {tf, pkg} = fresh(() => undefined);
     const saves = tf.io.getSaveHandlers('file://a/b');
     expect(saves.length).toBe(1);
-    expect(saves[0]).toBeInstanceOf(pkg!.FileSystemHandler);
-    expect(tf.io.getLoadHandlers('file://a/b/model.json')[0]).toBeInstanceOf(pkg!.FileSystemHandler);
+    expect(saves[0]).toBeInstanceOf(pkg.FileSystemHandler);
+    expect(tf.io.getLoadHandlers('file://a/b/model.json')[0]).toBeInstanceOf(pkg.FileSystemHandler);
     expect(tf.io.getSaveHandlers('a/b')).toEqual([]);
     // Registering again (e.g. a second copy of the package) adds no second handler.
-    pkg!.registerFileRouters();
+    pkg.registerFileRouters();
     expect(tf.io.getSaveHandlers('file://a/b').length).toBe(1);
 
     const folder = path.join(root, 'ours');
@@ -86,16 +86,30 @@ describe('file:// routing', () => {
     }
     const handlers = tf.io.getSaveHandlers('file://x');
     expect(handlers.length).toBe(1);
-    expect(handlers[0]).not.toBeInstanceOf(pkg!.FileSystemHandler);
+    expect(handlers[0]).not.toBeInstanceOf(pkg.FileSystemHandler);
 
     const folder = path.join(root, `other-${order}`);
     await tinyModel(tf).save(`file://${folder}`);
     expect(fs.readdirSync(folder)).toEqual(['other.json']);
     // This package's handler is still there when asked for by name.
-    await tinyModel(tf).save(pkg!.fileSystem(folder));
+    await tinyModel(tf).save(pkg.fileSystem(folder));
     expect(fs.readdirSync(folder).sort()).toEqual(['model.json', 'other.json', 'weights.bin']);
     // Loading: only this package answers file:// loads here, so tf.loadLayersModel works.
     const loaded = await tf.loadLayersModel(`file://${folder}/model.json`);
     expect(loaded.layers.length).toBe(1);
+  });
+});
+
+describe('a process that has not registered the layers', () => {
+  it("loading a model with SelfAttention says which classes and what to import", async () => {
+    // Only the file handler, not the layers: their classes are unknown to this copy of tfjs.
+    const {tf} = fresh(() => undefined, '../src/io/file_handler');
+    const file = path.join(__dirname, 'fixtures', 'tfjs-node-4.22', 'model.json');
+    const before = tf.memory().numTensors;
+    await expect(tf.loadLayersModel(`file://${file}`)).rejects.toThrow(
+        new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: unknown layer classes ` +
+                   `'PositionalEmbedding' \\(layer '[^']+'\\), 'SelfAttention' \\(layer '[^']+'\\)\\. ` +
+                   `Import the package .* import 'tfjs-self-attention'`));
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -93,6 +93,7 @@ export function weightsByteLength(specs: tf.io.WeightsManifestEntry[], data: Uin
  */
 export function checkLayerClasses(topology: unknown, file: string): void {
   const known = tf.serialization.SerializationMap.getMap().classNameMap;
+  const unknown: string[] = [];
   const visit = (layer: unknown) => {
     if (!isDict(layer) || typeof layer['class_name'] !== 'string') {
       return;
@@ -102,11 +103,7 @@ export function checkLayerClasses(topology: unknown, file: string): void {
     if (!(className in known)) {
       const name = isDict(config) && typeof config['name'] === 'string' ?
           ` (layer '${config['name']}')` : '';
-      throw new Error(
-          `${file}: unknown layer class '${className}'${name}. Import the package that defines ` +
-          `and registers it before loading (for SelfAttention, PositionalEmbedding and ` +
-          `TokenEmbedding: import 'tfjs-self-attention'), or register your own class with ` +
-          `tf.serialization.registerClass.`);
+      unknown.push(`'${className}'${name}`);
     }
     if (Array.isArray(config)) {  // old Sequential format: the config is the list of layers
       config.forEach(visit);
@@ -124,6 +121,13 @@ export function checkLayerClasses(topology: unknown, file: string): void {
   const root = isDict(topology) && topology['model_config'] != null ?
       topology['model_config'] : topology;
   visit(root);
+  if (unknown.length > 0) {
+    throw new Error(
+        `${file}: unknown layer class${unknown.length > 1 ? 'es' : ''} ${unknown.join(', ')}. ` +
+        'Import the package that defines and registers it before loading (for SelfAttention, ' +
+        `PositionalEmbedding and TokenEmbedding: import 'tfjs-self-attention'), or register your ` +
+        'own class with tf.serialization.registerClass.');
+  }
 }
 
 /**
