@@ -198,7 +198,7 @@ describe('loading while another process saves', () => {
     await child.ready;
     const seen: number[] = [];
     try {
-      while (seen.length < 20) {
+      while (seen.length < 15) {
         seen.push(await loadVersion(folder));  // versionOf checks every weight
       }
     } finally {
@@ -216,7 +216,7 @@ describe('a training process killed while its checkpoint callback saves', () => 
   it('leaves a loadable checkpoint of the last or the current epoch, with its weights', async () => {
     const folder = path.join(root, 'fit');
     let checked = 0;
-    for (let trial = 0; trial < 4; trial++) {
+    for (let trial = 0; trial < 3; trial++) {
       const child = startChild(folder, 'fit');
       await child.ready;
       while (child.epochs.size < 1 + (trial % 3)) {  // let it get a few epochs in
