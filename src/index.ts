@@ -8,3 +8,5 @@ export {Identity, identity, IdentityArgs} from './initializers';
 export {PositionalEmbedding, positionalEmbedding, PositionalEmbeddingArgs, sinusoidalTable} from './layers/positional_embedding';
 export {TokenEmbedding, tokenEmbedding, TokenEmbeddingArgs} from './layers/token_embedding';
 export {SelfAttention, selfAttention, SelfAttentionArgs, SelfAttentionCallArgs} from './layers/self_attention';
+export {Checkpoint, checkpoint, CheckpointArgs, CheckpointInfo} from './io/checkpoint';
+export {fileSystem, FileSystemHandler, FileSystemOptions, registerFileRouters} from './io/file_handler';

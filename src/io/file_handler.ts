@@ -1,0 +1,322 @@
+/**
+ * Saving and loading models as files on disk in Node, with plain `@tensorflow/tfjs` (no
+ * tfjs-node needed): `model.save('file://models/x')`, `tf.loadLayersModel('file://models/x/model.json')`.
+ *
+ * The layout is tfjs's standard one, the same as tfjs-node writes and reads: a folder with
+ * `model.json` (topology, training config, weights manifest) and `weights.bin`. Saves replace
+ * the folder atomically (see atomic_directory.ts); loads check the files before building
+ * anything (see validate.ts).
+ *
+ * Importing the package registers a `file://` router for `model.save` and `tf.loadLayersModel`.
+ * It steps aside whenever another `file://` router answers (tfjs-node's, whichever was imported
+ * first), since tfjs refuses a URL that two handlers claim; `fileSystem(path)` always uses this
+ * one.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+import {AtomicWriteOptions, committedFolder, writeFolderAtomically} from './atomic_directory';
+import {isNode, NodeModules, nodeModules} from './node_fs';
+import {checkLayerClasses, checkWeightsFitModel, parseModelJson, weightsByteLength} from './validate';
+
+export const FILE_SCHEME = 'file://';
+export const MODEL_JSON = 'model.json';
+export const WEIGHTS_BIN = 'weights.bin';
+
+/** Options of {@link fileSystem}. */
+export interface FileSystemOptions {
+  /**
+   * Build the model once while loading to check every weight's name and shape against the
+   * layers' configs, so that a mismatch fails with the file named and nothing half-built left.
+   * Costs one extra build of the model. Default true.
+   */
+  checkWeights?: boolean;
+  /**
+   * As tfjs's `LoadOptions.strict`: false lets weights without a layer, and layers without
+   * weights, pass the checks (shapes are still checked). Default true.
+   */
+  strict?: boolean;
+  /** Steps of the atomic save, for tests that kill the process at an exact point. */
+  onSaveStep?: AtomicWriteOptions['onStep'];
+}
+
+function stripScheme(path: string): string {
+  return path.startsWith(FILE_SCHEME) ? path.slice(FILE_SCHEME.length) : path;
+}
+
+function code(e: unknown): string|undefined {
+  return (e as {code?: string})?.code;
+}
+
+/**
+ * An IOHandler for a model folder on disk.
+ * Saving: `path` is the folder (created if needed; an existing one is replaced atomically,
+ * keeping files in it other than the model's own, e.g. a vocabulary).
+ * Loading: `path` is the model.json file, or the folder holding it.
+ */
+export class FileSystemHandler implements tf.io.IOHandler {
+  readonly path: string;
+  private readonly options: FileSystemOptions;
+
+  constructor(path: string, options: FileSystemOptions = {}) {
+    if (typeof path !== 'string' || stripScheme(path).length === 0) {
+      throw new Error(`fileSystem: path must be a non-empty folder or model.json path. ` +
+                      `Received: path=${JSON.stringify(path)}`);
+    }
+    this.path = stripScheme(path);
+    this.options = options;
+  }
+
+  async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
+    const node = await nodeModules();
+    if (artifacts.modelTopology instanceof ArrayBuffer) {
+      throw new Error('fileSystem: saving a binary (GraphDef) topology is not supported; ' +
+                      'save a layers model.');
+    }
+    let folder = node.path.resolve(this.path);
+    if (node.path.basename(folder) === MODEL_JSON) {
+      folder = node.path.dirname(folder);
+    }
+    const weightData = artifacts.weightData == null ? new ArrayBuffer(0) :
+        tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+    const modelJson: tf.io.ModelJSON = {
+      modelTopology: artifacts.modelTopology ?? {},
+      weightsManifest: [{paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs ?? []}],
+      format: artifacts.format,
+      generatedBy: artifacts.generatedBy,
+      convertedBy: artifacts.convertedBy,
+    };
+    const optional = ['trainingConfig', 'signature', 'userDefinedMetadata', 'modelInitializer',
+                      'initializerSignature'] as const;
+    for (const key of optional) {
+      if (artifacts[key] != null) {
+        (modelJson as unknown as Record<string, unknown>)[key] = artifacts[key];
+      }
+    }
+    const replaced = await this.ownFiles(node, folder);
+    await writeFolderAtomically(folder, [
+      {name: WEIGHTS_BIN, data: new Uint8Array(weightData)},
+      {name: MODEL_JSON, data: JSON.stringify(modelJson)},  // last: its presence means complete
+    ], {keep: name => !replaced.has(name), onStep: this.options.onSaveStep});
+    return {modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts)};
+  }
+
+  /** Names in an existing model folder that a new save replaces: model.json and its weights. */
+  private async ownFiles(node: NodeModules, folder: string): Promise<Set<string>> {
+    const names = new Set([MODEL_JSON, WEIGHTS_BIN]);
+    try {
+      const json = JSON.parse(await node.fs.readFile(node.path.join(folder, MODEL_JSON), 'utf8'));
+      for (const group of json?.weightsManifest ?? []) {
+        for (const p of group?.paths ?? []) {
+          if (typeof p === 'string' && !p.includes('/') && !p.includes('\\')) {
+            names.add(p);
+          }
+        }
+      }
+    } catch {
+      // no model there yet, or an unreadable one: it is replaced either way
+    }
+    return names;
+  }
+
+  async load(): Promise<tf.io.ModelArtifacts> {
+    const node = await nodeModules();
+    let file = node.path.resolve(this.path);
+    if (!file.endsWith('.json')) {
+      file = node.path.join(file, MODEL_JSON);
+    }
+    // A save may swap the folder while it is read: read again when that happened.
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await this.loadOnce(node, file);
+      } catch (e) {
+        if (!(e instanceof FolderChanged) || attempt >= 4) {
+          throw e instanceof FolderChanged ? e.original : e;
+        }
+      }
+    }
+  }
+
+  private async loadOnce(node: NodeModules, requested: string): Promise<tf.io.ModelArtifacts> {
+    const requestedFolder = node.path.dirname(requested);
+    const committed = await committedFolder(requestedFolder);
+    if (committed === null) {
+      throw new Error(`Cannot load ${requested}: the folder ${requestedFolder} does not exist.`);
+    }
+    const folder = committed.folder;
+    const file = node.path.join(folder, node.path.basename(requested));
+    const identity = await folderIdentity(node, folder);
+    if (identity === MISSING) {  // gone since it was found: a save just finished
+      throw new FolderChanged(new Error(`Cannot load ${requested}: ${folder} vanished while ` +
+                                        'it was opened.'));
+    }
+    try {
+      return await this.readChecked(node, file, folder, identity, committed.recovered,
+                                    requestedFolder);
+    } catch (e) {
+      // Any failure while a save swapped the folder (a file gone, sizes that do not match) is
+      // a reason to read again, not an answer.
+      if ((await folderIdentity(node, folder)) !== identity) {
+        throw new FolderChanged(e as Error);
+      }
+      throw e;
+    }
+  }
+
+  /** Reads and checks; `identity` is the folder's before anything was read from it. */
+  private async readChecked(node: NodeModules, file: string, folder: string, identity: string,
+                            recovered: boolean, requestedFolder: string):
+      Promise<tf.io.ModelArtifacts> {
+    let text: string;
+    try {
+      text = await node.fs.readFile(file, 'utf8');
+    } catch (e) {
+      throw code(e) === 'ENOENT' ? new Error(`Cannot load ${file}: the file does not exist.`) : e;
+    }
+    const modelJson = parseModelJson(text, file);
+    // Graph models (converted from TensorFlow) have no layers to check.
+    const layers = modelJson.format !== 'graph-model' &&
+        ('class_name' in modelJson.modelTopology || 'model_config' in modelJson.modelTopology);
+    if (layers) {
+      checkLayerClasses(modelJson.modelTopology, file);
+    }
+    const artifacts = await tf.io.getModelArtifactsForJSON(
+        modelJson, manifest => this.readWeights(node, manifest, folder, file));
+    if ((await folderIdentity(node, folder)) !== identity) {
+      throw new Error(`${folder} was replaced while it was read.`);
+    }
+    if (layers && (this.options.checkWeights ?? true)) {
+      await checkWeightsFitModel(modelJson.modelTopology, artifacts.weightSpecs ?? [], file,
+                                 this.options.strict ?? true);
+    }
+    if (recovered) {
+      console.warn(`tfjs-self-attention: ${requestedFolder} is missing because a save to it was ` +
+                   `interrupted; loaded the previous model from ${folder}. The next save to ` +
+                   `${requestedFolder} puts it back in place.`);
+    }
+    return artifacts;
+  }
+
+  private async readWeights(node: NodeModules, manifest: tf.io.WeightsManifestConfig,
+                            folder: string, file: string):
+      Promise<[tf.io.WeightsManifestEntry[], ArrayBuffer]> {
+    const specs: tf.io.WeightsManifestEntry[] = [];
+    const chunks: Uint8Array[] = [];
+    for (const group of manifest) {
+      const parts: Uint8Array[] = [];
+      for (const name of group.paths) {
+        const path = node.path.join(folder, name);
+        try {
+          parts.push(await node.fs.readFile(path));
+        } catch (e) {
+          if (code(e) === 'ENOENT') {
+            throw new Error(`Cannot load ${file}: its weights file ${path} does not exist.`);
+          }
+          throw e;
+        }
+      }
+      const data = concat(parts);
+      const expected = weightsByteLength(group.weights, data, file);
+      if (data.byteLength !== expected) {
+        const where = group.paths.length === 1 ? node.path.join(folder, group.paths[0]!) :
+            `the files ${group.paths.map(p => node.path.join(folder, p)).join(', ')} together`;
+        const problem = data.byteLength < expected ? 'shorter than' : 'longer than';
+        throw new Error(`Cannot load ${file}: ${where} has ${data.byteLength} bytes, ${problem} ` +
+                        `the ${Number.isFinite(expected) ? expected : 'more'} bytes its ` +
+                        `weightsManifest describes (${group.weights.length} weights). The ` +
+                        'weights do not belong to this model.json or were cut short.');
+      }
+      specs.push(...group.weights);
+      chunks.push(data);
+    }
+    const all = concat(chunks);
+    return [specs, all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer];
+  }
+}
+
+class FolderChanged extends Error {
+  readonly original: Error;
+  constructor(original: Error) {
+    super(original.message);
+    this.original = original;
+  }
+}
+
+const MISSING = 'missing';
+
+async function folderIdentity(node: NodeModules, folder: string): Promise<string> {
+  try {
+    const stats = await node.fs.stat(folder);
+    return `${stats.dev}:${stats.ino}`;
+  } catch (e) {
+    if (code(e) === 'ENOENT') {
+      return MISSING;
+    }
+    throw e;
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) {
+    return parts[0]!;
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
+
+/**
+ * An IOHandler that saves a model into a folder (`model.json` + `weights.bin`, replaced
+ * atomically) and loads it back with checks. `path` may start with 'file://'.
+ *
+ * ```js
+ * await model.save(fileSystem('models/x'));
+ * const loaded = await tf.loadLayersModel(fileSystem('models/x/model.json'));
+ * ```
+ */
+export function fileSystem(path: string, options?: FileSystemOptions): FileSystemHandler {
+  return new FileSystemHandler(path, options);
+}
+
+// ---- the file:// routers ----
+
+let routing = false;
+
+function fileRouter(kind: 'save'|'load') {
+  // tfjs's IORouter type omits the null that its registry expects from a router that passes.
+  return ((url: string|string[], loadOptions?: tf.io.LoadOptions): FileSystemHandler|null => {
+    if (routing || typeof url !== 'string' || !url.startsWith(FILE_SCHEME) || !isNode()) {
+      return null;
+    }
+    routing = true;  // ask the other routers, with this one answering null meanwhile
+    let others: unknown[];
+    try {
+      others = kind === 'save' ? tf.io.getSaveHandlers(url) : tf.io.getLoadHandlers(url, loadOptions);
+    } finally {
+      routing = false;
+    }
+    return others.length > 0 ? null : fileSystem(url, {strict: loadOptions?.strict});
+  }) as Parameters<typeof tf.io.registerSaveRouter>[0];
+}
+
+const REGISTERED = Symbol.for('tfjs-self-attention.fileRouters');
+
+/**
+ * Registers the `file://` routers, once per copy of tfjs even when several copies of this
+ * package are loaded (importing the package does this).
+ */
+export function registerFileRouters(): void {
+  const global = globalThis as unknown as Record<symbol, WeakSet<object>|undefined>;
+  const done = global[REGISTERED] ??= new WeakSet<object>();
+  if (done.has(tf.io)) {
+    return;
+  }
+  done.add(tf.io);
+  tf.io.registerSaveRouter(fileRouter('save'));
+  tf.io.registerLoadRouter(fileRouter('load'));
+}
+
+registerFileRouters();

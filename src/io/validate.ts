@@ -1,0 +1,202 @@
+/**
+ * Checks of a saved model before tfjs builds it, so that a broken file fails with a message that
+ * names the file and the problem, and nothing half-built is left behind (tfjs's own loader builds
+ * the model first and throws afterwards, keeping the new variables alive).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+type Dict = Record<string, unknown>;
+
+function isDict(x: unknown): x is Dict {
+  return x != null && typeof x === 'object' && !Array.isArray(x);
+}
+
+/** Parses the text of a model.json and checks the fields a layers model needs. */
+export function parseModelJson(text: string, file: string): tf.io.ModelJSON {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file} is not valid JSON (${(e as Error).message}); ` +
+                    'it is not a saved model or its save was cut short.');
+  }
+  if (!isDict(json)) {
+    throw new Error(`${file} does not hold a JSON object; a saved model's model.json does.`);
+  }
+  if (!isDict(json['modelTopology'])) {
+    throw new Error(`${file} has no "modelTopology" object, so it is not a saved layers model. ` +
+                    `Keys found: ${JSON.stringify(Object.keys(json))}`);
+  }
+  const manifest = json['weightsManifest'];
+  if (!Array.isArray(manifest)) {
+    throw new Error(`${file} has no "weightsManifest" list, so its weights cannot be found. ` +
+                    `Keys found: ${JSON.stringify(Object.keys(json))}`);
+  }
+  manifest.forEach((group: unknown, g) => {
+    const where = `${file}: weightsManifest[${g}]`;
+    if (!isDict(group) || !Array.isArray(group['paths']) || !Array.isArray(group['weights'])) {
+      throw new Error(`${where} must be an object with "paths" and "weights" lists. ` +
+                      `Received: ${JSON.stringify(group)?.slice(0, 200)}`);
+    }
+    group['paths'].forEach((p: unknown, i) => {
+      if (typeof p !== 'string' || p.length === 0) {
+        throw new Error(`${where}.paths[${i}] must be a file name. Received: ${JSON.stringify(p)}`);
+      }
+    });
+    group['weights'].forEach((w: unknown, i) => {
+      if (!isDict(w) || typeof w['name'] !== 'string' || typeof w['dtype'] !== 'string' ||
+          !Array.isArray(w['shape']) ||
+          !w['shape'].every((d: unknown) => Number.isInteger(d) && (d as number) >= 0)) {
+        throw new Error(`${where}.weights[${i}] must have a "name", a "dtype" and a "shape" of ` +
+                        `non-negative integers. Received: ${JSON.stringify(w)?.slice(0, 200)}`);
+      }
+    });
+  });
+  return json as unknown as tf.io.ModelJSON;
+}
+
+const BYTES: Record<string, number> = {float32: 4, int32: 4, bool: 1, complex64: 8,
+                                       uint8: 1, uint16: 2, float16: 2};
+
+/**
+ * Bytes that `specs` take in the weight data. String weights have no fixed size: their lengths
+ * are read from `data` (each string is a uint32 length, then its bytes).
+ */
+export function weightsByteLength(specs: tf.io.WeightsManifestEntry[], data: Uint8Array,
+                                  file: string): number {
+  let offset = 0;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  for (const spec of specs) {
+    const count = spec.shape.reduce((a, b) => a * b, 1);
+    if (spec.dtype === 'string') {
+      for (let i = 0; i < count; i++) {
+        if (offset + 4 > data.byteLength) {
+          return Infinity;  // runs past the end: the caller reports the data as too short
+        }
+        offset += 4 + view.getUint32(offset, true);
+      }
+      continue;
+    }
+    const dtype = spec.quantization?.dtype ?? spec.dtype;
+    const bytes = BYTES[dtype];
+    if (bytes === undefined) {
+      throw new Error(`${file}: weight '${spec.name}' has an unsupported dtype '${dtype}'.`);
+    }
+    offset += count * bytes;
+  }
+  return offset;
+}
+
+/**
+ * Throws when a layer class in `topology` is not registered (`tf.serialization.registerClass`),
+ * naming the class, the layer and the file, before tfjs tries to build anything.
+ */
+export function checkLayerClasses(topology: unknown, file: string): void {
+  const known = tf.serialization.SerializationMap.getMap().classNameMap;
+  const unknown: string[] = [];
+  const visit = (layer: unknown) => {
+    if (!isDict(layer) || typeof layer['class_name'] !== 'string') {
+      return;
+    }
+    const className = layer['class_name'];
+    const config = layer['config'];
+    if (!(className in known)) {
+      const name = isDict(config) && typeof config['name'] === 'string' ?
+          ` (layer '${config['name']}')` : '';
+      unknown.push(`'${className}'${name}`);
+    }
+    if (Array.isArray(config)) {  // old Sequential format: the config is the list of layers
+      config.forEach(visit);
+    } else if (isDict(config)) {
+      for (const key of ['layers', 'cells']) {
+        if (Array.isArray(config[key])) {
+          (config[key] as unknown[]).forEach(visit);
+        }
+      }
+      for (const key of ['layer', 'forward_layer', 'backward_layer', 'cell']) {
+        visit(config[key]);
+      }
+    }
+  };
+  const root = isDict(topology) && topology['model_config'] != null ?
+      topology['model_config'] : topology;
+  visit(root);
+  if (unknown.length > 0) {
+    throw new Error(
+        `${file}: unknown layer class${unknown.length > 1 ? 'es' : ''} ${unknown.join(', ')}. ` +
+        'Import the package that defines and registers it before loading (for SelfAttention, ' +
+        `PositionalEmbedding and TokenEmbedding: import 'tfjs-self-attention'), or register your ` +
+        'own class with tf.serialization.registerClass.');
+  }
+}
+
+/**
+ * Builds the model of `topology` once, compares its weights with the model weights in `specs`
+ * (names as tfjs's loading matches them, unless not `strict`, and shapes), and disposes it. Throws, naming
+ * `file`, on the first mismatch. Leaves no variables behind either way.
+ */
+export async function checkWeightsFitModel(topology: tf.io.ModelJSON['modelTopology'],
+                                           specs: tf.io.WeightsManifestEntry[],
+                                           file: string, strict = true): Promise<void> {
+  const modelSpecs = specs.filter(s => s.group !== 'optimizer');
+  if (modelSpecs.length > 0 && !Number.isNaN(parseInt(modelSpecs[0]!.name.split('/').pop()!, 10))) {
+    return;  // Keras 3 weight names ("dense/0"): tfjs maps them its own way
+  }
+  // modelFromJSON builds synchronously before its promise settles: the variables that appear
+  // during the call are exactly the trial model's, even with other loads in flight.
+  const before = new Set(Object.keys(tf.engine().registeredVariables));
+  const building = tf.models.modelFromJSON(
+      {modelTopology: topology} as unknown as tf.io.ModelJSON);
+  const created = Object.keys(tf.engine().registeredVariables).filter(n => !before.has(n));
+  let model: tf.LayersModel;
+  try {
+    model = await building;
+  } catch (e) {
+    disposeVariables(created);
+    throw new Error(`${file}: the model it describes cannot be built: ${(e as Error).message}`);
+  }
+  try {
+    const byName = new Map<string, {shape: number[], layer: tf.layers.Layer}>();
+    for (const layer of model.layers) {
+      for (const weight of layer.weights) {
+        byName.set(weight.originalName, {shape: weight.shape as number[], layer});
+      }
+    }
+    for (const spec of modelSpecs) {
+      let name = spec.name;
+      if (!byName.has(name)) {  // tfjs also accepts "layer/cell/weight" for "layer/weight"
+        const parts = name.split('/');
+        name = parts.slice(0, -2).concat([parts[parts.length - 1]!]).join('/');
+      }
+      const target = byName.get(name);
+      if (target === undefined && !strict) {
+        continue;
+      }
+      if (target === undefined) {
+        throw new Error(`${file}: the weightsManifest has weight '${spec.name}', which no layer ` +
+                        'of the model it describes has.');
+      }
+      if (!tf.util.arraysEqual(target.shape, spec.shape)) {
+        throw new Error(
+            `${file}: weight '${spec.name}' has shape [${spec.shape}] in the weightsManifest, ` +
+            `but layer '${target.layer.name}' (${target.layer.getClassName()}) as configured ` +
+            `expects [${target.shape}].`);
+      }
+      byName.delete(name);
+    }
+    if (byName.size > 0 && strict) {
+      throw new Error(`${file}: the weightsManifest lacks ${byName.size} weight(s) the model ` +
+                      `needs: ${[...byName.keys()].join(', ')}.`);
+    }
+  } finally {
+    model.dispose();
+    disposeVariables(created);
+  }
+}
+
+function disposeVariables(names: string[]): void {
+  const variables = tf.engine().registeredVariables;
+  for (const name of names) {
+    variables[name]?.dispose();
+  }
+}
