@@ -100,10 +100,11 @@ export function explain(words: string[], options: ExplainOptions = {}): Explanat
     throw new Error(`dim must be a positive integer. Received: dim=${JSON.stringify(options.dim)}`);
   }
 
-  // Step 1 by the package's TokenEmbedding: a vocabulary of the distinct words, seeded rows.
-  const vocabulary = [...new Set(words)];
+  // Step 1 by the package's TokenEmbedding: id 0 is kept for padding (a zero row), ids 1… are
+  // the distinct words, each with its seeded row.
+  const vocabulary = ['', ...new Set(words)];
   const embedding = tokenEmbedding({vocabSize: vocabulary.length, outputDim: dim});
-  const tableRows = vocabulary.map(w => wordVector(w, dim, seed));
+  const tableRows = vocabulary.map(w => w === '' ? new Array<number>(dim).fill(0) : wordVector(w, dim, seed));
   const matrices: ExplainedMatrix[] = [];
   const features = range(dim).map(i => `d${i + 1}`);
 

@@ -33,20 +33,29 @@ export async function main(argv: string[]): Promise<string> {
   if (words.length === 0) {
     throw new Error('give some words, e.g. npm run explain -- "the cat sat". Received: no words');
   }
+  if (values.heatmap != null && !/\.(svg|png)$/i.test(values.heatmap)) {
+    throw new Error(`--heatmap must name a .svg or .png file. Received: --heatmap ${values.heatmap}`);
+  }
   const options: ExplainOptions = {
     dim: integer(values.dim, 'dim'), seed: integer(values.seed, 'seed'), random: values.random,
   };
+  let model: tf.LayersModel|null = null;
   if (values.model != null) {
     if (values.random) {
       throw new Error('--random and --model exclude each other. Received: both');
     }
-    const model = await loadModelFile(values.model);
+    model = await loadModelFile(values.model);
     options.layer = findAttentionLayer(model, values.layer);
     options.layerSource = `model ${values.model}, layer ${options.layer.name}`;
   } else if (values.layer != null) {
     throw new Error(`--layer needs --model. Received: --layer ${values.layer}`);
   }
-  const e = explain(words, options);
+  let e;
+  try {
+    e = explain(words, options);
+  } finally {
+    model?.dispose();  // frees the loaded model's weights
+  }
   let text = values.json ? JSON.stringify(e, null, 1) + '\n' :
       formatExplanation(e, {digits: integer(values.digits, 'digits')});
   if (values.heatmap != null) {
