@@ -82,6 +82,10 @@ export function explain(words: string[], options: ExplainOptions = {}): Explanat
   if (!Number.isInteger(seed)) {
     throw new Error(`seed must be an integer. Received: seed=${JSON.stringify(options.seed)}`);
   }
+  if (options.random && options.layer != null) {
+    throw new Error('random and layer exclude each other (random replaces the weights of a new ' +
+                    'layer). Received: both');
+  }
   const layer = options.layer ?? selfAttention({numHeads: 1});
   let dim = options.dim ?? 4;
   if (options.layer != null) {
