@@ -3,7 +3,7 @@
  * Importing this module registers every class for serialization.
  */
 export {andMasks, causalMask, MASK_FILL, paddingMask} from './attention/masks';
-export {AttentionOptions, AttentionResult, maskedSoftmax, scaledDotProductAttention} from './attention/scaled_dot_product';
+export {AttentionOptions, AttentionResult, AttentionSteps, attentionSteps, maskedSoftmax, scaledDotProductAttention} from './attention/scaled_dot_product';
 export {Identity, identity, IdentityArgs} from './initializers';
 export {PositionalEmbedding, positionalEmbedding, PositionalEmbeddingArgs, sinusoidalTable} from './layers/positional_embedding';
 export {TokenEmbedding, tokenEmbedding, TokenEmbeddingArgs} from './layers/token_embedding';

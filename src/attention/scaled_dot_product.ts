@@ -34,6 +34,16 @@ export interface AttentionResult {
   weights: tf.Tensor;
 }
 
+/** Every intermediate of steps 3–6, as {@link attentionSteps} returns them. */
+export interface AttentionSteps extends AttentionResult {
+  /** Step 3, raw scores query · keyᵀ: `[batch, (heads,) timeQ, timeK]`. */
+  scores: tf.Tensor;
+  /** Step 4, the scores times {@link AttentionSteps.scale}: `[batch, (heads,) timeQ, timeK]`. */
+  scaled: tf.Tensor;
+  /** The factor of step 4: 1/√dk unless `options.scale` was given. */
+  scale: number;
+}
+
 /**
  * softmax(query · keyᵀ · scale) · value, for rank-3 `[batch, time, d]` or rank-4
  * `[batch, heads, time, d]` tensors. A query row whose keys are all masked gets weights 0 and
@@ -42,6 +52,20 @@ export interface AttentionResult {
 export function scaledDotProductAttention(
     query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
     options: AttentionOptions = {}): AttentionResult {
+  return tf.tidy(() => {
+    const {output, weights} = attentionSteps(query, key, value, options);
+    return {output, weights};
+  });
+}
+
+/**
+ * The same computation as {@link scaledDotProductAttention}, returning every step's tensor
+ * (the caller disposes them): for explaining and inspecting attention. The layer's own path runs
+ * through this function, so its numbers are the layer's numbers.
+ */
+export function attentionSteps(
+    query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
+    options: AttentionOptions = {}): AttentionSteps {
   checkInputs(query, key, value);
   const {mask = null, causal = false, dropout = 0, training = false, seed} = options;
   const dk = query.shape[query.rank - 1]!;
@@ -56,7 +80,7 @@ export function scaledDotProductAttention(
     checkMaskShape(mask, scoresShape, 'mask');
   }
 
-  return tf.tidy(() => {
+  const tensors = tf.tidy(() => {
     const scores = tf.matMul(query, key, false, true);  // step 3: [batch, (heads,) timeQ, timeK]
     const scaled = tf.mul(scores, scale);               // step 4: ÷ √dk
     const allowed = andMasks(mask, causal ? causalMask(timeQ, timeK) : null);
@@ -64,8 +88,9 @@ export function scaledDotProductAttention(
     const dropped = dropout > 0 && training ? tf.dropout(weights, dropout, undefined, seed) :
                                               weights;
     const output = tf.matMul(dropped, value);           // step 6: [batch, (heads,) timeQ, dv]
-    return {output, weights};
+    return {scores, scaled, weights, output};
   });
+  return {...tensors, scale};
 }
 
 /**

@@ -191,12 +191,9 @@ export class SelfAttention extends tf.layers.Layer {
       checkFeatures(context, dims.context, inputs instanceof Array ? 'context' : 'inputs');
       const [batch, timeQ] = query.shape as [number, number, number];
       const timeK = context.shape[1]!;
-      const h = this.numHeads;
 
       // Steps 1–2: Q, K, V, each split into heads.  // [batch, heads, time, keyDim|valueDim]
-      const q = splitHeads(dense(query, this.queryKernel, this.queryBias), h, dims.key);
-      const k = splitHeads(dense(context, this.keyKernel, this.keyBias), h, dims.key);
-      const v = splitHeads(dense(context, this.valueKernel, this.valueBias), h, dims.value);
+      const {query: q, key: k, value: v} = this.projectQKV(query, context);
 
       const mask = this.attentionMask(inputs, kwargs, batch, timeQ, timeK);
       // Steps 3–6.  // output [batch, heads, timeQ, valueDim], weights [batch, heads, timeQ, timeK]
@@ -207,11 +204,53 @@ export class SelfAttention extends tf.layers.Layer {
         training: kwargs.training ?? false,
       });
 
-      let result = output.transpose([0, 2, 1, 3]).reshape([batch, timeQ, h * dims.value]);
-      if (this.outputKernel != null) {
-        result = dense(result, this.outputKernel, this.outputBias);  // [batch, timeQ, outputDim]
-      }
+      const result = this.mergeHeads(output);  // [batch, timeQ, outputDim]
       return this.returnAttentionWeights ? [result, weights] : result;
+    });
+  }
+
+  /**
+   * Step 2 as `call` computes it: Q from `query`, K and V from `context` (the same tensor for
+   * self-attention) with this layer's W_q, W_k, W_v (and biases), split into heads. For
+   * inspecting the layer (see `attentionSteps`); the caller disposes the result.
+   * Returns query/key `[batch, heads, time, keyDim]`, value `[batch, heads, timeK, valueDim]`.
+   */
+  projectQKV(query: tf.Tensor, context: tf.Tensor = query):
+      {query: tf.Tensor, key: tf.Tensor, value: tf.Tensor} {
+    if (this.dims == null) {
+      throw new Error(`SelfAttention.projectQKV needs a built layer: call apply() or build() ` +
+                      `first. Received: layer '${this.name}' not built.`);
+    }
+    const dims = this.dims;
+    checkFeatures(query, dims.query, 'query');
+    checkFeatures(context, dims.context, 'context');
+    const h = this.numHeads;
+    return tf.tidy(() => ({
+      query: splitHeads(dense(query, this.queryKernel, this.queryBias), h, dims.key),
+      key: splitHeads(dense(context, this.keyKernel, this.keyBias), h, dims.key),
+      value: splitHeads(dense(context, this.valueKernel, this.valueBias), h, dims.value),
+    }));
+  }
+
+  /**
+   * After step 6, as `call` does it: the heads' outputs `[batch, heads, timeQ, valueDim]`
+   * concatenated to `[batch, timeQ, heads*valueDim]`, then W_o (and its bias) when the layer has
+   * an output projection. The caller disposes the result.
+   */
+  mergeHeads(headsOutput: tf.Tensor): tf.Tensor {
+    if (this.dims == null) {
+      throw new Error(`SelfAttention.mergeHeads needs a built layer: call apply() or build() ` +
+                      `first. Received: layer '${this.name}' not built.`);
+    }
+    const [batch, heads, timeQ, size] = headsOutput.shape;
+    if (headsOutput.rank !== 4 || heads !== this.numHeads || size !== this.dims.value) {
+      throw new Error(`mergeHeads expects [batch, numHeads=${this.numHeads}, timeQ, valueDim=${
+          this.dims.value}]. Received: headsOutput with shape [${headsOutput.shape}].`);
+    }
+    return tf.tidy(() => {
+      const merged = headsOutput.transpose([0, 2, 1, 3]).reshape([batch!, timeQ!, heads * size]);
+      return this.outputKernel == null ? merged :
+                                         dense(merged, this.outputKernel, this.outputBias);
     });
   }
 
