@@ -8,3 +8,4 @@ export {Identity, identity, IdentityArgs} from './initializers';
 export {PositionalEmbedding, positionalEmbedding, PositionalEmbeddingArgs, sinusoidalTable} from './layers/positional_embedding';
 export {TokenEmbedding, tokenEmbedding, TokenEmbeddingArgs} from './layers/token_embedding';
 export {SelfAttention, selfAttention, SelfAttentionArgs, SelfAttentionCallArgs} from './layers/self_attention';
+export {BackendChoice, useBestBackend, UseBestBackendArgs} from './backends';
