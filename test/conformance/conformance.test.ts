@@ -30,7 +30,7 @@ describe.each(backends)('conformance on %s', backend => {
     const choice = await useBestBackend({order: [backend]});
     expect(choice.backend).toBe(backend);
     expect(tf.getBackend()).toBe(backend);
-    report = runConformance(fixtures, toleranceFor(backend));
+    report = await runConformance(fixtures, toleranceFor(backend));
     console.log(`conformance on ${backend}: max |diff| vs float64: output ${
         report.maxAbsDiff.output.toExponential(2)}, attention ${
         report.maxAbsDiff.attention.toExponential(2)}, gradients ${

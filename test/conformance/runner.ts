@@ -44,9 +44,12 @@ export interface ConformanceReport {
 }
 
 /** Runs every fixture case on the active backend. */
-export function runConformance(fixtures: ConformanceFixtures, tolerance: Tolerance):
-    ConformanceReport {
-  const cases = fixtures.cases.map(c => runCase(c, tolerance));
+export async function runConformance(fixtures: ConformanceFixtures, tolerance: Tolerance):
+    Promise<ConformanceReport> {
+  const cases: CaseReport[] = [];
+  for (const c of fixtures.cases) {
+    cases.push(await runCase(c, tolerance));
+  }
   const all = cases.flatMap(c => c.checks);
   const max = (prefix: string) =>
       Math.max(0, ...all.filter(k => k.what.startsWith(prefix)).map(k => k.maxAbsDiff));
@@ -66,11 +69,12 @@ export function runConformance(fixtures: ConformanceFixtures, tolerance: Toleran
   };
 }
 
-export function runCase(c: ConformanceCase, tolerance: Tolerance): CaseReport {
+export async function runCase(c: ConformanceCase, tolerance: Tolerance): Promise<CaseReport> {
   const before = tf.memory().numTensors;
-  const checks: Check[] = [];
   const layer = selfAttention({...c.args, returnAttentionWeights: true});
-  tf.tidy(() => {
+  // Everything computed synchronously inside one tidy; read back asynchronously afterwards
+  // (WebGPU reads GPU buffers asynchronously).
+  const results = tf.tidy(() => {
     const query = toTensor(c.query);
     const context = c.context == null ? null : toTensor(c.context);
     const tokenMask = c.tokenMask == null ? null : tf.cast(toTensor(c.tokenMask), 'bool');
@@ -85,30 +89,35 @@ export function runCase(c: ConformanceCase, tolerance: Tolerance): CaseReport {
     setWeights(layer, c);
 
     const [output, attention] = run(...inputs);
-    checks.push(compare('output', output!, c.expected.output, tolerance.output, 1));
-    checks.push(compare('attention', attention!, c.expected.attention, tolerance.attention, 1));
-
     const cotangent = toTensor(c.cotangent);
     const loss = (...xs: tf.Tensor[]) => tf.sum(tf.mul(run(...xs)[0]!, cotangent)) as tf.Scalar;
     const inputGrads = tf.grads(loss)(inputs);
     const variables = layer.trainableWeights.map(w => w.read() as tf.Variable);
     const {grads} = tf.variableGrads(() => loss(...inputs), variables);
-    const actual: Record<string, tf.Tensor> = {query: inputGrads[0]!};
+    const actual: Record<string, tf.Tensor> = {
+      'output': output!, 'attention': attention!, 'gradient query': inputGrads[0]!};
     if (context != null) {
-      actual['context'] = inputGrads[1]!;
+      actual['gradient context'] = inputGrads[1]!;
     }
     layer.trainableWeights.forEach((w, i) => {
-      actual[shortName(w.originalName)] = grads[variables[i]!.name]!;
+      actual[`gradient ${shortName(w.originalName)}`] = grads[variables[i]!.name]!;
     });
-    for (const g of c.expected.gradients) {
-      const got = actual[g.name];
-      if (got == null) {
-        throw new Error(`case '${c.name}': the layer has no gradient for '${g.name}'`);
-      }
-      checks.push(compare(`gradient ${g.name}`, got, g, tolerance.gradient,
-                          Math.max(1, maxAbs(g.values))));
-    }
+    return actual;
   });
+
+  const checks: Check[] = [];
+  checks.push(await compare('output', results['output']!, c.expected.output, tolerance.output, 1));
+  checks.push(await compare('attention', results['attention']!, c.expected.attention,
+                            tolerance.attention, 1));
+  for (const g of c.expected.gradients) {
+    const got = results[`gradient ${g.name}`];
+    if (got == null) {
+      throw new Error(`case '${c.name}': the layer has no gradient for '${g.name}'`);
+    }
+    checks.push(await compare(`gradient ${g.name}`, got, g, tolerance.gradient,
+                              Math.max(1, maxAbs(g.values))));
+  }
+  tf.dispose(Object.values(results));
   layer.dispose();
   return {name: c.name, checks, leakedTensors: tf.memory().numTensors - before};
 }
@@ -135,12 +144,12 @@ function maxAbs(values: number[]): number {
   return values.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 }
 
-function compare(what: string, actual: tf.Tensor, expected: FixtureTensor, bound: Bound,
-                 scale: number): Check {
+async function compare(what: string, actual: tf.Tensor, expected: FixtureTensor, bound: Bound,
+                       scale: number): Promise<Check> {
   if (actual.shape.join(',') !== expected.shape.join(',')) {
     throw new Error(`${what}: shape [${actual.shape}], expected [${expected.shape}]`);
   }
-  const a = actual.dataSync();
+  const a = await actual.data();
   let maxAbsDiff = 0;
   let worstExcess = -Infinity;
   let nonFinite = 0;
@@ -177,8 +186,11 @@ export interface FitReport {
 /**
  * A short `fit` of a tiny model with a SelfAttention layer (2 heads, biases, causal) on a fixed
  * regression task: the loss must fall and the tensor count must not grow across epochs.
+ * `adamEpsilon`: tfjs's default 1e-7 is below float16's normal range; with float16 textures it
+ * becomes 0 and a weight whose gradient is exactly 0 (the key bias: softmax ignores a constant
+ * per row) gets 0/0 = NaN in its first step. Use 1e-4 there, as for Keras mixed precision.
  */
-export async function runFitCheck(epochs = 6): Promise<FitReport> {
+export async function runFitCheck(epochs = 6, adamEpsilon = 1e-7): Promise<FitReport> {
   const start = tf.memory().numTensors;
   const x = tf.randomNormal([16, 5, 6], 0, 1, 'float32', 7);
   const y = tf.tidy(() => tf.sum(x.slice([0, 0, 0], [16, 5, 2]), [1, 2]).reshape([16, 1]));
@@ -188,20 +200,25 @@ export async function runFitCheck(epochs = 6): Promise<FitReport> {
     tf.layers.flatten(),
     tf.layers.dense({units: 1, kernelInitializer: tf.initializers.glorotUniform({seed: 4})}),
   ]});
-  const optimizer = tf.train.adam(0.02);
+  const optimizer = tf.train.adam(0.02, 0.9, 0.999, adamEpsilon);
   model.compile({optimizer, loss: 'meanSquaredError'});
-  const evaluate = () => tf.tidy(() => (model.evaluate(x, y) as tf.Scalar).dataSync()[0]!);
+  const evaluate = async () => {
+    const loss = model.evaluate(x, y) as tf.Scalar;
+    const value = (await loss.data())[0]!;
+    loss.dispose();
+    return value;
+  };
   const memory = () => {
     const m = tf.memory() as tf.MemoryInfo & {numBytesInGPU?: number};
     return {numTensors: m.numTensors, numDataBuffers: m.numDataBuffers,
             ...(m.numBytesInGPU == null ? {} : {numBytesInGPU: m.numBytesInGPU})};
   };
-  const lossBefore = evaluate();
+  const lossBefore = await evaluate();
   await model.fit(x, y, {epochs: 1, batchSize: 8, verbose: 0, shuffle: false});
   const memoryAfterFirstEpoch = memory();
   await model.fit(x, y, {epochs: epochs - 1, batchSize: 8, verbose: 0, shuffle: false});
   const memoryAfterLastEpoch = memory();
-  const lossAfter = evaluate();
+  const lossAfter = await evaluate();
   model.dispose();
   optimizer.dispose();
   tf.dispose([x, y]);
