@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {checkScoresFitBackend} from '../attention/limits';
 import {paddingMask, toBool} from '../attention/masks';
 import {scaledDotProductAttention} from '../attention/scaled_dot_product';
 import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint,
@@ -192,6 +193,7 @@ export class SelfAttention extends tf.layers.Layer {
       const [batch, timeQ] = query.shape as [number, number, number];
       const timeK = context.shape[1]!;
       const h = this.numHeads;
+      checkScoresFitBackend(batch * h, timeQ, timeK);
 
       // Steps 1–2: Q, K, V, each split into heads.  // [batch, heads, time, keyDim|valueDim]
       const q = splitHeads(dense(query, this.queryKernel, this.queryBias), h, dims.key);
