@@ -6,7 +6,9 @@
  *   browserPrecondition()  → {executable} or {skip: reason}; under CI=true a missing browser
  *                            throws instead (CI must not skip).
  *   findChromium()         → path of the Chromium binary, or null (CHROMIUM_PATH overrides).
- *   startServer(root?)     → {origin, close()}: static files from the repo root, 127.0.0.1 only.
+ *   startServer(root?)     → {origin, mount(prefix, dir), close()}: static files from the repo
+ *                            root, 127.0.0.1 only; mount('/models/', dir) serves a folder
+ *                            outside it (e.g. a temporary one a test wrote).
  *   openBrowser()          → {browser, server, newPage(path?), close()}: one Chromium (fresh
  *                            profile, flags below) plus a server; share one per test file.
  *   buildPageModule(entry, name) → URL path of `entry` bundled by esbuild for the page: tfjs and
@@ -73,15 +75,21 @@ const MIME: Record<string, string> = {
 export interface StaticServer {
   /** e.g. http://127.0.0.1:41234 */
   origin: string;
+  /** Serves `dir` under the URL path `prefix` (starting and ending with '/'). */
+  mount(prefix: string, dir: string): void;
   close(): Promise<void>;
 }
 
 /** Serves files under `root` (GET/HEAD only) on 127.0.0.1 and an ephemeral port. */
 export async function startServer(root = REPO_ROOT): Promise<StaticServer> {
+  const mounts: Array<[string, string]> = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const file = path.join(root, decodeURIComponent(url.pathname));
-    const inside = file === root || file.startsWith(root + path.sep);
+    const urlPath = decodeURIComponent(url.pathname);
+    const mount = mounts.find(([prefix]) => urlPath.startsWith(prefix));
+    const base = mount == null ? root : mount[1];
+    const file = path.join(base, mount == null ? urlPath : urlPath.slice(mount[0].length));
+    const inside = file === base || file.startsWith(base + path.sep);
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !inside) {
       res.writeHead(403).end();
       return;
@@ -107,6 +115,12 @@ export async function startServer(root = REPO_ROOT): Promise<StaticServer> {
   const {port} = server.address() as {port: number};
   return {
     origin: `http://127.0.0.1:${port}`,
+    mount(prefix: string, dir: string) {
+      if (!/^\/.*\/$/.test(prefix)) {
+        throw new Error(`mount: prefix must start and end with '/'. Received: prefix=${prefix}`);
+      }
+      mounts.push([prefix, path.resolve(dir)]);
+    },
     close: () => new Promise<void>(resolve => {
       server.closeAllConnections();
       server.close(() => resolve());
