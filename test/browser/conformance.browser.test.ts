@@ -9,6 +9,8 @@ import {browserPrecondition, BrowserSession, buildPageModule, callInPage, findCh
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const fixtures = require('../conformance/fixtures.json') as ConformanceFixtures;
 const precondition = browserPrecondition();
+/** Starting Chromium and running a backend's whole suite in the page (software GPU, busy CI). */
+const BROWSER_HOOK_TIMEOUT_MS = 300_000;
 const BACKENDS = ['wasm', 'webgl', 'webgl-float16', 'webgpu'];
 
 type PageResult = Awaited<ReturnType<typeof import('./pages/conformance_page')['runOn']>>;
@@ -25,7 +27,7 @@ if (precondition.skip != null) {
   beforeAll(async () => {
     moduleUrl = await buildPageModule('test/browser/pages/conformance_page.ts', 'conformance_page');
     session = await openBrowser(precondition.executable);
-  });
+  }, BROWSER_HOOK_TIMEOUT_MS);
   afterAll(async () => {
     await session?.close();
   });
@@ -44,7 +46,7 @@ if (precondition.skip != null) {
           r.maxAbsDiff.attention.toExponential(2)}, gradients ${
           r.maxAbsDiff.gradient.toExponential(2)} (relative ${
           r.maxAbsDiff.gradientRelative.toExponential(2)})`);
-    });
+    }, BROWSER_HOOK_TIMEOUT_MS);
 
     it('runs on the requested backend, with the package\'s browser build', () => {
       expect(result.choice.backend).toBe(key.replace('-float16', ''));

@@ -5,7 +5,8 @@
  * API (for any test that needs a browser):
  *   browserPrecondition()  → {executable} or {skip: reason}; under CI=true a missing browser
  *                            throws instead (CI must not skip).
- *   findChromium()         → path of the Chromium binary, or null (CHROMIUM_PATH overrides).
+ *   findChromium()         → path of the Chromium binary, or null (CHROMIUM_PATH, when set,
+ *                            is the only place looked at).
  *   startServer(root?)     → {origin, mount(prefix, dir), close()}: static files from the repo
  *                            root, 127.0.0.1 only; mount('/models/', dir) serves a folder
  *                            outside it (e.g. a temporary one a test wrote).
@@ -43,9 +44,11 @@ export const CHROMIUM_ARGS = [
   '--disable-sync', '--disable-quic',
 ];
 
+/** CHROMIUM_PATH when set (and only it), else the Debian locations. */
 export function findChromium(): string|null {
-  const candidates = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser'];
-  return candidates.find(p => p != null && p !== '' && fs.existsSync(p)) ?? null;
+  const override = process.env['CHROMIUM_PATH'];
+  const candidates = override ? [override] : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+  return candidates.find(p => fs.existsSync(p)) ?? null;
 }
 
 /**
@@ -57,8 +60,9 @@ export function browserPrecondition(): {executable: string, skip: null}|{executa
   if (executable != null) {
     return {executable, skip: null};
   }
-  const reason = 'no Chromium found (looked at $CHROMIUM_PATH, /usr/bin/chromium, ' +
-      '/usr/bin/chromium-browser; install it with `apt-get install chromium`)';
+  const reason = `no Chromium found (looked at ${process.env['CHROMIUM_PATH'] ?
+      `CHROMIUM_PATH=${process.env['CHROMIUM_PATH']}` : '/usr/bin/chromium, /usr/bin/chromium-browser'
+      }; install it with \`apt-get install chromium\`)`;
   if (process.env['CI'] === 'true') {
     throw new Error(`browser tests cannot run under CI=true: ${reason}`);
   }

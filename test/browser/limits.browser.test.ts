@@ -9,6 +9,8 @@ import {Attempt} from './pages/limits_page';
 import {browserPrecondition, BrowserSession, buildPageModule, callInPage, findChromium, openBrowser, TestPage} from './harness';
 
 const precondition = browserPrecondition();
+/** Starting Chromium and running a backend's whole suite in the page (software GPU, busy CI). */
+const BROWSER_HOOK_TIMEOUT_MS = 300_000;
 const MAX = 256;
 
 if (precondition.skip != null) {
@@ -31,7 +33,7 @@ if (precondition.skip != null) {
     const started = await callInPage<{backend: string, maxTextureSize: number}>(
         page, url, 'start', 'webgl', MAX);
     expect(started).toEqual({backend: 'webgl', maxTextureSize: MAX});
-  });
+  }, BROWSER_HOOK_TIMEOUT_MS);
   afterAll(async () => {
     await session?.close();
   });

@@ -17,6 +17,8 @@ import {browserPrecondition, BrowserSession, buildPageModule, callInPage, findCh
 import * as pageModule from './pages/save_load_page';
 
 const precondition = browserPrecondition();
+/** Starting Chromium and running a backend's whole suite in the page (software GPU, busy CI). */
+const BROWSER_HOOK_TIMEOUT_MS = 300_000;
 const input = randomMatrix(1, 2 * 5 * 8, rng(5))[0]!;
 
 /** Writes model.json + weights.bin, the layout tf.io's http loader and file:// handlers use. */
@@ -59,7 +61,7 @@ if (precondition.skip != null) {
     url = await buildPageModule('test/browser/pages/save_load_page.ts', 'save_load_page');
     session = await openBrowser(precondition.executable);
     page = await session.newPage();
-  });
+  }, BROWSER_HOOK_TIMEOUT_MS);
   afterAll(async () => {
     await session?.close();
   });
