@@ -24,7 +24,8 @@ async function main(): Promise<void> {
   try {
     for (const backend of backends) {
       const page = await session.newPage();
-      const info = await callInPage<{backend: string, maxTextureSize: number|null}>(
+      const info = await callInPage<{backend: string, maxTextureSize: number|null,
+                                     maxStorageBufferBindingSize?: number, maxBufferSize?: number}>(
           page, url, 'start', backend, null);
       const tries = [...lengths];
       if (info.maxTextureSize != null) {
@@ -32,7 +33,9 @@ async function main(): Promise<void> {
       }
       const sorted = [...new Set(tries)].sort((a, b) => a - b);
       console.log(`${info.backend}${info.maxTextureSize != null ?
-          ` (WEBGL_MAX_TEXTURE_SIZE ${info.maxTextureSize})` : ''}`);
+          ` (WEBGL_MAX_TEXTURE_SIZE ${info.maxTextureSize})` : ''}${
+          info.maxStorageBufferBindingSize != null ? ` (maxStorageBufferBindingSize ${
+              info.maxStorageBufferBindingSize}, maxBufferSize ${info.maxBufferSize})` : ''}`);
       let longest = 0;
       for (const n of sorted) {
         const r = await callInPage<Attempt>(page, url, 'attempt', 'layer', n, 1, 1);

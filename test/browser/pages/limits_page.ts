@@ -26,8 +26,14 @@ export async function start(backend: string, maxTextureSize: number|null) {
   if (maxTextureSize != null) {
     tf.env().set('WEBGL_MAX_TEXTURE_SIZE', maxTextureSize);
   }
+  // WebGPU: one storage buffer binding must hold a whole tensor.
+  const device = backend === 'webgpu' ?
+      (tf.backend() as unknown as {device: {limits: Record<string, number>}}).device : null;
   return {backend: tf.getBackend(),
-          maxTextureSize: backend === 'webgl' ? tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE') : null};
+          maxTextureSize: backend === 'webgl' ? tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE') : null,
+          ...(device == null ? {} : {
+            maxStorageBufferBindingSize: device.limits['maxStorageBufferBindingSize'],
+            maxBufferSize: device.limits['maxBufferSize']})};
 }
 
 /**
@@ -58,8 +64,15 @@ export async function attempt(via: 'layer'|'functional', n: number, batch: numbe
   } catch (e) {
     result = {n, ok: false, finite: false, error: String((e as Error).message ?? e), ms: 0};
   }
-  if (layer.built) {
-    layer.dispose();
+  try {
+    if (layer.built) {
+      layer.dispose();
+    }
+  } catch (e) {
+    // After an out-of-memory failure the wasm backend's heap may be unusable: say so.
+    result.error = `${result.error ?? ''} (then disposing the layer failed: ${
+        String((e as Error).message ?? e)})`;
+    result.ok = false;
   }
   result.ms = Math.round(performance.now() - started);
   return result;
