@@ -10,3 +10,4 @@ export {TokenEmbedding, tokenEmbedding, TokenEmbeddingArgs} from './layers/token
 export {SelfAttention, selfAttention, SelfAttentionArgs, SelfAttentionCallArgs} from './layers/self_attention';
 export {Checkpoint, checkpoint, CheckpointArgs, CheckpointInfo} from './io/checkpoint';
 export {fileSystem, FileSystemHandler, FileSystemOptions, registerFileRouters} from './io/file_handler';
+export {BackendChoice, useBestBackend, UseBestBackendArgs} from './backends';

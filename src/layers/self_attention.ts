@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {checkScoresFitBackend} from '../attention/limits';
 import {paddingMask, toBool} from '../attention/masks';
 import {scaledDotProductAttention} from '../attention/scaled_dot_product';
 import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint,
@@ -191,6 +192,7 @@ export class SelfAttention extends tf.layers.Layer {
       checkFeatures(context, dims.context, inputs instanceof Array ? 'context' : 'inputs');
       const [batch, timeQ] = query.shape as [number, number, number];
       const timeK = context.shape[1]!;
+      checkScoresFitBackend(batch * this.numHeads, timeQ, timeK);
 
       // Steps 1–2: Q, K, V, each split into heads.  // [batch, heads, time, keyDim|valueDim]
       const {query: q, key: k, value: v} = this.projectQKV(query, context);

@@ -1,0 +1,81 @@
+/**
+ * The conformance suite in headless Chromium: wasm, webgl (float32 render targets, then float16
+ * as on many phones) and webgpu, each in a fresh tab, through the package's browser build.
+ */
+import {expectCasePasses, expectFitWorks} from '../conformance/assertions';
+import {ConformanceFixtures} from '../conformance/types';
+import {browserPrecondition, BrowserSession, buildPageModule, callInPage, findChromium, openBrowser} from './harness';
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const fixtures = require('../conformance/fixtures.json') as ConformanceFixtures;
+const precondition = browserPrecondition();
+/** Starting Chromium and running a backend's whole suite in the page (software GPU, busy CI). */
+const BROWSER_HOOK_TIMEOUT_MS = 300_000;
+const BACKENDS = ['wasm', 'webgl', 'webgl-float16', 'webgpu'];
+
+type PageResult = Awaited<ReturnType<typeof import('./pages/conformance_page')['runOn']>>;
+
+if (precondition.skip != null) {
+  describe('browser conformance', () => {
+    it(`is not run: ${precondition.skip}`, () => {
+      expect(findChromium()).toBeNull();
+    });
+  });
+} else {
+  let session: BrowserSession;
+  let moduleUrl: string;
+  beforeAll(async () => {
+    moduleUrl = await buildPageModule('test/browser/pages/conformance_page.ts', 'conformance_page');
+    session = await openBrowser(precondition.executable);
+  }, BROWSER_HOOK_TIMEOUT_MS);
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  describe.each(BACKENDS)('conformance in Chromium on %s', key => {
+    let result: PageResult;
+    let errors: string[];
+    beforeAll(async () => {
+      const page = await session.newPage();
+      result = await callInPage<PageResult>(page, moduleUrl, 'runOn', key);
+      errors = page.errors;
+      await page.close();
+      const r = result.report;
+      console.log(`conformance in Chromium on ${key}: max |diff| vs float64: output ${
+          r.maxAbsDiff.output.toExponential(2)}, attention ${
+          r.maxAbsDiff.attention.toExponential(2)}, gradients ${
+          r.maxAbsDiff.gradient.toExponential(2)} (relative ${
+          r.maxAbsDiff.gradientRelative.toExponential(2)})`);
+    }, BROWSER_HOOK_TIMEOUT_MS);
+
+    it('runs on the requested backend, with the package\'s browser build', () => {
+      expect(result.choice.backend).toBe(key.replace('-float16', ''));
+      expect(result.report.backend).toBe(key.replace('-float16', ''));
+      if (key.startsWith('webgl')) {
+        expect(result.renderFloat32).toBe(key === 'webgl');
+      }
+      expect(errors).toEqual([]);
+    });
+
+    it.each(fixtures.cases.map(c => c.name))('%s', name => {
+      expectCasePasses(result.report.cases.find(c => c.name === name), name);
+    });
+
+    it('a short fit lowers the loss and leaks no tensor (nor GPU memory) across steps', () => {
+      expect(result.fit.backend).toBe(key.replace('-float16', ''));
+      expectFitWorks(result.fit);
+      if (key.startsWith('webgl')) {
+        expect(result.fit.memoryAfterLastEpoch.numBytesInGPU).toBeGreaterThan(0);
+      }
+    });
+  });
+
+  describe('useBestBackend in Chromium', () => {
+    it('picks webgpu first when the page registered it', async () => {
+      const page = await session.newPage();
+      const choice = await callInPage(page, moduleUrl, 'defaultChoice');
+      await page.close();
+      expect(choice).toEqual({backend: 'webgpu', skipped: []});
+    });
+  });
+}
