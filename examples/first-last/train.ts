@@ -3,15 +3,12 @@
  * "is the last token the same as the first?" task and prints held-out accuracy as it goes.
  */
 import * as tf from '@tensorflow/tfjs';
-import {setWasmPaths} from '@tensorflow/tfjs-backend-wasm';
-import * as path from 'path';
 
-import {SelfAttention} from '../../src';
+import {SelfAttention, useBestBackend} from '../../src';
 import {buildModel, LENGTH, makeData, trainAndScore, VOCAB} from './task';
 
 async function main() {
-  setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + '/');
-  await tf.setBackend('wasm');
+  await useBestBackend();
   console.log(`Task: ${LENGTH} distinct tokens from a vocabulary of ${VOCAB}; is the last one the same as the first?`);
   console.log(`Backend: ${tf.getBackend()}\n`);
   const train = makeData(1000, 1);

@@ -135,6 +135,20 @@ async function writeSynced(node: NodeModules, path: string, data: Uint8Array|str
  */
 export async function committedFolder(target: string):
     Promise<{folder: string, recovered: boolean}|null> {
+  // A save that finishes between our two looks (target missing, then its old folder already
+  // deleted) has put the new folder in place: look again before answering "none".
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const found = await lookForCommittedFolder(target);
+    if (found !== undefined) {
+      return found;
+    }
+  }
+  return null;
+}
+
+/** The folder to read, null when there is certainly none, undefined when a save raced us. */
+async function lookForCommittedFolder(target: string):
+    Promise<{folder: string, recovered: boolean}|null|undefined> {
   const node = await nodeModules();
   try {
     const stats = await node.fs.stat(target);
@@ -172,7 +186,10 @@ export async function committedFolder(target: string):
       }
     }
   }
-  return best == null ? null : {folder: best.folder, recovered: true};
+  if (best != null) {
+    return {folder: best.folder, recovered: true};
+  }
+  return (await exists(node, target)) ? undefined : null;
 }
 
 /**
