@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import {useBackend} from '../examples/headlines/backend';
-import {makeBatch, taskVocab} from '../examples/headlines/data';
+import {batchInputs, makeBatch, taskVocab} from '../examples/headlines/data';
 import {clausesOf, Clause, detokenize, Example, headlineOf, headlinePositions, isHeldOut,
         NOUNS, renderExample, sampleSplit, triplesOf, VERBS, wordCount} from
     '../examples/headlines/grammar';
@@ -206,18 +206,26 @@ describe('headline model', () => {
     const batch = makeBatch(samples, vocab);
     const enc = batch.encoderIds.arraySync();
     const dec = batch.decoderIds.arraySync();
+    const pointers = batch.decoderPointers.arraySync();
     const targets = batch.targets.arraySync();
+    const wrong: string[] = [];
     samples.forEach((s, i) => {
+      expect(pointers[i]![0]).toBe(vocab.maxInputLength);  // START points nowhere
       for (let t = 0; t < dec[i]!.length; t++) {
-        const pointed = enc[i]![targets[i]![0]![t]![0]!]!;
+        const target = targets[i]![0]![t]![0]!;
         const expected = t < s.headline.length ? vocab.id(s.headline[t]!) : vocab.id('<end>');
-        expect(pointed).toBe(expected);
-        if (t + 1 < dec[i]!.length && t < s.headline.length) {
-          expect(dec[i]![t + 1]).toBe(expected);
+        if (enc[i]![target] !== expected) {
+          wrong.push(`row ${i} step ${t}`);
+        }
+        // The next decoder input is the word pointed at now, and where it was.
+        if (t + 1 < dec[i]!.length && t < s.headline.length &&
+            (dec[i]![t + 1] !== expected || pointers[i]![t + 1] !== target)) {
+          wrong.push(`row ${i} input ${t + 1}`);
         }
       }
     });
-    tf.dispose([batch.encoderIds, batch.decoderIds, batch.targets]);
+    expect(wrong).toEqual([]);
+    tf.dispose([...batchInputs(batch), batch.targets]);
   });
 
   it('splits into encoder and decoder that compute the same as the whole model', () => {
@@ -225,13 +233,13 @@ describe('headline model', () => {
                                       maxOutputLength: 10, modelDim: 16, numHeads: 2});
     const {encoder, decoder} = splitForInference(model);
     const batch = makeBatch(sampleSplit('test', 8, 4), vocab);
-    const whole = model.predict([batch.encoderIds, batch.decoderIds]) as tf.Tensor;
+    const whole = model.predict(batchInputs(batch)) as tf.Tensor;
     const [encoded, mask] = encoder.predict(batch.encoderIds) as tf.Tensor[];
-    const parts = decoder.predict([batch.decoderIds, encoded!, mask!]) as tf.Tensor;
+    const parts =
+        decoder.predict([batch.decoderIds, batch.decoderPointers, encoded!, mask!]) as tf.Tensor;
     expect(parts.shape).toEqual(whole.shape);
     expect(tf.max(tf.abs(tf.sub(parts, whole))).dataSync()[0]).toBeLessThan(1e-5);
-    tf.dispose([whole, encoded!, mask!, parts, batch.encoderIds, batch.decoderIds,
-                batch.targets]);
+    tf.dispose([whole, encoded!, mask!, parts, ...batchInputs(batch), batch.targets]);
     expect(() => buildHeadlineModel({vocabSize: 0, maxInputLength: 4, maxOutputLength: 2}))
         .toThrow(/vocabSize=0/);
   });
@@ -245,12 +253,13 @@ describe('headline model', () => {
       expect(fs.readdirSync(dir).sort()).toEqual(['model.json', 'vocab.json', 'weights.bin']);
       const loaded = await loadModel(dir);
       expect(loaded.vocab.tokens).toEqual(vocab.tokens);
-      const ids = padBatch([[5, 6, 7, 2], [8, 2]]);
-      const dec = padBatch([[1, 5], [1, 8]]);
-      const a = model.predict([ids, dec]) as tf.Tensor;
-      const b = loaded.model.predict([ids, dec]) as tf.Tensor;
+      const inputs = [padBatch([[5, 6, 7, 2], [8, 2]]), padBatch([[1, 5], [1, 8]]),
+                      padBatch([[48, 0], [48, 0]])];
+      const a = model.predict(inputs) as tf.Tensor;
+      const b = loaded.model.predict(inputs) as tf.Tensor;
+      expect(a.shape).toEqual([2, 1, 2, 4]);
       expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBe(0);
-      tf.dispose([ids, dec, a, b]);
+      tf.dispose([...inputs, a, b]);
     } finally {
       fs.rmSync(dir, {recursive: true, force: true});
     }

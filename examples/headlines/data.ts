@@ -23,7 +23,13 @@ export function taskVocab(): Vocab {
 export interface Batch {
   encoderIds: tf.Tensor2D;  // [batch, timeIn]: input + END
   decoderIds: tf.Tensor2D;  // [batch, timeOut]: START + headline
+  decoderPointers: tf.Tensor2D;  // [batch, timeOut]: their input positions (START: timeIn max)
   targets: tf.Tensor4D;     // [batch, 1, timeOut, 1]: positions of headline + END in the input
+}
+
+/** The three model inputs of a batch, in order. */
+export function batchInputs(batch: Batch): tf.Tensor[] {
+  return [batch.encoderIds, batch.decoderIds, batch.decoderPointers];
 }
 
 /** Input ids + END: what the encoder reads. */
@@ -42,9 +48,11 @@ export function makeBatch(samples: Sample[], vocab: Vocab): Batch {
   // After the headline, every step points at END (the last position of the row).
   const targetRows = samples.map(s => Array.from(
       {length: timeOut}, (_, i) => s.positions[i] ?? s.input.length));
+  const pointerRows = samples.map(s => [vocab.maxInputLength, ...s.positions]);
   return tf.tidy(() => ({
     encoderIds: padBatch(encoderRows),
     decoderIds: padBatch(decoderRows, timeOut),
+    decoderPointers: padBatch(pointerRows, timeOut),
     targets: padBatch(targetRows, timeOut).toFloat().reshape([samples.length, 1, timeOut, 1]) as
         tf.Tensor4D,
   }));

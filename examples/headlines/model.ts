@@ -4,7 +4,8 @@
  *
  *   encoder_ids [batch, timeIn] (input + END) → tokenEmbedding + positionalEmbedding →
  *       encoder blocks → LN
- *   decoder_ids [batch, timeOut] (START + headline) → tokenEmbedding + positionalEmbedding →
+ *   decoder_ids [batch, timeOut] (START + headline), + their input positions → tokenEmbedding
+ *       + tokenEmbedding of the positions + positionalEmbedding →
  *       decoder blocks (causal self-attention, cross-attention on the encoder) → LN →
  *       pointer: the attention weights of a last cross-attention, over the input positions
  *
@@ -64,14 +65,17 @@ tf.serialization.registerClass(TokenMask);
 /** Layer names that {@link splitForInference} looks up. */
 export const ENCODER_IDS = 'encoder_ids';
 export const DECODER_IDS = 'decoder_ids';
+export const DECODER_POINTERS = 'decoder_pointers';
 export const ENCODER_MASK = 'encoder_mask';
 export const ENCODER_OUTPUT = 'encoder_output';
 export const POINTER = 'pointer';
 
 /**
- * The training model: `[encoder_ids, decoder_ids]` → `[batch, 1, timeOut, timeIn]`, for each
- * output step the probability that the next headline word is the input word at each position.
- * `encoder_ids` end with END, which the model points at to stop.
+ * The training model: `[encoder_ids, decoder_ids, decoder_pointers]` →
+ * `[batch, 1, timeOut, timeIn]`, for each output step the probability that the next headline
+ * word is the input word at each position. `encoder_ids` end with END, which the model points
+ * at to stop; `decoder_pointers` are the input positions of the decoder's words (START's is
+ * `maxInputLength`).
  */
 export function buildHeadlineModel(args: HeadlineModelArgs): tf.LayersModel {
   for (const name of ['vocabSize', 'maxInputLength', 'maxOutputLength', 'modelDim', 'numHeads',
@@ -89,6 +93,7 @@ export function buildHeadlineModel(args: HeadlineModelArgs): tf.LayersModel {
 
   const encoderIds = tf.input({shape: [null], dtype: 'int32', name: ENCODER_IDS});
   const decoderIds = tf.input({shape: [null], dtype: 'int32', name: DECODER_IDS});
+  const decoderPointers = tf.input({shape: [null], dtype: 'int32', name: DECODER_POINTERS});
   const mask = apply(new TokenMask({name: ENCODER_MASK}), encoderIds);  // [batch, timeIn]
 
   let x = apply(tokenEmbedding({vocabSize: args.vocabSize, outputDim: d,
@@ -99,8 +104,13 @@ export function buildHeadlineModel(args: HeadlineModelArgs): tf.LayersModel {
   }
   const encoded = apply(new HeadlineLayerNorm({name: ENCODER_OUTPUT}), x);
 
-  let y = apply(tokenEmbedding({vocabSize: args.vocabSize, outputDim: d,
-                                name: 'decoder_embedding'}), decoderIds);
+  // Each decoder step sees the previous word and where in the input it was (a repeated word
+  // is then not copied from the wrong place twice).
+  const words = apply(tokenEmbedding({vocabSize: args.vocabSize, outputDim: d,
+                                      name: 'decoder_embedding'}), decoderIds);
+  const places = apply(tokenEmbedding({vocabSize: args.maxInputLength + 1, outputDim: d,
+                                       name: 'decoder_pointer_embedding'}), decoderPointers);
+  let y = apply(tf.layers.add({name: 'decoder_inputs'}), [words, places]);
   y = apply(positionalEmbedding({maxLength: args.maxOutputLength, name: 'decoder_positions'}),
             y);
   for (let i = 0; i < (args.decoderLayers ?? 1); i++) {
@@ -113,14 +123,18 @@ export function buildHeadlineModel(args: HeadlineModelArgs): tf.LayersModel {
                                  useOutputProjection: false, returnAttentionWeights: true,
                                  kernelInitializer: 'glorotUniform', name: POINTER});
   const [, weights] = pointer.apply([y, encoded, mask]) as tf.SymbolicTensor[];
-  return tf.model({inputs: [encoderIds, decoderIds], outputs: weights!, name: 'headlines'});
+  return tf.model({inputs: [encoderIds, decoderIds, decoderPointers], outputs: weights!,
+                   name: 'headlines'});
 }
 
 /** The trained model split in two for decoding; both share the model's layers and weights. */
 export interface InferenceModels {
   /** `encoder_ids` → `[encoded [batch, timeIn, modelDim], mask [batch, timeIn]]`. */
   encoder: tf.LayersModel;
-  /** `[decoder_ids, encoded, mask]` → pointer probabilities `[batch, 1, timeOut, timeIn]`. */
+  /**
+   * `[decoder_ids, decoder_pointers, encoded, mask]` → pointer probabilities
+   * `[batch, 1, timeOut, timeIn]`.
+   */
   decoder: tf.LayersModel;
 }
 
@@ -134,14 +148,17 @@ export function splitForInference(model: tf.LayersModel): InferenceModels {
   const mask = model.getLayer(ENCODER_MASK).output as tf.SymbolicTensor;
   const encoderIds = model.getLayer(ENCODER_IDS).output as tf.SymbolicTensor;
   const decoderIds = model.getLayer(DECODER_IDS).output as tf.SymbolicTensor;
+  const decoderPointers = model.getLayer(DECODER_POINTERS).output as tf.SymbolicTensor;
   const encoder = tf.model({inputs: encoderIds, outputs: [encoded, mask],
                             name: 'headlines_encoder'});
 
   const newIds = tf.input({shape: [null], dtype: 'int32', name: 'decoder_ids_step'});
+  const newPointers = tf.input({shape: [null], dtype: 'int32', name: 'decoder_pointers_step'});
   const newEncoded = tf.input({shape: encoded.shape.slice(1), name: 'encoded'});
   const newMask = tf.input({shape: [null], name: 'encoder_mask_step'});
   const replaced = new Map<number, tf.SymbolicTensor>(
-      [[decoderIds.id, newIds], [encoded.id, newEncoded], [mask.id, newMask]]);
+      [[decoderIds.id, newIds], [decoderPointers.id, newPointers], [encoded.id, newEncoded],
+       [mask.id, newMask]]);
   // model.layers is in order of depth from the inputs, so each layer's inputs come first.
   for (const layer of model.layers) {
     const node = layer.inboundNodes[0]!;
@@ -158,10 +175,11 @@ export function splitForInference(model: tf.LayersModel): InferenceModels {
   const output = replaced.get((model.outputs[0]!).id);
   if (output == null) {
     throw new Error(`splitForInference: the model's output does not depend on ${
-        DECODER_IDS}, ${ENCODER_OUTPUT} and ${ENCODER_MASK} alone; was it built by ` +
+        DECODER_IDS}, ${DECODER_POINTERS}, ${ENCODER_OUTPUT} and ${ENCODER_MASK} alone; ` +
+                    `was it built by ` +
                     `buildHeadlineModel?`);
   }
-  const decoder = tf.model({inputs: [newIds, newEncoded, newMask], outputs: output,
+  const decoder = tf.model({inputs: [newIds, newPointers, newEncoded, newMask], outputs: output,
                             name: 'headlines_decoder'});
   return {encoder, decoder};
 }

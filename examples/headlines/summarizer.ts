@@ -47,6 +47,7 @@ export class Summarizer {
     const endId = this.vocab.id(END);
     const inputs = rows.map(row => [...row, endId]);
     const outputs: number[][] = rows.map(() => [startId]);
+    const pointers: number[][] = rows.map(() => [this.vocab.maxInputLength]);
     const done = rows.map(() => false);
     const [encoded, mask] = tf.tidy(() => {
       const ids = padBatch(inputs);
@@ -57,7 +58,8 @@ export class Summarizer {
         const next = tf.tidy(() => {
           // [batch, 1, step, timeIn]: where each next word is, for every step so far.
           const pointer =
-              this.parts.decoder.predict([padBatch(outputs), encoded, mask]) as tf.Tensor;
+              this.parts.decoder.predict([padBatch(outputs), padBatch(pointers), encoded, mask]) as
+              tf.Tensor;
           return pointer.slice([0, 0, step - 1, 0], [-1, 1, 1, -1]).reshape([rows.length, -1])
               .argMax(-1);  // [batch]
         });
@@ -66,6 +68,7 @@ export class Summarizer {
         outputs.forEach((row, i) => {
           const id = done[i] ? endId : inputs[i]![positions[i]!] ?? endId;
           row.push(id);
+          pointers[i]!.push(positions[i]!);
           done[i] = done[i] || id === endId;
         });
       }

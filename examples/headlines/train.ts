@@ -14,7 +14,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import {useBackend} from './backend';
-import {bucketBatches, makeBatch, taskVocab} from './data';
+import {batchInputs, bucketBatches, makeBatch, taskVocab} from './data';
 import {sampleSplit} from './grammar';
 import {buildHeadlineModel} from './model';
 import {loadModel, saveModel} from './model_files';
@@ -172,9 +172,8 @@ async function main(options: Options) {
       (optimizer as unknown as {learningRate: number}).learningRate =
           options.learningRate * Math.min(1, (state.step + 1) / options.warmup) * decay;
       const batch = makeBatch(batches[i]!, vocab);
-      const loss = await model.trainOnBatch([batch.encoderIds, batch.decoderIds],
-                                            batch.targets) as number;
-      tf.dispose([batch.encoderIds, batch.decoderIds, batch.targets]);
+      const loss = await model.trainOnBatch(batchInputs(batch), batch.targets) as number;
+      tf.dispose([...batchInputs(batch), batch.targets]);
       state.step++;
       lossSum += loss;
       progress(epoch, i + 1, batches.length, lossSum / (i + 1), epochStart);
