@@ -304,7 +304,7 @@ describe('npm run summarize', () => {
   it('reads stdin lines, names an unknown word and its line, and exits with 1', () => {
     const run = cli([], 'the cat and the dog ate.\n\nthe zebra sat on the mat.\n');
     expect(run.stdout).toBe('cat and dog ate\n');
-    expect(run.stderr).toMatch(/line 3: Unknown word: "zebra"/);
+    expect(run.stderr).toMatch(/\(line 3\): Unknown word: "zebra"/);
     expect(run.status).toBe(1);
   });
 

@@ -23,7 +23,10 @@ import {Summarizer} from './summarizer';
 
 /** Command-line options, with their defaults. */
 export const TRAIN_DEFAULTS = {
-  /** Stop after this many minutes of training (validation and saving included). */
+  /**
+   * Start no new epoch after this many minutes of training (validation and saving included);
+   * the epoch under way when the budget runs out still finishes.
+   */
   minutes: 10,
   /**
    * What --minutes counts: 'cpu' = this process's CPU time (what training costs on one free
