@@ -1,0 +1,22 @@
+/**
+ * Starts the tfjs backend for the headline scripts: 'wasm' (default: the fastest that installs
+ * everywhere) or 'cpu'. A stand-in for the package's own backend picker, in one place.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {setWasmPaths} from '@tensorflow/tfjs-backend-wasm';
+import * as path from 'path';
+
+export async function useBackend(name = 'wasm'): Promise<string> {
+  if (name !== 'wasm' && name !== 'cpu') {
+    throw new Error(`backend must be 'wasm' or 'cpu'. Received: backend=${JSON.stringify(name)}`);
+  }
+  if (name === 'wasm') {
+    const wasm = require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
+    setWasmPaths(path.dirname(wasm) + path.sep);
+  }
+  if (!(await tf.setBackend(name))) {
+    throw new Error(`Could not start the ${name} backend.`);
+  }
+  await tf.ready();
+  return tf.getBackend();
+}
