@@ -8,3 +8,7 @@ export {Identity, identity, IdentityArgs} from './initializers';
 export {PositionalEmbedding, positionalEmbedding, PositionalEmbeddingArgs, sinusoidalTable} from './layers/positional_embedding';
 export {TokenEmbedding, tokenEmbedding, TokenEmbeddingArgs} from './layers/token_embedding';
 export {SelfAttention, selfAttention, SelfAttentionArgs, SelfAttentionCallArgs} from './layers/self_attention';
+export {decoderBlock, encoderBlock, TransformerBlockArgs} from './layers/blocks';
+export {LayerNorm, layerNorm, LayerNormArgs} from './layers/layer_norm';
+export {FeedForward, feedForward, FeedForwardArgs} from './layers/feed_forward';
+export {matMul2d} from './ops/matmul';
