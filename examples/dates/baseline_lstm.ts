@@ -3,8 +3,8 @@
  * dot-product (Luong) attention and no learned Q/K/V, rebuilt here to train on the same data
  * with the same loop as the Transformer.
  *
- *   encoder: Embedding(64) → LSTM(64), all steps + last state
- *   decoder: Embedding(64) → LSTM(64) started from the encoder's last state
+ *   encoder: Embedding(64) → LSTM(64), all steps, and the last step's output
+ *   decoder: Embedding(64) → LSTM(64), both states started from that last output
  *   attention: dot(decoder, encoder) → softmax → dot(·, encoder) = context
  *   output: concat(context, decoder) → Dense(64, tanh) → Dense(vocab)
  *
@@ -17,6 +17,25 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {tokenEmbedding} from '../../src';
+
+/** `[batch, time, features]` → the last time step `[batch, features]`. */
+export class LastTimestep extends tf.layers.Layer {
+  static className = 'LastTimestep';
+
+  override computeOutputShape(inputShape: tf.Shape|tf.Shape[]): tf.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return [shape[0]!, shape[2]!];
+  }
+
+  override call(inputs: tf.Tensor|tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = inputs instanceof Array ? inputs[0]! : inputs;  // [batch, time, features]
+      const [batch, time, features] = x.shape as [number, number, number];
+      return x.slice([0, time - 1, 0], [batch, 1, features]).reshape([batch, features]);
+    });
+  }
+}
+tf.serialization.registerClass(LastTimestep);
 
 /** Arguments of {@link buildLstmBaseline}. */
 export interface LstmBaselineArgs {
@@ -34,17 +53,23 @@ export function buildLstmBaseline(args: LstmBaselineArgs): tf.LayersModel {
 
   const encoderEmbedded = tokenEmbedding({vocabSize: args.vocabSize, outputDim: units})
                               .apply(encoderIds) as tf.SymbolicTensor;
-  const [encoder, h, c] = tf.layers.lstm({units, returnSequences: true, returnState: true})
-                              .apply(encoderEmbedded) as tf.SymbolicTensor[];  // [b, T, units]
+  const encoder = tf.layers.lstm({units, returnSequences: true})
+                      .apply(encoderEmbedded) as tf.SymbolicTensor;  // [b, T, units]
+  const last = new LastTimestep({}).apply(encoder) as tf.SymbolicTensor;  // [b, units]
   const decoderEmbedded = tokenEmbedding({vocabSize: args.vocabSize, outputDim: units})
                               .apply(decoderIds) as tf.SymbolicTensor;
+  // As in the classic example, the encoder's last output starts both decoder states. It goes
+  // in as extra inputs: passed as `{initialState}` (or taken from `returnState`) it ends up in
+  // the call arguments that tfjs 4.22's executor shares between layers, and `model.apply`
+  // then fails ("When inputs is an array, neither initialState or constants should be
+  // provided").
   const decoder = tf.layers.lstm({units, returnSequences: true})
-                      .apply(decoderEmbedded, {initialState: [h!, c!]}) as tf.SymbolicTensor;
+                      .apply([decoderEmbedded, last, last]) as tf.SymbolicTensor;
 
-  let attention = tf.layers.dot({axes: [2, 2]}).apply([decoder, encoder!]) as tf.SymbolicTensor;
+  let attention = tf.layers.dot({axes: [2, 2]}).apply([decoder, encoder]) as tf.SymbolicTensor;
   attention = tf.layers.activation({activation: 'softmax'}).apply(attention) as
       tf.SymbolicTensor;  // [b, L, T]
-  const context = tf.layers.dot({axes: [2, 1]}).apply([attention, encoder!]) as
+  const context = tf.layers.dot({axes: [2, 1]}).apply([attention, encoder]) as
       tf.SymbolicTensor;  // [b, L, units]
   const combined = tf.layers.concatenate().apply([context, decoder]) as tf.SymbolicTensor;
   let output = tf.layers.timeDistributed({layer: tf.layers.dense({units, activation: 'tanh'})})
