@@ -13,7 +13,7 @@ interface Curve {
 
 const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd'];
 
-export function chartSvg(entries: Curve[], budgetSeconds: number): string {
+export function chartSvg(entries: Curve[], budgetSeconds: number, clock = 'cpu'): string {
   const W = 640, H = 400, left = 60, right = 20, top = 30, bottom = 50;
   const maxT = Math.max(budgetSeconds, ...entries.flatMap(e => e.curve.map(p => p.trainSeconds)));
   const x = (t: number) => left + (t / maxT) * (W - left - right);
@@ -35,7 +35,8 @@ export function chartSvg(entries: Curve[], budgetSeconds: number): string {
     parts.push(`<text x="${x(t)}" y="${H - bottom + 16}" text-anchor="middle">${t}</text>`);
   }
   parts.push(`<text x="${(left + W - right) / 2}" y="${H - 12}" text-anchor="middle">` +
-                 `training time (s, optimizer steps only)</text>`,
+                 `training time (${clock === 'cpu' ? 'CPU seconds' : 'seconds'}, ` +
+                 `optimizer steps only)</text>`,
              `<line x1="${left}" x2="${left}" y1="${top}" y2="${H - bottom}" stroke="#333"/>`,
              `<line x1="${left}" x2="${W - right}" y1="${H - bottom}" y2="${H - bottom}" ` +
                  `stroke="#333"/>`);
@@ -61,7 +62,8 @@ function escape(text: string): string {
 /** Reads compare.json, writes the SVG. */
 export function writeChart(jsonPath: string, svgPath: string): void {
   const info = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
-  fs.writeFileSync(svgPath, chartSvg(info.entries, info.budgetSeconds));
+  fs.writeFileSync(svgPath,
+                   chartSvg(info.entries, info.budgetSeconds, info.entries[0]?.clock ?? 'cpu'));
 }
 
 if (require.main === module) {

@@ -4,6 +4,10 @@
  *
  *   npm run compare:dates -- --budget 300 --backend wasm
  *
+ * With `--transformerFrom models/dates/report.json` the Transformer is not trained again: its
+ * curve and test report come from that `npm run train:dates` run (same loop, same validation
+ * days, same CPU-time clock), and only the baseline is trained here, for the same CPU time.
+ *
  * Writes examples/dates/results/compare.json (curves, per-format test accuracy, load),
  * compare.md (the table) and compare.svg (validation accuracy against training time).
  */
@@ -17,8 +21,9 @@ import {buildLstmBaseline} from './baseline_lstm';
 import {writeChart} from './chart';
 import {allFormats, splitDays} from './data';
 import {buildDateModel} from './model';
+import {saveModel} from './model_files';
 import {formatReport, FormatReport, percent} from './report';
-import {parseOptions, TRAIN_DEFAULTS} from './train';
+import {CURVE_DAYS, parseOptions, TRAIN_DEFAULTS} from './train';
 import {CurvePoint, trainLoop} from './train_loop';
 import {buildVocab} from './vocab';
 
@@ -29,12 +34,18 @@ const DEFAULTS = {
   learningRate: TRAIN_DEFAULTS.learningRate,
   curveEvery: 30,
   out: 'examples/dates/results',
+  /** Also save the Transformer trained here to this folder ('' = do not). */
+  saveTransformer: '',
+  /** Take the Transformer from this train:dates report.json instead of training it. */
+  transformerFrom: '',
 };
 
 export interface CompareEntry {
   name: string;
   parameters: number;
   trainSeconds: number;
+  wallSeconds: number;
+  clock: string;
   examplesSeen: number;
   curve: CurvePoint[];
   test: FormatReport;
@@ -47,7 +58,7 @@ async function main() {
   const backend = await useBackend(o.backend);
   const vocab = buildVocab();
   const split = splitDays();
-  const validation = allFormats(split.validation.slice(0, 200));
+  const validation = allFormats(split.validation.slice(0, CURVE_DAYS));
   const test = allFormats(split.test);
   const entries: CompareEntry[] = [];
   const candidates = [
@@ -57,29 +68,55 @@ async function main() {
     {name: 'LSTM + dot attention (baseline)', padding: 'pre' as const,
      build: () => buildLstmBaseline({vocabSize: vocab.size, outputLength: vocab.outputLength})},
   ];
+  const budget = o.budget;
+  const started = Date.now();
+  if (o.transformerFrom !== '') {
+    candidates.shift();  // read after the baseline is trained, so both may run at once
+  }
   for (const c of candidates) {
     const model = c.build();
-    console.log(`${c.name}: ${model.countParams()} parameters, training for ${o.budget} s ...`);
+    console.log(`${c.name}: ${model.countParams()} parameters, training for ${budget} s ...`);
     const loadBefore = os.loadavg();
     const result = await trainLoop({
       model, vocab, trainDays: split.train, validation, epochs: 1000, batchSize: o.batchSize,
-      learningRate: o.learningRate, timeBudgetSeconds: o.budget, patience: 1000,
+      learningRate: o.learningRate, timeBudgetSeconds: budget, patience: 1000,
       padding: c.padding, curveEverySeconds: o.curveEvery,
       onEpoch: e => console.log(`  epoch ${e.epoch}: validation ${
           percent(e.validationAccuracy)} after ${e.trainSeconds.toFixed(0)} s`),
     });
     const loadAfter = os.loadavg();
     const report = formatReport(model, vocab, test, {padding: c.padding});
+    if (c.padding === 'post' && o.saveTransformer !== '') {
+      await saveModel(model, vocab, o.saveTransformer);
+    }
     const last = result.curve[result.curve.length - 1]!;
     console.log(`  test exact match ${percent(report.overall)}, worst format ${
         percent(Math.min(...report.formats.map(f => f.accuracy)))}`);
     entries.push({name: c.name, parameters: model.countParams(), trainSeconds: result.trainSeconds,
+                  wallSeconds: result.wallSeconds, clock: result.clock,
                   examplesSeen: last.examples, curve: result.curve, test: report, loadBefore,
                   loadAfter});
     model.dispose();
   }
+  if (o.transformerFrom !== '') {
+    // The train:dates run may still be going: wait for a report written after this run began.
+    while (!fs.existsSync(o.transformerFrom) ||
+           fs.statSync(o.transformerFrom).mtimeMs < started) {
+      console.log(`waiting for ${o.transformerFrom} ...`);
+      await new Promise(resolve => setTimeout(resolve, 15000));
+    }
+    const r = JSON.parse(fs.readFileSync(o.transformerFrom, 'utf8'));
+    if (r.options?.timeBudget !== budget) {
+      throw new Error(`${o.transformerFrom} was trained with --timeBudget ${
+          r.options?.timeBudget}, not ${budget}`);
+    }
+    entries.unshift({name: 'Transformer (SelfAttention), from train:dates',
+                     parameters: r.parameters, trainSeconds: r.trainSeconds,
+                     wallSeconds: r.wallSeconds, clock: r.clock, examplesSeen: r.examplesSeen,
+                     curve: r.curve, test: r.test, loadBefore: [], loadAfter: r.loadAverage});
+  }
   fs.mkdirSync(o.out, {recursive: true});
-  const info = {backend, budgetSeconds: o.budget, cpus: os.cpus().length,
+  const info = {backend, budgetSeconds: budget, cpus: os.cpus().length,
                 date: new Date().toISOString(), entries};
   fs.writeFileSync(path.join(o.out, 'compare.json'), JSON.stringify(info, null, 2) + '\n');
   fs.writeFileSync(path.join(o.out, 'compare.md'), table(info) + '\n');
@@ -100,10 +137,12 @@ export function table(info: {budgetSeconds: number, entries: CompareEntry[]}): s
     `| | ${a.name} | ${b.name} |`,
     `| --- | --- | --- |`,
     `| parameters | ${a.parameters} | ${b.parameters} |`,
-    `| training time (s) | ${a.trainSeconds.toFixed(0)} | ${b.trainSeconds.toFixed(0)} |`,
+    `| training time, ${a.clock} (s) | ${a.trainSeconds.toFixed(0)} | ${
+        b.trainSeconds.toFixed(0)} |`,
+    `| training time, wall clock (s) | ${a.wallSeconds.toFixed(0)} | ${
+        b.wallSeconds.toFixed(0)} |`,
     `| examples seen | ${a.examplesSeen} | ${b.examplesSeen} |`,
-    `| load average before → after | ${a.loadBefore[0]!.toFixed(1)} → ${
-        a.loadAfter[0]!.toFixed(1)} | ${b.loadBefore[0]!.toFixed(1)} → ${
+    `| load average (1 min) at the end | ${a.loadAfter[0]!.toFixed(1)} | ${
         b.loadAfter[0]!.toFixed(1)} |`,
     `| **test exact match, all formats** | **${percent(a.test.overall)}** | **${
         percent(b.test.overall)}** |`,

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 import {useBackend} from './backend';
@@ -27,8 +28,10 @@ export const TRAIN_DEFAULTS = {
   out: 'models/dates',
   learningRate: 3e-3,
   patience: 3,
-  /** Seconds of training after which to stop (0 = no limit). */
+  /** CPU seconds of training after which to stop (0 = no limit). */
   timeBudget: 0,
+  /** Also validate every this many CPU seconds of training, for the curve (0 = epochs only). */
+  curveEvery: 30,
   modelDim: 64,
   numHeads: 4,
   ffDim: 128,
@@ -38,6 +41,9 @@ export const TRAIN_DEFAULTS = {
 };
 
 type Options = typeof TRAIN_DEFAULTS;
+
+/** Validation days behind the accuracy-versus-time curve (train.ts and compare.ts alike). */
+export const CURVE_DAYS = 200;
 
 /** `--name value` pairs → options; unknown names and bad numbers are errors. */
 export function parseOptions<T extends Record<string, string|number>>(argv: string[],
@@ -97,6 +103,8 @@ async function main() {
     model, vocab, trainDays: split.train, validation, epochs: o.epochs, batchSize: o.batchSize,
     learningRate: o.learningRate, patience: o.patience, seed: o.seed,
     timeBudgetSeconds: o.timeBudget > 0 ? o.timeBudget : undefined,
+    curveEverySeconds: o.curveEvery > 0 ? o.curveEvery : undefined,
+    curveValidation: allFormats(split.validation.slice(0, CURVE_DAYS)),
     onBatch: info => {
       if (!tty && info.batch !== info.batches && info.batch % 50 !== 0) {
         return;
@@ -119,7 +127,8 @@ async function main() {
     },
   });
   console.log(`Stopped: ${result.stoppedBecause}. Training time ${
-      result.trainSeconds.toFixed(1)} s (optimizer steps only). Best validation ${
+      result.cpuSeconds.toFixed(1)} CPU s, ${result.wallSeconds.toFixed(1)} s wall clock ` +
+              `(optimizer steps only; load average ${os.loadavg()[0]!.toFixed(1)}). Best validation ${
       percent(result.bestValidationAccuracy)}.`);
   await saveModel(model, vocab, o.out);  // the best weights, restored by trainLoop
 
@@ -135,8 +144,10 @@ async function main() {
   const weightsBytes = fs.statSync(path.join(o.out, 'weights.bin')).size;
   fs.writeFileSync(path.join(o.out, 'report.json'), JSON.stringify({
     backend, options: o, parameters: model.countParams(), weightsBytes,
-    trainSeconds: result.trainSeconds, stoppedBecause: result.stoppedBecause,
-    epochs: result.epochs, test: report,
+    trainSeconds: result.trainSeconds, wallSeconds: result.wallSeconds,
+    cpuSeconds: result.cpuSeconds, clock: result.clock, loadAverage: os.loadavg(),
+    stoppedBecause: result.stoppedBecause, epochs: result.epochs, curve: result.curve,
+    examplesSeen: result.curve[result.curve.length - 1]!.examples, test: report,
   }, null, 2) + '\n');
   console.log(`Saved ${o.out}/model.json, weights.bin (${(weightsBytes / 1024).toFixed(0)} KiB), ` +
               `vocab.json, report.json.`);

@@ -87,6 +87,8 @@ export interface TrainLoopArgs {
   withMask?: boolean;
   /** Also validate every this many seconds of training (for the curve). Default: epochs only. */
   curveEverySeconds?: number;
+  /** Examples of the curve's points. Default: `validation`. */
+  curveValidation?: Example[];
   /** Clock of trainSeconds, the budget and the schedule: 'cpu' (process CPU time) or 'wall'. Default 'cpu'. */
   clock?: 'cpu'|'wall';
   /** Seed of the epochs' shuffles and formats. Default 1. */
@@ -123,10 +125,11 @@ export async function trainLoop(args: TrainLoopArgs): Promise<TrainResult> {
   const optimizer = new ScheduledAdam(peak, 0.9, 0.98, 1e-8);
   const variables = model.trainableWeights.map(w => w.read() as tf.Variable);
 
-  const validate = () => {
-    const right = evaluate(model, vocab, args.validation, {padding, withMask});
+  const validate = (examples = args.validation) => {
+    const right = evaluate(model, vocab, examples, {padding, withMask});
     return right.filter(Boolean).length / right.length;
   };
+  const curveValidate = () => validate(args.curveValidation ?? args.validation);
 
   const clock = args.clock ?? 'cpu';
   const result: TrainResult = {epochs: [], curve: [], trainSeconds: 0, wallSeconds: 0,
@@ -138,7 +141,7 @@ export async function trainLoop(args: TrainLoopArgs): Promise<TrainResult> {
   let seen = 0;
   let nextCurve = args.curveEverySeconds ?? Infinity;
   result.curve.push({trainSeconds: 0, wallSeconds: 0, examples: 0,
-                     validationAccuracy: validate()});
+                     validationAccuracy: curveValidate()});
 
   outer: for (let epoch = 1; epoch <= epochs; epoch++) {
     const batches = lengthBatches(epochExamples(args.trainDays, next), batchSize, next);
@@ -184,7 +187,7 @@ export async function trainLoop(args: TrainLoopArgs): Promise<TrainResult> {
                       etaSeconds: (args.trainDays.length - count) / speed});
       if (result.trainSeconds >= nextCurve) {
         result.curve.push({trainSeconds: result.trainSeconds, wallSeconds: result.wallSeconds,
-                           examples: seen, validationAccuracy: validate()});
+                           examples: seen, validationAccuracy: curveValidate()});
         nextCurve += args.curveEverySeconds!;
       }
       if (budget != null && result.trainSeconds >= budget) {
@@ -204,7 +207,8 @@ export async function trainLoop(args: TrainLoopArgs): Promise<TrainResult> {
     const last = result.curve[result.curve.length - 1]!;
     if (last.trainSeconds !== result.trainSeconds) {
       result.curve.push({trainSeconds: result.trainSeconds, wallSeconds: result.wallSeconds,
-                         examples: seen, validationAccuracy});
+                         examples: seen, validationAccuracy: args.curveValidation == null ?
+                             validationAccuracy : curveValidate()});
     }
     const improved = validationAccuracy > result.bestValidationAccuracy;
     if (improved) {

@@ -18,7 +18,7 @@ import {loadModel} from './model_files';
 import {Vocab} from './vocab';
 
 export const SAMPLES = ['Jan 20th 2019', '20.01.19', 'Sunday, January 20, 2019',
-                        'the 3rd of May 1999', '12/31/1950', '20490704', 'dec 7, 41',
+                        'the 3rd of May 1999', '12/31/1950', '20490704', 'DEC 07, 41',
                         '1 apr 2000'];
 
 /** One translated line: an output, or the reason there is none. */
