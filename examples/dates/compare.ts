@@ -69,7 +69,6 @@ async function main() {
      build: () => buildLstmBaseline({vocabSize: vocab.size, outputLength: vocab.outputLength})},
   ];
   const budget = o.budget;
-  const started = Date.now();
   if (o.transformerFrom !== '') {
     candidates.shift();  // read after the baseline is trained, so both may run at once
   }
@@ -81,11 +80,12 @@ async function main() {
       model, vocab, trainDays: split.train, validation, epochs: 1000, batchSize: o.batchSize,
       learningRate: o.learningRate, timeBudgetSeconds: budget, patience: 1000,
       padding: c.padding, curveEverySeconds: o.curveEvery,
-      onEpoch: e => console.log(`  epoch ${e.epoch}: validation ${
+      onEpoch: e => console.log(`  epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, validation ${
           percent(e.validationAccuracy)} after ${e.trainSeconds.toFixed(0)} s`),
     });
     const loadAfter = os.loadavg();
-    const report = formatReport(model, vocab, test, {padding: c.padding});
+    const report = formatReport(model, vocab, test, {padding: c.padding,
+                                                     withMask: c.padding === 'post'});
     if (c.padding === 'post' && o.saveTransformer !== '') {
       await saveModel(model, vocab, o.saveTransformer);
     }
@@ -99,9 +99,8 @@ async function main() {
     model.dispose();
   }
   if (o.transformerFrom !== '') {
-    // The train:dates run may still be going: wait for a report written after this run began.
-    while (!fs.existsSync(o.transformerFrom) ||
-           fs.statSync(o.transformerFrom).mtimeMs < started) {
+    // The train:dates run may still be going: wait for its report.
+    while (!fs.existsSync(o.transformerFrom)) {
       console.log(`waiting for ${o.transformerFrom} ...`);
       await new Promise(resolve => setTimeout(resolve, 15000));
     }

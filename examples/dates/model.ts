@@ -128,7 +128,9 @@ export function exactMatches(logits: tf.Tensor, labels: tf.Tensor): boolean[] {
 export interface EvaluateArgs {
   /** Examples per forward pass. Default 512. */
   batchSize?: number;
+  /** 'post' (Transformer, default) or 'pre' (LSTM baseline). */
   padding?: 'post'|'pre';
+  /** Whether the model takes the mask inputs. Default: padding === 'post'. */
   withMask?: boolean;
 }
 
@@ -142,7 +144,8 @@ export function evaluate(model: tf.LayersModel, vocab: Vocab, examples: Example[
   const right = new Array<boolean>(examples.length);
   for (let i = 0; i < order.length; i += batchSize) {
     const idx = order.slice(i, i + batchSize);
-    const batch = makeBatch(vocab, idx.map(j => examples[j]!), args.padding, args.withMask);
+    const batch = makeBatch(vocab, idx.map(j => examples[j]!), args.padding,
+                            args.withMask ?? (args.padding ?? 'post') === 'post');
     const logits = model.predict(batch.inputs) as tf.Tensor;
     exactMatches(logits, batch.labels).forEach((ok, k) => right[idx[k]!] = ok);
     tf.dispose([logits, batch.inputs, batch.labels]);
