@@ -11,3 +11,7 @@ export {SelfAttention, selfAttention, SelfAttentionArgs, SelfAttentionCallArgs} 
 export {Checkpoint, checkpoint, CheckpointArgs, CheckpointInfo} from './io/checkpoint';
 export {fileSystem, FileSystemHandler, FileSystemOptions, registerFileRouters} from './io/file_handler';
 export {BackendChoice, useBestBackend, UseBestBackendArgs} from './backends';
+export {decoderBlock, encoderBlock, TransformerBlockArgs} from './layers/blocks';
+export {LayerNorm, layerNorm, LayerNormArgs} from './layers/layer_norm';
+export {FeedForward, feedForward, FeedForwardArgs} from './layers/feed_forward';
+export {matMul2d} from './ops/matmul';

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import {checkScoresFitBackend} from '../attention/limits';
 import {paddingMask, toBool} from '../attention/masks';
 import {scaledDotProductAttention} from '../attention/scaled_dot_product';
+import {matMul2d} from '../ops/matmul';
 import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint,
         resolveInitializer, resolveRegularizer, serialize} from '../initializers';
 
@@ -413,7 +414,7 @@ function checkTokenMask(mask: tf.Tensor|null, expected: number[], name: string):
 function dense(x: tf.Tensor, kernel: tf.LayerVariable, bias: tf.LayerVariable|null): tf.Tensor {
   const [batch, time, features] = x.shape as [number, number, number];
   const w = kernel.read();
-  let y = tf.matMul(x.reshape([batch * time, features]), w);
+  let y: tf.Tensor = matMul2d(x.reshape([batch * time, features]), w);
   if (bias != null) {
     y = tf.add(y, bias.read());
   }

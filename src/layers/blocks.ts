@@ -1,0 +1,153 @@
+/**
+ * Functional builders of Transformer blocks: an encoder block (self-attention + feed-forward)
+ * and a decoder block (causal self-attention + cross-attention + feed-forward), pre-layer-norm,
+ * each sub-block wrapped in a residual connection.
+ *
+ * They only wire registered layers (SelfAttention, FeedForward, LayerNorm, tf.layers.add /
+ * dropout) onto symbolic tensors, so a model built with them saves and loads like any
+ * functional model: nothing here needs its own serialization.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+import {Identifier, Initializer, resolveInitializer} from '../initializers';
+import {feedForward} from './feed_forward';
+import {layerNorm} from './layer_norm';
+import {selfAttention} from './self_attention';
+
+/** Arguments shared by {@link encoderBlock} and {@link decoderBlock}. All optional. */
+export interface TransformerBlockArgs {
+  /** Number of attention heads. Default 4. */
+  numHeads?: number;
+  /** Size of each head's queries and keys. Default modelDim / numHeads. */
+  keyDim?: number;
+  /** Hidden size of the feed-forward block. Default 4 * modelDim. */
+  ffDim?: number;
+  /** Activation of the feed-forward block's hidden layer. Default 'relu'. */
+  activation?: 'relu'|'gelu';
+  /** Dropout after attention and feed-forward, during training only. Default 0 (no layer). */
+  dropout?: number;
+  /** Epsilon of the layer normalizations. Default 1e-6. */
+  epsilon?: number;
+  /** Initializer of attention and dense kernels. Default 'glorotUniform'. */
+  kernelInitializer?: Identifier<Initializer>;
+  /** Prefix of the block's layer names (must be unique in the model). Default: tfjs's names. */
+  name?: string;
+}
+
+/** The modelDim of a `[batch, time, modelDim]` symbolic tensor. */
+function modelDim(x: tf.SymbolicTensor, what: string): number {
+  const d = x.shape[x.shape.length - 1];
+  if (x.shape.length !== 3 || d == null) {
+    throw new Error(`${what} needs x of shape [batch, time, modelDim] with a known modelDim. ` +
+                    `Received: x with shape [${x.shape}]`);
+  }
+  return d;
+}
+
+function resolve(args: TransformerBlockArgs, d: number, what: string) {
+  const numHeads = args.numHeads ?? 4;
+  if (!(Number.isInteger(numHeads) && numHeads > 0)) {
+    throw new Error(`${what}: numHeads must be a positive integer. Received: numHeads=${
+        JSON.stringify(args.numHeads)}`);
+  }
+  const keyDim = args.keyDim ?? d / numHeads;
+  if (!(Number.isInteger(keyDim) && keyDim > 0)) {
+    throw new Error(`${what}: keyDim must be a positive integer (by default modelDim / ` +
+                    `numHeads = ${d} / ${numHeads}). Received: keyDim=${keyDim}`);
+  }
+  const ffDim = args.ffDim ?? 4 * d;
+  if (!(Number.isInteger(ffDim) && ffDim > 0)) {
+    throw new Error(`${what}: ffDim must be a positive integer. Received: ffDim=${
+        JSON.stringify(args.ffDim)}`);
+  }
+  const dropout = args.dropout ?? 0;
+  if (!(typeof dropout === 'number' && dropout >= 0 && dropout < 1)) {
+    throw new Error(`${what}: dropout must be a number in [0, 1). Received: dropout=${
+        JSON.stringify(args.dropout)}`);
+  }
+  const prefix = args.name;
+  return {
+    numHeads, keyDim, ffDim, dropout,
+    activation: args.activation ?? 'relu',
+    epsilon: args.epsilon ?? 1e-6,
+    kernelInitializer:
+        resolveInitializer(args.kernelInitializer ?? 'glorotUniform', 'kernelInitializer')!,
+    name: (part: string) => prefix == null ? undefined : `${prefix}_${part}`,
+  };
+}
+
+type Resolved = ReturnType<typeof resolve>;
+
+/** x + dropout(sublayer(x)). */
+function residual(x: tf.SymbolicTensor, y: tf.SymbolicTensor, r: Resolved, part: string):
+    tf.SymbolicTensor {
+  if (r.dropout > 0) {
+    y = tf.layers.dropout({rate: r.dropout, name: r.name(`${part}_dropout`)})
+            .apply(y) as tf.SymbolicTensor;
+  }
+  return tf.layers.add({name: r.name(`${part}_add`)}).apply([x, y]) as tf.SymbolicTensor;
+}
+
+function norm(x: tf.SymbolicTensor, r: Resolved, part: string): tf.SymbolicTensor {
+  return layerNorm({epsilon: r.epsilon, name: r.name(`${part}_norm`)}).apply(x) as
+      tf.SymbolicTensor;
+}
+
+function attention(r: Resolved, d: number, part: string, causal: boolean) {
+  return selfAttention({
+    numHeads: r.numHeads, keyDim: r.keyDim, useOutputProjection: true, outputDim: d,
+    useBias: true, causal, kernelInitializer: r.kernelInitializer, name: r.name(part),
+  });
+}
+
+/** Position-wise feed-forward block, with LN and residual. */
+function feedForwardBlock(x: tf.SymbolicTensor, r: Resolved): tf.SymbolicTensor {
+  const h = norm(x, r, 'ff');
+  const out = feedForward({hiddenDim: r.ffDim, activation: r.activation,
+                           kernelInitializer: r.kernelInitializer, name: r.name('ff')})
+                  .apply(h) as tf.SymbolicTensor;
+  return residual(x, out, r, 'ff');
+}
+
+/**
+ * Encoder block: `x + SelfAttention(LN(x))`, then `+ FeedForward(LN(·))`.
+ *
+ * @param x `[batch, time, modelDim]`.
+ * @param mask `[batch, time]` (1/true = a real token, 0/false = padding) or null: padded keys
+ *     are never attended to. Passed as the attention's explicit third input, so it does not
+ *     depend on tfjs's mask propagation.
+ * @returns `[batch, time, modelDim]`.
+ */
+export function encoderBlock(x: tf.SymbolicTensor, mask: tf.SymbolicTensor|null,
+                             args: TransformerBlockArgs = {}): tf.SymbolicTensor {
+  const d = modelDim(x, 'encoderBlock');
+  const r = resolve(args, d, 'encoderBlock');
+  const h = norm(x, r, 'attention');
+  const a = attention(r, d, 'attention', false).apply(mask == null ? h : [h, h, mask]);
+  return feedForwardBlock(residual(x, a as tf.SymbolicTensor, r, 'attention'), r);
+}
+
+/**
+ * Decoder block: `x + CausalSelfAttention(LN(x))`, `+ CrossAttention(LN(·), context)`, then
+ * `+ FeedForward(LN(·))`.
+ *
+ * @param x `[batch, timeQ, modelDim]`, the decoder's sequence so far (shifted right).
+ * @param context `[batch, timeK, contextDim]`, the encoder's output.
+ * @param contextMask `[batch, timeK]` (1/true = real token) or null.
+ * @returns `[batch, timeQ, modelDim]`.
+ */
+export function decoderBlock(x: tf.SymbolicTensor, context: tf.SymbolicTensor,
+                             contextMask: tf.SymbolicTensor|null,
+                             args: TransformerBlockArgs = {}): tf.SymbolicTensor {
+  const d = modelDim(x, 'decoderBlock');
+  modelDim(context, 'decoderBlock (context)');
+  const r = resolve(args, d, 'decoderBlock');
+  const h1 = norm(x, r, 'self_attention');
+  const a1 = attention(r, d, 'self_attention', true).apply(h1) as tf.SymbolicTensor;
+  const x1 = residual(x, a1, r, 'self_attention');
+  const h2 = norm(x1, r, 'cross_attention');
+  const a2 = attention(r, d, 'cross_attention', false)
+                 .apply(contextMask == null ? [h2, context] : [h2, context, contextMask]);
+  const x2 = residual(x1, a2 as tf.SymbolicTensor, r, 'cross_attention');
+  return feedForwardBlock(x2, r);
+}
