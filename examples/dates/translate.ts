@@ -8,10 +8,15 @@
  * Prints `input → YYYY-MM-DD` per line. A line the model cannot take (empty, too long, or with
  * characters outside the vocabulary) gets `input → error: <the problem>`; the other lines are
  * still translated, and the exit code is 1.
- * Options: --model <dir> (default models/dates), --backend wasm|cpu (default wasm), --samples.
+ * Options: --model <dir> (default models/dates), --backend wasm|cpu (default wasm), --samples,
+ * --heatmap <dir>: also write one SVG heatmap per attention layer and head into <dir> (into
+ * <dir>/1, <dir>/2, … for several dates), named `<layer>-head<h>.svg`.
  */
 import * as tf from '@tensorflow/tfjs';
+import * as path from 'path';
 
+import {headHeatmaps, writeHeatmaps} from '../explain/heatmap';
+import {attentionFor, attentionProbe} from './attention';
 import {useBackend} from './backend';
 import {translate} from './model';
 import {loadModel} from './model_files';
@@ -76,20 +81,27 @@ async function main(): Promise<number> {
   let modelDir = 'models/dates';
   let backend = 'wasm';
   let samples = false;
+  let heatmapDir: string|null = null;
   const texts: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (arg === '--model' || arg === '--backend') {
+    if (arg === '--model' || arg === '--backend' || arg === '--heatmap') {
       const value = args[++i];
       if (value === undefined) {
         throw new Error(`Option ${arg} needs a value.`);
       }
-      arg === '--model' ? modelDir = value : backend = value;
+      if (arg === '--model') {
+        modelDir = value;
+      } else if (arg === '--backend') {
+        backend = value;
+      } else {
+        heatmapDir = value;
+      }
     } else if (arg === '--samples') {
       samples = true;
     } else if (arg.startsWith('--')) {
       throw new Error(`Unknown option ${JSON.stringify(arg)}. Options: --model <dir>, ` +
-                      `--backend wasm|cpu, --samples; then dates, or dates on stdin.`);
+                      `--backend wasm|cpu, --samples, --heatmap <dir>; then dates, or dates on stdin.`);
     } else {
       texts.push(arg);
     }
@@ -114,7 +126,28 @@ async function main(): Promise<number> {
                 r.output != null ? `${shown} → ${r.output} (warning: ${r.error})` :
                                    `${shown} → error: ${r.error}`);
   }
+  if (heatmapDir != null) {
+    await writeAttentionHeatmaps(model, vocab, results, heatmapDir);
+  }
   return results.some(r => r.output == null) ? 1 : 0;
+}
+
+/** One SVG per attention layer and head for every translated line (see the file comment). */
+async function writeAttentionHeatmaps(model: tf.LayersModel, vocab: Vocab, results: Translation[],
+                                      dir: string): Promise<void> {
+  const probe = await attentionProbe(model);
+  const done = results.filter(r => r.output != null);
+  for (const [k, r] of done.entries()) {
+    const {output, maps} = attentionFor(model, probe, vocab, r.input);
+    const named = maps.flatMap(m => headHeatmaps(m.weights, m.rowLabels, m.columnLabels, {
+      prefix: m.layer, title: `${m.kind} (${m.layer}): ${r.input} → ${output}`,
+      rowAxis: m.rowAxis, columnAxis: m.columnAxis}));
+    const target = done.length > 1 ? path.join(dir, String(k + 1)) : dir;
+    const files = writeHeatmaps(target, named, 'svg');
+    console.log(`${files.length} heatmaps of ${JSON.stringify(r.input)} (${maps.length} layers × ${
+        maps[0]!.weights.length} heads) in ${target}`);
+  }
+  probe.model.dispose();
 }
 
 if (require.main === module) {

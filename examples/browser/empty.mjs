@@ -1,0 +1,2 @@
+// Stands in for Node built-ins that browser bundles import but never call.
+export default {};
