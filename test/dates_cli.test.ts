@@ -6,7 +6,7 @@
 import {spawnSync} from 'child_process';
 import * as path from 'path';
 
-import {useBackend} from '../examples/dates/backend';
+import {useBackend} from '../examples/backend';
 import {allFormats, FORMATS, splitDays} from '../examples/dates/data';
 import {evaluate, translate} from '../examples/dates/model';
 import {loadModel} from '../examples/dates/model_files';

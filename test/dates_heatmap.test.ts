@@ -12,7 +12,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 
 import {attentionFor, attentionProbe, START_LABEL} from '../examples/dates/attention';
-import {useBackend} from '../examples/dates/backend';
+import {useBackend} from '../examples/backend';
 import {loadModel} from '../examples/dates/model_files';
 
 const ROOT = path.join(__dirname, '..');

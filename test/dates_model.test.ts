@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import {useBackend} from '../examples/dates/backend';
+import {useBackend} from '../examples/backend';
 import {buildLstmBaseline} from '../examples/dates/baseline_lstm';
 import {allFormats, splitDays} from '../examples/dates/data';
 import {buildDateModel, evaluate, makeBatch, sequenceLoss, translate}

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import {useBackend} from '../examples/headlines/backend';
+import {useBackend} from '../examples/backend';
 import {batchInputs, makeBatch, taskVocab} from '../examples/headlines/data';
 import {clausesOf, Clause, detokenize, Example, headlineOf, headlinePositions, isHeldOut,
         NOUNS, renderExample, sampleSplit, triplesOf, VERBS, wordCount} from

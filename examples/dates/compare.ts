@@ -16,7 +16,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 
-import {useBackend} from './backend';
+import {useBackend} from '../backend';
 import {buildLstmBaseline} from './baseline_lstm';
 import {writeChart} from './chart';
 import {allFormats, splitDays} from './data';

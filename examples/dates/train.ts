@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import {useBackend} from './backend';
+import {useBackend} from '../backend';
 import {allFormats, FORMATS, splitDays} from './data';
 import {buildDateModel} from './model';
 import {saveModel} from './model_files';

@@ -17,7 +17,7 @@ import * as path from 'path';
 
 import {headHeatmaps, writeHeatmaps} from '../explain/heatmap';
 import {attentionFor, attentionProbe} from './attention';
-import {useBackend} from './backend';
+import {useBackend} from '../backend';
 import {translate} from './model';
 import {loadModel} from './model_files';
 import {Vocab} from './vocab';

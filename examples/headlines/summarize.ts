@@ -10,7 +10,7 @@
  */
 import * as path from 'path';
 
-import {useBackend} from './backend';
+import {useBackend} from '../backend';
 import {loadModel} from './model_files';
 import {Summarizer} from './summarizer';
 

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import {useBackend} from './backend';
+import {useBackend} from '../backend';
 import {batchInputs, bucketBatches, makeBatch, taskVocab} from './data';
 import {sampleSplit} from './grammar';
 import {buildHeadlineModel} from './model';
