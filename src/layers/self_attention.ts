@@ -1,12 +1,13 @@
 /**
  * The SelfAttention layer: steps 1–2 of the seed (Q, K, V from learned W_q, W_k, W_v), split
  * into heads, steps 3–6 by `scaledDotProductAttention`, heads merged, then the optional output
- * projection W_o.
+ * projection W_o. Steps 3–6 go through `attention()` (src/attention/dispatch.ts), which picks the
+ * standard, fast or memory-efficient path.
  */
 import * as tf from '@tensorflow/tfjs';
 
 import {paddingMask, toBool} from '../attention/masks';
-import {scaledDotProductAttention} from '../attention/scaled_dot_product';
+import {attention, AttentionPath, checkBudget, checkPath, DEFAULT_MEMORY_BUDGET_BYTES} from '../attention/dispatch';
 import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint,
         resolveInitializer, resolveRegularizer, serialize} from '../initializers';
 
@@ -36,6 +37,19 @@ export interface SelfAttentionArgs extends LayerArgs {
   dropout?: number;
   /** Return `[output, weights]`, weights `[batch, numHeads, timeQ, timeK]`. Default false. */
   returnAttentionWeights?: boolean;
+  /**
+   * How steps 3–6 are computed; every path gives the same results. Default 'auto': the standard
+   * path when `returnAttentionWeights` (its weights carry gradients), else the memory-efficient
+   * path when the scores `[batch, numHeads, timeQ, timeK]` would exceed `memoryBudgetBytes`,
+   * else the fast path on the wasm and cpu backends, else the standard path. 'standard',
+   * 'fast' and 'memoryEfficient' force one.
+   */
+  attentionPath?: AttentionPath;
+  /**
+   * Bytes the float32 attention scores may take before 'auto' switches to the memory-efficient
+   * path (blocks with an online softmax; memory grows with time, not time²). Default 64 MiB.
+   */
+  memoryBudgetBytes?: number;
   /** Initializer of every kernel. Default 'identity' (ones on the main diagonal, any shape). */
   kernelInitializer?: Identifier<Initializer>;
   /** Initializer of every bias. Default 'zeros'. */
@@ -86,6 +100,8 @@ export class SelfAttention extends tf.layers.Layer {
   readonly causal: boolean;
   readonly dropout: number;
   readonly returnAttentionWeights: boolean;
+  readonly attentionPath: AttentionPath;
+  readonly memoryBudgetBytes: number;
   private readonly args: SelfAttentionArgs;
   private readonly kernelInitializer: Initializer;
   private readonly biasInitializer: Initializer;
@@ -123,6 +139,10 @@ export class SelfAttention extends tf.layers.Layer {
     this.causal = args.causal ?? false;
     this.dropout = dropout;
     this.returnAttentionWeights = args.returnAttentionWeights ?? false;
+    this.attentionPath = args.attentionPath ?? 'auto';
+    checkPath(this.attentionPath, 'attentionPath', 'SelfAttention: ');
+    this.memoryBudgetBytes = args.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
+    checkBudget(this.memoryBudgetBytes, 'memoryBudgetBytes', 'SelfAttention: ');
     this.kernelInitializer =
         resolveInitializer(args.kernelInitializer ?? 'identity', 'kernelInitializer')!;
     this.biasInitializer = resolveInitializer(args.biasInitializer ?? 'zeros', 'biasInitializer')!;
@@ -198,30 +218,39 @@ export class SelfAttention extends tf.layers.Layer {
       const k = splitHeads(dense(context, this.keyKernel, this.keyBias), h, dims.key);
       const v = splitHeads(dense(context, this.valueKernel, this.valueBias), h, dims.value);
 
-      const mask = this.attentionMask(inputs, kwargs, batch, timeQ, timeK);
+      const [queryMask, mask] = this.attentionMask(inputs, kwargs, batch, timeQ, timeK);
       // Steps 3–6.  // output [batch, heads, timeQ, valueDim], weights [batch, heads, timeQ, timeK]
-      const {output, weights} = scaledDotProductAttention(q, k, v, {
+      const {output, weights} = attention(q, k, v, {
         mask,
+        queryMask,
         causal: this.causal,
         dropout: this.dropout,
         training: kwargs.training ?? false,
+        path: this.attentionPath,
+        memoryBudgetBytes: this.memoryBudgetBytes,
+        needWeights: this.returnAttentionWeights,
       });
 
       let result = output.transpose([0, 2, 1, 3]).reshape([batch, timeQ, h * dims.value]);
       if (this.outputKernel != null) {
         result = dense(result, this.outputKernel, this.outputBias);  // [batch, timeQ, outputDim]
       }
-      return this.returnAttentionWeights ? [result, weights] : result;
+      return this.returnAttentionWeights ? [result, weights!] : result;
     });
   }
 
-  /** Padding masks from mask propagation, AND the explicit `attentionMask`, as one tensor. */
+  /**
+   * [queryMask `[batch, timeQ]`, mask]: the padding mask of the keys (from mask propagation)
+   * AND the explicit `attentionMask`, as one tensor broadcastable to the scores. The query mask
+   * stays apart (it zeroes whole rows), so padding alone never builds a timeQ×timeK mask.
+   */
   private attentionMask(inputs: tf.Tensor|tf.Tensor[], kwargs: SelfAttentionCallArgs,
-                        batch: number, timeQ: number, timeK: number): tf.Tensor|null {
+                        batch: number, timeQ: number, timeK: number):
+      [tf.Tensor|null, tf.Tensor|null] {
     const [queryMask, keyMask] = this.tokenMasks(inputs, kwargs.mask);
     checkTokenMask(queryMask, [batch, timeQ], 'query mask');
     checkTokenMask(keyMask, [batch, timeK], 'key mask');
-    let mask = paddingMask(queryMask, keyMask);  // [batch, 1, timeQ, timeK]
+    let mask = paddingMask(null, keyMask);  // [batch, 1, 1, timeK]
     const extra = kwargs.attentionMask ?? null;
     if (extra != null) {
       const fits = (extra.rank === 3 || extra.rank === 4) && extra.shape[0] === batch &&
@@ -236,7 +265,7 @@ export class SelfAttention extends tf.layers.Layer {
       const extra4 = extra.rank === 3 ? extra.expandDims(1) : extra;
       mask = mask == null ? toBool(extra4) : tf.logicalAnd(mask, toBool(extra4));
     }
-    return mask;
+    return [queryMask, mask];
   }
 
   /**
@@ -290,6 +319,8 @@ export class SelfAttention extends tf.layers.Layer {
       causal: this.causal,
       dropout: this.dropout,
       returnAttentionWeights: this.returnAttentionWeights,
+      attentionPath: this.attentionPath,
+      memoryBudgetBytes: this.memoryBudgetBytes,
       kernelInitializer: serialize(this.kernelInitializer),
       biasInitializer: serialize(this.biasInitializer),
       kernelRegularizer: serialize(this.kernelRegularizer),
