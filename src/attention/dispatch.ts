@@ -93,12 +93,13 @@ export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
     return result;
   }
   const [output, weights = null] = tf.tidy(() => {
-    // [batch, (1,) timeQ, 1]: broadcasts over heads and the last axis.
-    const rows = tf.cast(tf.notEqual(queryMask, 0), 'float32')
-                     .reshape([queryMask.shape[0]!, ...(query.rank === 4 ? [1] : []),
-                               queryMask.shape[1]!, 1]);
-    const out = tf.mul(result.output, rows);
-    return result.weights == null ? [out] : [out, tf.mul(result.weights, rows)];
+    // [batch, (1,) timeQ, 1]: broadcasts over heads and the last axis. `where` (not a product)
+    // so padded rows are +0, as the standard path's masked softmax gives.
+    const rows = tf.notEqual(queryMask, 0).reshape(
+        [queryMask.shape[0]!, ...(query.rank === 4 ? [1] : []), queryMask.shape[1]!, 1]);
+    const zeroRows = (t: tf.Tensor) => tf.where(tf.broadcastTo(rows, t.shape), t, tf.zerosLike(t));
+    const out = zeroRows(result.output);
+    return result.weights == null ? [out] : [out, zeroRows(result.weights)];
   });
   tf.dispose([result.output, result.weights].filter(t => t != null) as tf.Tensor[]);
   return {output: output!, weights: weights ?? null};

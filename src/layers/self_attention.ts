@@ -10,6 +10,7 @@ import {paddingMask, toBool} from '../attention/masks';
 import {attention, AttentionPath, checkBudget, checkPath, DEFAULT_MEMORY_BUDGET_BYTES} from '../attention/dispatch';
 import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint,
         resolveInitializer, resolveRegularizer, serialize} from '../initializers';
+import {matMul2d} from './matmul_2d';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = Array<number|null>;
@@ -399,11 +400,14 @@ function checkTokenMask(mask: tf.Tensor|null, expected: number[], name: string):
   }
 }
 
-/** x · W (+ b) over the last axis, as one 2-D matMul.  // [batch, time, units] */
+/**
+ * x · W (+ b) over the last axis, as one 2-D matMul (with a flag-free gradient on wasm/cpu, see
+ * matmul_2d.ts).  // [batch, time, units]
+ */
 function dense(x: tf.Tensor, kernel: tf.LayerVariable, bias: tf.LayerVariable|null): tf.Tensor {
   const [batch, time, features] = x.shape as [number, number, number];
   const w = kernel.read();
-  let y = tf.matMul(x.reshape([batch * time, features]), w);
+  let y: tf.Tensor = matMul2d(x.reshape([batch * time, features]), w as tf.Tensor2D);
   if (bias != null) {
     y = tf.add(y, bias.read());
   }
