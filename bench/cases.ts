@@ -78,14 +78,14 @@ export function naiveVariant(c: Case, x: tf.Tensor3D): Variant {
 }
 
 /**
- * (c) One 2-D matMul `[batch·time, model] · [model, cols]` with cols chosen so that it does
- * (about) the forward pass's FLOPs. Returns the variant and its exact FLOP count.
+ * (c) One square 2-D matMul `[side, side] · [side, side]` without transpose flags, side chosen
+ * so that it does (about) the forward pass's FLOPs: the speed this backend reaches on a product
+ * of this size. Returns the variant and its exact FLOP count.
  */
 export function matMulVariant(c: Case): {variant: Variant, flops: number} {
-  const rows = c.batch * c.time;
-  const cols = Math.max(1, Math.round(forwardFlops(c) / (2 * rows * c.model)));
-  const a = tf.randomNormal([rows, c.model]);
-  const b = tf.randomNormal([c.model, cols]);
+  const side = Math.max(1, Math.round(Math.cbrt(forwardFlops(c) / 2)));
+  const a = tf.randomNormal([side, side]);
+  const b = tf.randomNormal([side, side]);
   return {
     variant: {
       forward: () => tf.matMul(a, b),
@@ -93,6 +93,6 @@ export function matMulVariant(c: Case): {variant: Variant, flops: number} {
       both: () => [tf.matMul(a, b), tf.matMul(a, b), tf.matMul(a, b)],
       dispose: () => tf.dispose([a, b]),
     },
-    flops: 2 * rows * c.model * cols,
+    flops: 2 * side * side * side,
   };
 }

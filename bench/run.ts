@@ -237,7 +237,7 @@ function markdown(rows: Row[], memory: MemoryResult[], info: ReturnType<typeof m
         info.node}, tfjs ${info.tfjs}; load average at start ${info.loadAverageAtStart.join(' / ')}` +
         (info.cores <= 2 ? ' (a shared machine: absolute times are noisy, ratios within a row are the result)' : '') + '.',
     `Median of ${o.runs} runs after a warm-up; fwd+bwd = gradients of every weight. ` +
-        '(a) SelfAttention, default settings; (b) naive batched-matMul attention; (c) one 2-D matMul of the same FLOPs. ' +
+        '(a) SelfAttention, default settings; (b) naive batched-matMul attention; (c) one square 2-D matMul of the same FLOPs. ' +
         'GFLOP/s count 3× the forward FLOPs for fwd+bwd. Peak = tf.profile peak tensor bytes.',
     '',
     '| backend | n | batch | heads | model | (a) fwd ms | (a) fwd+bwd ms | (b) fwd ms | (b) fwd+bwd ms | (a) GFLOP/s fwd+bwd | (b) GFLOP/s fwd+bwd | (c) GFLOP/s | speed-up (a)/(b) fwd | speed-up (a)/(b) fwd+bwd | (a) ÷ (c) fwd+bwd | peak MiB fwd+bwd (a) / (b) |',
@@ -289,14 +289,19 @@ async function main(): Promise<void> {
     }
   }
   if (o.memoryN > 0) {
-    const backend = o.backends.includes('wasm') ? 'wasm' : o.backends[0]!;
-    await useBackend(backend);
-    try {
-      const m = await memoryCase(backend, o.memoryN);
-      memory.push(m);
-      console.log(JSON.stringify(m));
-    } catch (e) {
-      console.error(`memory case at n=${o.memoryN} on ${backend} failed: ${String(e)}`);
+    // wasm first (faster); its 4 GiB heap may not hold the standard path's tensors at long n,
+    // then cpu (JavaScript memory).
+    for (const backend of ['wasm', 'cpu'].filter(b => o.backends.includes(b))) {
+      await useBackend(backend);
+      try {
+        const m = await memoryCase(backend, o.memoryN);
+        memory.push(m);
+        console.log(JSON.stringify(m));
+        break;
+      } catch (e) {
+        console.error(`memory case at n=${o.memoryN} on ${backend} failed: ${String(e)}`);
+        tf.disposeVariables();
+      }
     }
   }
   const loadAverageAtEnd = os.loadavg().map(l => Number(l.toFixed(2)));

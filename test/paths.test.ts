@@ -294,12 +294,15 @@ describe.each(BACKENDS)('on %s', backend => {
   describe('dispatch', () => {
     it('auto: standard when weights are wanted, memoryEfficient above the budget, else fast here', () => {
       tf.tidy(() => {
-        const q = tf.zeros([2, 2, 64, 8]);
+        const q = tf.zeros([2, 2, 128, 8]);
         expect(choosePath(q, q)).toBe('standard');
         expect(choosePath(q, q, {needWeights: false})).toBe('fast');
-        // scores: 2·2·64·64·4 = 65536 bytes.
-        expect(choosePath(q, q, {needWeights: false, memoryBudgetBytes: 65536})).toBe('fast');
-        expect(choosePath(q, q, {needWeights: false, memoryBudgetBytes: 65535})).toBe('memoryEfficient');
+        // Short sequences: per-slice operations would cost more than they save.
+        const short = tf.zeros([2, 2, 64, 8]);
+        expect(choosePath(short, short, {needWeights: false})).toBe('standard');
+        // scores: 2·2·128·128·4 = 262144 bytes.
+        expect(choosePath(q, q, {needWeights: false, memoryBudgetBytes: 262144})).toBe('fast');
+        expect(choosePath(q, q, {needWeights: false, memoryBudgetBytes: 262143})).toBe('memoryEfficient');
         expect(choosePath(q, q, {path: 'memoryEfficient'})).toBe('memoryEfficient');
         expect(() => choosePath(q, q, {path: 'quick' as never})).toThrow(/path must be one of.*Received: path="quick"/);
         expect(() => choosePath(q, q, {needWeights: false, memoryBudgetBytes: -1}))

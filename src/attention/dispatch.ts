@@ -27,6 +27,13 @@ export const DEFAULT_MEMORY_BUDGET_BYTES = 64 * 2 ** 20;
 /** Backends where the fast path beats batched matMuls (2-D matMuls reach their fast kernel). */
 const FAST_PATH_BACKENDS = new Set(['wasm', 'cpu']);
 
+/**
+ * Scores per batch×head slice (timeQ·timeK) from which 'auto' takes the fast path: below it
+ * (shorter than ~128 tokens) the fast path's per-slice operations cost more than they save
+ * (measured with `npm run bench` at n = 64 and 256 on wasm).
+ */
+export const FAST_PATH_MIN_SCORES = 128 * 128;
+
 /** Options of {@link attention}. */
 export interface DispatchOptions extends PathOptions {
   /** Which path computes attention. Default 'auto' (see {@link choosePath}). */
@@ -49,7 +56,8 @@ export interface DispatchOptions extends PathOptions {
  * 1. 'standard' when the weights are wanted (`needWeights`, the default): they are a full
  *    `[timeQ, timeK]` tensor anyway, and only the standard path's weights carry gradients;
  * 2. 'memoryEfficient' when the float32 scores would exceed `memoryBudgetBytes`;
- * 3. 'fast' on the wasm and cpu backends;
+ * 3. 'fast' on the wasm and cpu backends when a slice has at least
+ *    {@link FAST_PATH_MIN_SCORES} scores;
  * 4. 'standard' elsewhere (webgl, webgpu, tensorflow run batched matMuls at full speed).
  */
 export function choosePath(query: tf.Tensor, key: tf.Tensor,
@@ -68,7 +76,9 @@ export function choosePath(query: tf.Tensor, key: tf.Tensor,
   if (scoresBytes > budget) {
     return 'memoryEfficient';
   }
-  return FAST_PATH_BACKENDS.has(tf.getBackend()) ? 'fast' : 'standard';
+  const perSlice = query.shape[query.rank - 2]! * key.shape[key.rank - 2]!;
+  return FAST_PATH_BACKENDS.has(tf.getBackend()) && perSlice >= FAST_PATH_MIN_SCORES ? 'fast' :
+                                                                                     'standard';
 }
 
 /**

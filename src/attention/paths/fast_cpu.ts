@@ -51,11 +51,15 @@ export function fastCpuAttention(query: tf.Tensor, key: tf.Tensor, value: tf.Ten
       const outputs: tf.Tensor[] = [];
       const probs: tf.Tensor[] = [];
       for (let s = 0; s < slices; s++) {
-        const scores = tf.matMul(qList[s]!, kT[s]!);                  // [timeQ, timeK]
-        const p = maskedSoftmax(scores, allowed[s]!);
-        const dropped = multiplier ? tf.mul(p, multiplier[s]!) : p;
-        outputs.push(tf.matMul(dropped, vList[s]!));                  // [timeQ, dv]
-        probs.push(p);
+        // One slice at a time, its temporaries freed before the next.
+        const [o, p] = tf.tidy(() => {
+          const scores = tf.matMul(qList[s]!, kT[s]!);                // [timeQ, timeK]
+          const p = maskedSoftmax(scores, allowed[s]!);
+          const dropped = multiplier ? tf.mul(p, multiplier[s]!) : p;
+          return [tf.matMul(dropped, vList[s]!), p];                  // [timeQ, dv], weights
+        });
+        outputs.push(o!);
+        probs.push(p!);
       }
       if (r.needWeights) {
         // The forward function runs in its own tidy: keep the weights for the caller.
@@ -78,16 +82,20 @@ export function fastCpuAttention(query: tf.Tensor, key: tf.Tensor, value: tf.Ten
         const dkT: tf.Tensor[] = [];
         const dvT: tf.Tensor[] = [];
         for (let s = 0; s < slices; s++) {
-          const ps = p[s]!;
-          const dropped = mult ? tf.mul(ps, mult[s]!) : ps;
-          dvT.push(tf.matMul(dyT[s]!, dropped));                      // [dv, timeK]
-          let dp = tf.matMul(dyList[s]!, vT[s]!);                     // [timeQ, timeK]
-          if (mult) {
-            dp = tf.mul(dp, mult[s]!);
-          }
-          const ds = tf.mul(ps, tf.sub(dp, tf.sum(tf.mul(dp, ps), -1, true)));
-          dq.push(tf.matMul(ds, kList[s]!));                          // [timeQ, dk]
-          dkT.push(tf.matMul(qsT[s]!, ds));                           // [dk, timeK]
+          const [dqs, dkTs, dvTs] = tf.tidy(() => {
+            const ps = p[s]!;
+            const dropped = mult ? tf.mul(ps, mult[s]!) : ps;
+            const dvTs = tf.matMul(dyT[s]!, dropped);                 // [dv, timeK]
+            let dp = tf.matMul(dyList[s]!, vT[s]!);                   // [timeQ, timeK]
+            if (mult) {
+              dp = tf.mul(dp, mult[s]!);
+            }
+            const ds = tf.mul(ps, tf.sub(dp, tf.sum(tf.mul(dp, ps), -1, true)));
+            return [tf.matMul(ds, kList[s]!), tf.matMul(qsT[s]!, ds), dvTs];  // dq, dkᵀ, dvᵀ
+          });
+          dq.push(dqs!);
+          dkT.push(dkTs!);
+          dvT.push(dvTs!);
         }
         return [
           tf.mul(tf.stack(dq), scale),
