@@ -4,7 +4,7 @@
  * sequence. Writes bench/results/results.{json,md} and bench/results/chart.svg.
  *
  * Flags: --quick (n 64, 256; fewer runs), --backends cpu,wasm, --n 64,256,1024,4096,
- * --heads 1,8, --model 64,256, --runs 3, --max-seconds 45 (skip a variant whose estimated
+ * --heads 1,8, --model 64,256 (or --pairs 1x64,8x512: heads×model), --runs 3, --max-seconds 45 (skip a variant whose estimated
  * run time is above it), --memory-n 8192 (0 skips the memory section), --out bench/results.
  * Times are medians of the runs after one warm-up run; (a), (b), (c) are interleaved so their
  * ratios share the machine's state.
@@ -21,6 +21,8 @@ import {Case, forwardFlops, layerVariant, matMulVariant, naiveVariant, Variant} 
 import {chartSvg} from './chart';
 
 interface Options {
+  /** heads × model pairs; when given, --heads and --model are ignored. */
+  pairs: Array<[number, number]>|null;
   backends: string[];
   ns: number[];
   heads: number[];
@@ -45,7 +47,15 @@ function parseArgs(argv: string[]): Options {
     }
     return n;
   });
+  const pairs = get('pairs', '') === '' ? null : list('pairs', '').map(p => {
+    const [h, m] = p.split('x').map(Number);
+    if (!(Number.isInteger(h) && Number.isInteger(m))) {
+      throw new Error(`--pairs takes HEADSxMODEL items, e.g. 1x64,8x512. Received: ${p}`);
+    }
+    return [h, m] as [number, number];
+  });
   return {
+    pairs,
     backends: list('backends', 'cpu,wasm'),
     ns: nums('n', quick ? '64,256' : '64,256,1024,4096'),
     heads: nums('heads', quick ? '8' : '1,8'),
@@ -277,14 +287,13 @@ async function main(): Promise<void> {
   for (const backend of o.backends) {
     await useBackend(backend);
     for (const time of o.ns) {
-      for (const heads of o.heads) {
-        for (const model of o.models) {
-          if (model % heads !== 0) continue;
-          const c: Case = {batch: time >= 4096 ? 1 : 8, time, heads, model};
-          const row = await runCase(backend, c, o);
-          rows.push(row);
-          console.log(JSON.stringify({backend, ...c, a: row.a, b: row.b, c: row.c}));
-        }
+      const pairs = o.pairs ?? o.heads.flatMap(h => o.models.map(m => [h, m] as [number, number]));
+      for (const [heads, model] of pairs) {
+        if (model % heads !== 0) continue;
+        const c: Case = {batch: time >= 4096 ? 1 : 8, time, heads, model};
+        const row = await runCase(backend, c, o);
+        rows.push(row);
+        console.log(JSON.stringify({backend, ...c, a: row.a, b: row.b, c: row.c}));
       }
     }
   }

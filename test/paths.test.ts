@@ -294,12 +294,14 @@ describe.each(BACKENDS)('on %s', backend => {
   describe('dispatch', () => {
     it('auto: standard when weights are wanted, memoryEfficient above the budget, else fast here', () => {
       tf.tidy(() => {
-        const q = tf.zeros([2, 2, 128, 8]);
+        const q = tf.zeros([2, 2, 128, 64]);
         expect(choosePath(q, q)).toBe('standard');
         expect(choosePath(q, q, {needWeights: false})).toBe('fast');
         // Short sequences: per-slice operations would cost more than they save.
-        const short = tf.zeros([2, 2, 64, 8]);
+        const short = tf.zeros([2, 2, 64, 64]);
         expect(choosePath(short, short, {needWeights: false})).toBe('standard');
+        const narrowHeads = tf.zeros([2, 2, 256, 8]);
+        expect(choosePath(narrowHeads, narrowHeads, {needWeights: false})).toBe('standard');
         // scores: 2·2·128·128·4 = 262144 bytes.
         expect(choosePath(q, q, {needWeights: false, memoryBudgetBytes: 262144})).toBe('fast');
         expect(choosePath(q, q, {needWeights: false, memoryBudgetBytes: 262143})).toBe('memoryEfficient');

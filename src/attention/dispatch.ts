@@ -28,11 +28,12 @@ export const DEFAULT_MEMORY_BUDGET_BYTES = 64 * 2 ** 20;
 const FAST_PATH_BACKENDS = new Set(['wasm', 'cpu']);
 
 /**
- * Scores per batch×head slice (timeQ·timeK) from which 'auto' takes the fast path: below it
- * (shorter than ~128 tokens) the fast path's per-slice operations cost more than they save
- * (measured with `npm run bench` at n = 64 and 256 on wasm).
+ * Work per batch×head slice, timeQ·timeK·(dk + dv), from which 'auto' takes the fast path (2²¹:
+ * 128 tokens with heads of 64). Below it the fast path's per-slice operations cost more than
+ * they save (measured with `npm run bench` on wasm: n = 64 with heads of 64, and n = 256 with
+ * heads of 8, ran as fast or faster on the standard path).
  */
-export const FAST_PATH_MIN_SCORES = 128 * 128;
+export const FAST_PATH_MIN_WORK = 2 ** 21;
 
 /** Options of {@link attention}. */
 export interface DispatchOptions extends PathOptions {
@@ -43,6 +44,8 @@ export interface DispatchOptions extends PathOptions {
    * memory-efficient path is used. Default {@link DEFAULT_MEMORY_BUDGET_BYTES}.
    */
   memoryBudgetBytes?: number;
+  /** Last dimension of the values (dv), for 'auto''s estimate of the work. Default dk. */
+  valueDim?: number;
   /**
    * Per-token query mask `[batch, timeQ]` (nonzero = real token): rows of padding queries get
    * output 0 and weights 0. Kept apart from `mask` so that no path has to build a
@@ -56,8 +59,8 @@ export interface DispatchOptions extends PathOptions {
  * 1. 'standard' when the weights are wanted (`needWeights`, the default): they are a full
  *    `[timeQ, timeK]` tensor anyway, and only the standard path's weights carry gradients;
  * 2. 'memoryEfficient' when the float32 scores would exceed `memoryBudgetBytes`;
- * 3. 'fast' on the wasm and cpu backends when a slice has at least
- *    {@link FAST_PATH_MIN_SCORES} scores;
+ * 3. 'fast' on the wasm and cpu backends when a slice has at least {@link FAST_PATH_MIN_WORK}
+ *    of work;
  * 4. 'standard' elsewhere (webgl, webgpu, tensorflow run batched matMuls at full speed).
  */
 export function choosePath(query: tf.Tensor, key: tf.Tensor,
@@ -76,9 +79,10 @@ export function choosePath(query: tf.Tensor, key: tf.Tensor,
   if (scoresBytes > budget) {
     return 'memoryEfficient';
   }
-  const perSlice = query.shape[query.rank - 2]! * key.shape[key.rank - 2]!;
-  return FAST_PATH_BACKENDS.has(tf.getBackend()) && perSlice >= FAST_PATH_MIN_SCORES ? 'fast' :
-                                                                                     'standard';
+  const work = query.shape[query.rank - 2]! * key.shape[key.rank - 2]! *
+      (query.shape[query.rank - 1]! + (options.valueDim ?? query.shape[query.rank - 1]!));
+  return FAST_PATH_BACKENDS.has(tf.getBackend()) && work >= FAST_PATH_MIN_WORK ? 'fast' :
+                                                                                'standard';
 }
 
 /**
@@ -87,10 +91,10 @@ export function choosePath(query: tf.Tensor, key: tf.Tensor,
  */
 export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
                           options: DispatchOptions = {}): PathResult {
-  const {path: _path, memoryBudgetBytes: _budget, queryMask = null, ...pathOptions} = options;
-  void _path;
-  void _budget;
-  const chosen = choosePath(query, key, options);
+  const {path: _path, memoryBudgetBytes: _budget, queryMask = null, valueDim: _dv, ...pathOptions} =
+      options;
+  void [_path, _budget, _dv];
+  const chosen = choosePath(query, key, {...options, valueDim: value.shape[value.rank - 1]});
   if (queryMask != null) {
     const expected = query.shape.slice(0, 1).concat(query.shape[query.rank - 2]!);
     if (queryMask.shape.join(',') !== expected.join(',')) {
