@@ -190,15 +190,12 @@ interface Block {
   size: number;
 }
 
-/**
- * Blocks of one axis. Query and key blocks share one plan (same size) so that causal blocks
- * line up with the diagonal; with timeQ ≠ timeK the plan covers the longer axis and each axis
- * uses the blocks that fall inside it.
- */
+/** Query blocks. Key blocks have the same size, so causal blocks line up with the diagonal. */
 function blockPlan(r: Resolved): Block[] {
   return blocksOf(r.timeQ, r.blockSize);
 }
 
+/** `[0, length)` cut into blocks of `size` (the last one may be shorter). */
 function blocksOf(length: number, size: number): Block[] {
   const out: Block[] = [];
   for (let start = 0; start < length; start += size) {
