@@ -43,52 +43,58 @@ export function memoryEfficientAttention(query: tf.Tensor, key: tf.Tensor, value
       const outputs: tf.Tensor[] = [];
       const saved: tf.Tensor[] = [];
       for (let s = 0; s < slices; s++) {
-        const q2 = sliceOf(qs, s);
-        const kT2 = sliceOf(kT, s);
-        const v2 = sliceOf(v3, s);
-        const rows: tf.Tensor[] = [];
-        for (const qb of blocks) {
-          const out = tf.tidy(() => {
-            const qBlock = q2.slice([qb.start, 0], [qb.size, dk]);      // [bq, dk]
-            let m: tf.Tensor|null = null;                              // [bq, 1]
-            let l: tf.Tensor = tf.zeros([qb.size, 1]);                 // [bq, 1]
-            let acc: tf.Tensor = tf.zeros([qb.size, dv]);              // [bq, dv]
-            for (const kb of keyBlocks(r, qb)) {
-              const next = tf.tidy(() => {
-                const allowed = blockMask(r, masks[s]!, qb, kb);
-                let scores = tf.matMul(qBlock, kT2.slice([0, kb.start], [dk, kb.size]));
-                if (allowed) {
-                  scores = tf.where(allowed, scores, tf.scalar(MASK_FILL));
-                }
-                const mNew = m == null ? tf.max(scores, -1, true) :
-                                         tf.maximum(m, tf.max(scores, -1, true));
-                let p = tf.exp(tf.sub(scores, mNew));                  // [bq, bk]
-                if (allowed) {
-                  p = tf.mul(p, tf.cast(allowed, 'float32'));
-                }
-                const dropped = r.dropout > 0 ?
-                    tf.mul(p, blockDropout(r, seed, s, qb, kb)) : p;
-                const pv = tf.matMul(dropped, v2.slice([kb.start, 0], [kb.size, dv]));
-                if (m == null) {
-                  return {m: mNew, l: tf.sum(p, -1, true), acc: pv};
-                }
-                const correction = tf.exp(tf.sub(m, mNew));
-                return {
-                  m: mNew,
-                  l: tf.add(tf.mul(l, correction), tf.sum(p, -1, true)),
-                  acc: tf.add(tf.mul(acc, correction), pv),
-                };
-              });
-              tf.dispose([m, l, acc].filter(t => t != null) as tf.Tensor[]);
-              ({m, l, acc} = next);
-            }
-            const inv = tf.divNoNan(tf.onesLike(l), l);                // 0 for a fully masked row
-            return {o: tf.mul(acc, inv), m: m!, inv};
-          });
-          rows.push(out.o);
-          saved.push(out.m, out.inv);
-        }
-        outputs.push(rows.length === 1 ? rows[0]! : tf.concat(rows, 0));
+        // One slice at a time; only its output rows and statistics outlive it.
+        const [sliceOut, ...sliceStats] = tf.tidy(() => {
+          const q2 = sliceOf(qs, s);
+          const kT2 = sliceOf(kT, s);
+          const v2 = sliceOf(v3, s);
+          const rows: tf.Tensor[] = [];
+          const stats: tf.Tensor[] = [];
+          for (const qb of blocks) {
+            const out = tf.tidy(() => {
+              const qBlock = q2.slice([qb.start, 0], [qb.size, dk]);      // [bq, dk]
+              let m: tf.Tensor|null = null;                              // [bq, 1]
+              let l: tf.Tensor = tf.zeros([qb.size, 1]);                 // [bq, 1]
+              let acc: tf.Tensor = tf.zeros([qb.size, dv]);              // [bq, dv]
+              for (const kb of keyBlocks(r, qb)) {
+                const next = tf.tidy(() => {
+                  const allowed = blockMask(r, masks[s]!, qb, kb);
+                  let scores = tf.matMul(qBlock, kT2.slice([0, kb.start], [dk, kb.size]));
+                  if (allowed) {
+                    scores = tf.where(allowed, scores, tf.scalar(MASK_FILL));
+                  }
+                  const mNew = m == null ? tf.max(scores, -1, true) :
+                                           tf.maximum(m, tf.max(scores, -1, true));
+                  let p = tf.exp(tf.sub(scores, mNew));                  // [bq, bk]
+                  if (allowed) {
+                    p = tf.mul(p, tf.cast(allowed, 'float32'));
+                  }
+                  const dropped = r.dropout > 0 ?
+                      tf.mul(p, blockDropout(r, seed, s, qb, kb)) : p;
+                  const pv = tf.matMul(dropped, v2.slice([kb.start, 0], [kb.size, dv]));
+                  if (m == null) {
+                    return {m: mNew, l: tf.sum(p, -1, true), acc: pv};
+                  }
+                  const correction = tf.exp(tf.sub(m, mNew));
+                  return {
+                    m: mNew,
+                    l: tf.add(tf.mul(l, correction), tf.sum(p, -1, true)),
+                    acc: tf.add(tf.mul(acc, correction), pv),
+                  };
+                });
+                tf.dispose([m, l, acc].filter(t => t != null) as tf.Tensor[]);
+                ({m, l, acc} = next);
+              }
+              const inv = tf.divNoNan(tf.onesLike(l), l);                // 0 for a fully masked row
+              return {o: tf.mul(acc, inv), m: m!, inv};
+            });
+            rows.push(out.o);
+            stats.push(out.m, out.inv);
+          }
+          return [rows.length === 1 ? rows[0]! : tf.concat(rows, 0), ...stats];
+        });
+        outputs.push(sliceOut!);
+        saved.push(...sliceStats);
       }
       const value = tf.stack(outputs) as tf.Tensor3D;                 // [slices, timeQ, dv]
       // Masks are constants made outside this function: the backward pass gets them from save.
@@ -106,68 +112,72 @@ export function memoryEfficientAttention(query: tf.Tensor, key: tf.Tensor, value
         const dvT: tf.Tensor[] = [];
         let at = 0;
         for (let s = 0; s < slices; s++) {
-          const q2 = sliceOf(qsK, s);
-          const qT2 = q2.transpose();                                  // [dk, timeQ]
-          const kT2 = sliceOf(kTK, s);
-          const k2 = kT2.transpose();                                  // [timeK, dk]
-          const vT2 = sliceOf(vK, s).transpose();                      // [dv, timeK]
-          const dy2 = sliceOf(dy, s);
-          const dyT2 = dy2.transpose();                                // [dv, timeQ]
-          const dRow = tf.sum(tf.mul(dy2, sliceOf(oK, s)), -1, true);  // [timeQ, 1]
-          // Gradient accumulators per key block (transposed: [d, bk]) and per query block.
-          const dkAcc = new Map<number, tf.Tensor>();
-          const dvAcc = new Map<number, tf.Tensor>();
-          const dqRows: tf.Tensor[] = [];
-          for (const qb of blocks) {
-            const m = statK[at++]!;
-            const inv = statK[at++]!;
-            let dqBlock: tf.Tensor = tf.zeros([qb.size, dk]);
-            for (const kb of keyBlocks(r, qb)) {
-              const next = tf.tidy(() => {
-                const allowed = blockMask(r, masksK[s]!, qb, kb);
-                const qBlock = q2.slice([qb.start, 0], [qb.size, dk]);
-                let scores = tf.matMul(qBlock, kT2.slice([0, kb.start], [dk, kb.size]));
-                if (allowed) {
-                  scores = tf.where(allowed, scores, tf.scalar(MASK_FILL));
-                }
-                let p = tf.mul(tf.exp(tf.sub(scores, m)), inv);        // [bq, bk] weights
-                if (allowed) {
-                  p = tf.mul(p, tf.cast(allowed, 'float32'));
-                }
-                const multiplier = r.dropout > 0 ? blockDropout(r, seed, s, qb, kb) : null;
-                const dropped = multiplier ? tf.mul(p, multiplier) : p;
-                const dyTBlock = dyT2.slice([0, qb.start], [dv, qb.size]);
-                const dvPart = tf.matMul(dyTBlock, dropped);             // [dv, bk]
-                let dp = tf.matMul(dy2.slice([qb.start, 0], [qb.size, dv]),
-                                   vT2.slice([0, kb.start], [dv, kb.size]));  // [bq, bk]
-                if (multiplier) {
-                  dp = tf.mul(dp, multiplier);
-                }
-                const ds = tf.mul(p, tf.sub(dp, dRow.slice([qb.start, 0], [qb.size, 1])));
-                const dqPart = tf.matMul(ds, k2.slice([kb.start, 0], [kb.size, dk]));
-                const dkPart = tf.matMul(qT2.slice([0, qb.start], [dk, qb.size]), ds);  // [dk, bk]
-                const add = (acc: tf.Tensor|undefined, part: tf.Tensor) =>
-                    acc == null ? part : tf.add(acc, part);
-                return {
-                  dq: tf.add(dqBlock, dqPart),
-                  dk: add(dkAcc.get(kb.start), dkPart),
-                  dv: add(dvAcc.get(kb.start), dvPart),
-                };
-              });
-              tf.dispose([dqBlock, dkAcc.get(kb.start), dvAcc.get(kb.start)]
-                             .filter(t => t != null) as tf.Tensor[]);
-              dqBlock = next.dq;
-              dkAcc.set(kb.start, next.dk);
-              dvAcc.set(kb.start, next.dv);
+          // One slice at a time; only its three gradients outlive it.
+          const [dqs, dkTs, dvTs] = tf.tidy(() => {
+            const q2 = sliceOf(qsK, s);
+            const qT2 = q2.transpose();                                  // [dk, timeQ]
+            const kT2 = sliceOf(kTK, s);
+            const k2 = kT2.transpose();                                  // [timeK, dk]
+            const vT2 = sliceOf(vK, s).transpose();                      // [dv, timeK]
+            const dy2 = sliceOf(dy, s);
+            const dyT2 = dy2.transpose();                                // [dv, timeQ]
+            const dRow = tf.sum(tf.mul(dy2, sliceOf(oK, s)), -1, true);  // [timeQ, 1]
+            // Gradient accumulators per key block (transposed: [d, bk]) and per query block.
+            const dkAcc = new Map<number, tf.Tensor>();
+            const dvAcc = new Map<number, tf.Tensor>();
+            const dqRows: tf.Tensor[] = [];
+            for (const qb of blocks) {
+              const m = statK[at++]!;
+              const inv = statK[at++]!;
+              let dqBlock: tf.Tensor = tf.zeros([qb.size, dk]);
+              for (const kb of keyBlocks(r, qb)) {
+                const next = tf.tidy(() => {
+                  const allowed = blockMask(r, masksK[s]!, qb, kb);
+                  const qBlock = q2.slice([qb.start, 0], [qb.size, dk]);
+                  let scores = tf.matMul(qBlock, kT2.slice([0, kb.start], [dk, kb.size]));
+                  if (allowed) {
+                    scores = tf.where(allowed, scores, tf.scalar(MASK_FILL));
+                  }
+                  let p = tf.mul(tf.exp(tf.sub(scores, m)), inv);        // [bq, bk] weights
+                  if (allowed) {
+                    p = tf.mul(p, tf.cast(allowed, 'float32'));
+                  }
+                  const multiplier = r.dropout > 0 ? blockDropout(r, seed, s, qb, kb) : null;
+                  const dropped = multiplier ? tf.mul(p, multiplier) : p;
+                  const dyTBlock = dyT2.slice([0, qb.start], [dv, qb.size]);
+                  const dvPart = tf.matMul(dyTBlock, dropped);             // [dv, bk]
+                  let dp = tf.matMul(dy2.slice([qb.start, 0], [qb.size, dv]),
+                                     vT2.slice([0, kb.start], [dv, kb.size]));  // [bq, bk]
+                  if (multiplier) {
+                    dp = tf.mul(dp, multiplier);
+                  }
+                  const ds = tf.mul(p, tf.sub(dp, dRow.slice([qb.start, 0], [qb.size, 1])));
+                  const dqPart = tf.matMul(ds, k2.slice([kb.start, 0], [kb.size, dk]));
+                  const dkPart = tf.matMul(qT2.slice([0, qb.start], [dk, qb.size]), ds);  // [dk, bk]
+                  const add = (acc: tf.Tensor|undefined, part: tf.Tensor) =>
+                      acc == null ? part : tf.add(acc, part);
+                  return {
+                    dq: tf.add(dqBlock, dqPart),
+                    dk: add(dkAcc.get(kb.start), dkPart),
+                    dv: add(dvAcc.get(kb.start), dvPart),
+                  };
+                });
+                tf.dispose([dqBlock, dkAcc.get(kb.start), dvAcc.get(kb.start)]
+                               .filter(t => t != null) as tf.Tensor[]);
+                dqBlock = next.dq;
+                dkAcc.set(kb.start, next.dk);
+                dvAcc.set(kb.start, next.dv);
+              }
+              dqRows.push(dqBlock);
             }
-            dqRows.push(dqBlock);
-          }
-          const columns = (acc: Map<number, tf.Tensor>, d: number) => tf.concat(
-              blocksOf(timeK, r.blockSize).map(kb => acc.get(kb.start) ?? tf.zeros([d, kb.size])),
-              1);
-          dq.push(tf.concat(dqRows, 0));
-          dkT.push(columns(dkAcc, dk));
-          dvT.push(columns(dvAcc, dv));
+            const columns = (acc: Map<number, tf.Tensor>, d: number) => tf.concat(
+                blocksOf(timeK, r.blockSize).map(kb => acc.get(kb.start) ?? tf.zeros([d, kb.size])),
+                1);
+            return [tf.concat(dqRows, 0), columns(dkAcc, dk), columns(dvAcc, dv)];
+          });
+          dq.push(dqs!);
+          dkT.push(dkTs!);
+          dvT.push(dvTs!);
         }
         return [
           tf.mul(tf.stack(dq), scale),
