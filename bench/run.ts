@@ -34,6 +34,10 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
+  if (argv.includes('--browser')) {
+    throw new Error('--browser is not implemented yet: it needs the headless-Chromium harness ' +
+                    '(test/browser). Received: --browser');
+  }
   const quick = argv.includes('--quick');
   const get = (name: string, fallback: string) => {
     const at = argv.indexOf(`--${name}`);
