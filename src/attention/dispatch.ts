@@ -24,8 +24,13 @@ export const ATTENTION_PATHS: readonly AttentionPath[] =
  */
 export const DEFAULT_MEMORY_BUDGET_BYTES = 64 * 2 ** 20;
 
-/** Backends where the fast path beats batched matMuls (2-D matMuls reach their fast kernel). */
-const FAST_PATH_BACKENDS = new Set(['wasm', 'cpu']);
+/**
+ * Backends where 'auto' takes the fast path: on wasm only 2-D matMuls without transpose flags
+ * reach the fast kernel. On cpu (plain JavaScript) every matMul runs at about the same speed and
+ * the fast path measured 0.6–1.1× the standard one (`npm run bench`), so 'auto' keeps the
+ * standard path there; 'fast' can still be forced.
+ */
+const FAST_PATH_BACKENDS = new Set(['wasm']);
 
 /**
  * Work per batch×head slice, timeQ·timeK·(dk + dv), from which 'auto' takes the fast path (2²¹:
@@ -59,9 +64,8 @@ export interface DispatchOptions extends PathOptions {
  * 1. 'standard' when the weights are wanted (`needWeights`, the default): they are a full
  *    `[timeQ, timeK]` tensor anyway, and only the standard path's weights carry gradients;
  * 2. 'memoryEfficient' when the float32 scores would exceed `memoryBudgetBytes`;
- * 3. 'fast' on the wasm and cpu backends when a slice has at least {@link FAST_PATH_MIN_WORK}
- *    of work;
- * 4. 'standard' elsewhere (webgl, webgpu, tensorflow run batched matMuls at full speed).
+ * 3. 'fast' on the wasm backend when a slice has at least {@link FAST_PATH_MIN_WORK} of work;
+ * 4. 'standard' elsewhere (webgl, webgpu, tensorflow run batched matMuls at full speed; cpu).
  */
 export function choosePath(query: tf.Tensor, key: tf.Tensor,
                            options: DispatchOptions = {}): Exclude<AttentionPath, 'auto'> {

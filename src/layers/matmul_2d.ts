@@ -7,8 +7,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-/** Backends where flagged matMuls are slow and explicit transposes pay off. */
-const FLAGS_ARE_SLOW = new Set(['wasm', 'cpu']);
+/**
+ * Backends where flagged matMuls are slow and explicit transposes pay off. Not cpu: there the
+ * transposes (plain JavaScript) cost more than they save (`npm run bench`, cpu rows).
+ */
+const FLAGS_ARE_SLOW = new Set(['wasm']);
 
 const matMulNoFlags = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
   save([x, w]);
@@ -21,7 +24,7 @@ const matMulNoFlags = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.G
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]);
 
-/** `x · w` (`[rows, in] · [in, out]`), with the flag-free gradient on wasm and cpu. */
+/** `x · w` (`[rows, in] · [in, out]`), with the flag-free gradient on wasm. */
 export function matMul2d(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   return (FLAGS_ARE_SLOW.has(tf.getBackend()) ? matMulNoFlags(x, w) : tf.matMul(x, w)) as
       tf.Tensor2D;

@@ -42,7 +42,7 @@ export interface SelfAttentionArgs extends LayerArgs {
    * How steps 3–6 are computed; every path gives the same results. Default 'auto': the standard
    * path when `returnAttentionWeights` (its weights carry gradients), else the memory-efficient
    * path when the scores `[batch, numHeads, timeQ, timeK]` would exceed `memoryBudgetBytes`,
-   * else the fast path on the wasm and cpu backends (from about 128 tokens with heads of 64),
+   * else the fast path on the wasm backend (from about 128 tokens with heads of 64),
    * else the standard path. 'standard',
    * 'fast' and 'memoryEfficient' force one.
    */
