@@ -4,6 +4,10 @@
  */
 export {andMasks, causalMask, MASK_FILL, paddingMask} from './attention/masks';
 export {AttentionOptions, AttentionResult, AttentionSteps, attentionSteps, maskedSoftmax, scaledDotProductAttention} from './attention/scaled_dot_product';
+export {attention, ATTENTION_PATHS, AttentionPath, choosePath, DEFAULT_MEMORY_BUDGET_BYTES, DispatchOptions} from './attention/dispatch';
+export {DEFAULT_BLOCK_SIZE, PathOptions, PathResult} from './attention/paths/common';
+export {fastCpuAttention} from './attention/paths/fast_cpu';
+export {memoryEfficientAttention} from './attention/paths/memory_efficient';
 export {Identity, identity, IdentityArgs} from './initializers';
 export {PositionalEmbedding, positionalEmbedding, PositionalEmbeddingArgs, sinusoidalTable} from './layers/positional_embedding';
 export {TokenEmbedding, tokenEmbedding, TokenEmbeddingArgs} from './layers/token_embedding';

@@ -108,7 +108,8 @@ export function maskedSoftmax(scores: tf.Tensor, allowed: tf.Tensor|null): tf.Te
   });
 }
 
-function checkInputs(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor): void {
+/** Throws a clear error unless query, key and value have ranks and shapes that fit. */
+export function checkInputs(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor): void {
   const named = {query, key, value};
   for (const [name, t] of Object.entries(named)) {
     if (t.rank !== 3 && t.rank !== 4) {

@@ -1,13 +1,14 @@
 /**
  * The SelfAttention layer: steps 1–2 of the seed (Q, K, V from learned W_q, W_k, W_v), split
  * into heads, steps 3–6 by `scaledDotProductAttention`, heads merged, then the optional output
- * projection W_o.
+ * projection W_o. Steps 3–6 go through `attention()` (src/attention/dispatch.ts), which picks the
+ * standard, fast or memory-efficient path.
  */
 import * as tf from '@tensorflow/tfjs';
 
 import {checkScoresFitBackend} from '../attention/limits';
 import {paddingMask, toBool} from '../attention/masks';
-import {scaledDotProductAttention} from '../attention/scaled_dot_product';
+import {attention, AttentionPath, checkBudget, checkPath, DEFAULT_MEMORY_BUDGET_BYTES} from '../attention/dispatch';
 import {matMul2d} from '../ops/matmul';
 import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint,
         resolveInitializer, resolveRegularizer, serialize} from '../initializers';
@@ -38,6 +39,20 @@ export interface SelfAttentionArgs extends LayerArgs {
   dropout?: number;
   /** Return `[output, weights]`, weights `[batch, numHeads, timeQ, timeK]`. Default false. */
   returnAttentionWeights?: boolean;
+  /**
+   * How steps 3–6 are computed; every path gives the same results. Default 'auto': the standard
+   * path when `returnAttentionWeights` (its weights carry gradients), else the memory-efficient
+   * path when the scores `[batch, numHeads, timeQ, timeK]` would exceed `memoryBudgetBytes`,
+   * else the fast path on the wasm backend (from about 128 tokens with heads of 64),
+   * else the standard path. 'standard',
+   * 'fast' and 'memoryEfficient' force one.
+   */
+  attentionPath?: AttentionPath;
+  /**
+   * Bytes the float32 attention scores may take before 'auto' switches to the memory-efficient
+   * path (blocks with an online softmax; memory grows with time, not time²). Default 64 MiB.
+   */
+  memoryBudgetBytes?: number;
   /** Initializer of every kernel. Default 'identity' (ones on the main diagonal, any shape). */
   kernelInitializer?: Identifier<Initializer>;
   /** Initializer of every bias. Default 'zeros'. */
@@ -88,6 +103,8 @@ export class SelfAttention extends tf.layers.Layer {
   readonly causal: boolean;
   readonly dropout: number;
   readonly returnAttentionWeights: boolean;
+  readonly attentionPath: AttentionPath;
+  readonly memoryBudgetBytes: number;
   private readonly args: SelfAttentionArgs;
   private readonly kernelInitializer: Initializer;
   private readonly biasInitializer: Initializer;
@@ -125,6 +142,10 @@ export class SelfAttention extends tf.layers.Layer {
     this.causal = args.causal ?? false;
     this.dropout = dropout;
     this.returnAttentionWeights = args.returnAttentionWeights ?? false;
+    this.attentionPath = args.attentionPath ?? 'auto';
+    checkPath(this.attentionPath, 'attentionPath', 'SelfAttention: ');
+    this.memoryBudgetBytes = args.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
+    checkBudget(this.memoryBudgetBytes, 'memoryBudgetBytes', 'SelfAttention: ');
     this.kernelInitializer =
         resolveInitializer(args.kernelInitializer ?? 'identity', 'kernelInitializer')!;
     this.biasInitializer = resolveInitializer(args.biasInitializer ?? 'zeros', 'biasInitializer')!;
@@ -198,17 +219,21 @@ export class SelfAttention extends tf.layers.Layer {
       // Steps 1–2: Q, K, V, each split into heads.  // [batch, heads, time, keyDim|valueDim]
       const {query: q, key: k, value: v} = this.projectQKV(query, context);
 
-      const mask = this.attentionMask(inputs, kwargs, batch, timeQ, timeK);
+      const [queryMask, mask] = this.attentionMask(inputs, kwargs, batch, timeQ, timeK);
       // Steps 3–6.  // output [batch, heads, timeQ, valueDim], weights [batch, heads, timeQ, timeK]
-      const {output, weights} = scaledDotProductAttention(q, k, v, {
+      const {output, weights} = attention(q, k, v, {
         mask,
+        queryMask,
         causal: this.causal,
         dropout: this.dropout,
         training: kwargs.training ?? false,
+        path: this.attentionPath,
+        memoryBudgetBytes: this.memoryBudgetBytes,
+        needWeights: this.returnAttentionWeights,
       });
 
       const result = this.mergeHeads(output);  // [batch, timeQ, outputDim]
-      return this.returnAttentionWeights ? [result, weights] : result;
+      return this.returnAttentionWeights ? [result, weights!] : result;
     });
   }
 
@@ -257,13 +282,18 @@ export class SelfAttention extends tf.layers.Layer {
     });
   }
 
-  /** Padding masks from mask propagation, AND the explicit `attentionMask`, as one tensor. */
+  /**
+   * [queryMask `[batch, timeQ]`, mask]: the padding mask of the keys (from mask propagation)
+   * AND the explicit `attentionMask`, as one tensor broadcastable to the scores. The query mask
+   * stays apart (it zeroes whole rows), so padding alone never builds a timeQ×timeK mask.
+   */
   private attentionMask(inputs: tf.Tensor|tf.Tensor[], kwargs: SelfAttentionCallArgs,
-                        batch: number, timeQ: number, timeK: number): tf.Tensor|null {
+                        batch: number, timeQ: number, timeK: number):
+      [tf.Tensor|null, tf.Tensor|null] {
     const [queryMask, keyMask] = this.tokenMasks(inputs, kwargs.mask);
     checkTokenMask(queryMask, [batch, timeQ], 'query mask');
     checkTokenMask(keyMask, [batch, timeK], 'key mask');
-    let mask = paddingMask(queryMask, keyMask);  // [batch, 1, timeQ, timeK]
+    let mask = paddingMask(null, keyMask);  // [batch, 1, 1, timeK]
     const extra = kwargs.attentionMask ?? null;
     if (extra != null) {
       const fits = (extra.rank === 3 || extra.rank === 4) && extra.shape[0] === batch &&
@@ -278,7 +308,7 @@ export class SelfAttention extends tf.layers.Layer {
       const extra4 = extra.rank === 3 ? extra.expandDims(1) : extra;
       mask = mask == null ? toBool(extra4) : tf.logicalAnd(mask, toBool(extra4));
     }
-    return mask;
+    return [queryMask, mask];
   }
 
   /**
@@ -332,6 +362,8 @@ export class SelfAttention extends tf.layers.Layer {
       causal: this.causal,
       dropout: this.dropout,
       returnAttentionWeights: this.returnAttentionWeights,
+      attentionPath: this.attentionPath,
+      memoryBudgetBytes: this.memoryBudgetBytes,
       kernelInitializer: serialize(this.kernelInitializer),
       biasInitializer: serialize(this.biasInitializer),
       kernelRegularizer: serialize(this.kernelRegularizer),
@@ -410,11 +442,14 @@ function checkTokenMask(mask: tf.Tensor|null, expected: number[], name: string):
   }
 }
 
-/** x · W (+ b) over the last axis, as one 2-D matMul.  // [batch, time, units] */
+/**
+ * x · W (+ b) over the last axis, as one 2-D matMul (with a flag-free gradient on wasm/cpu, see
+ * matmul_2d.ts).  // [batch, time, units]
+ */
 function dense(x: tf.Tensor, kernel: tf.LayerVariable, bias: tf.LayerVariable|null): tf.Tensor {
   const [batch, time, features] = x.shape as [number, number, number];
   const w = kernel.read();
-  let y: tf.Tensor = matMul2d(x.reshape([batch * time, features]), w);
+  let y: tf.Tensor = matMul2d(x.reshape([batch * time, features]), w as tf.Tensor2D);
   if (bias != null) {
     y = tf.add(y, bias.read());
   }

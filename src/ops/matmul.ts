@@ -22,11 +22,19 @@ const fastMatMul = tf.customGrad((...args: Array<tf.Tensor|tf.GradSaveFunc>) => 
   };
 });
 
-/** `[m, k] · [k, n] → [m, n]`; see the module comment. */
+/**
+ * Backends where flagged matMuls are slow and explicit transposes pay off. Not cpu: there the
+ * transposes (plain JavaScript) cost more than they save (`npm run bench`, cpu rows).
+ */
+const FLAGS_ARE_SLOW = new Set(['wasm']);
+
+/** `[m, k] · [k, n] → [m, n]`; see the module comment. Plain `tf.matMul` off wasm. */
 export function matMul2d(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   if (a.rank !== 2 || b.rank !== 2 || a.shape[1] !== b.shape[0]) {
     throw new Error(`matMul2d needs a [m, k] and b [k, n]. Received: a with shape [${
         a.shape}], b with shape [${b.shape}]`);
   }
-  return fastMatMul(a, b) as tf.Tensor2D;
+  return (FLAGS_ARE_SLOW.has(tf.getBackend()) ? fastMatMul(a, b) :
+                                                tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D)) as
+      tf.Tensor2D;
 }
