@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {selfAttention, SelfAttention} from '../../src';
+import {AttentionPath, selfAttention, SelfAttention} from '../../src';
 import {ConformanceCase, ConformanceFixtures, FixtureTensor} from './types';
 import {Bound, Tolerance} from './tolerances';
 
@@ -43,12 +43,15 @@ export interface ConformanceReport {
   ok: boolean;
 }
 
-/** Runs every fixture case on the active backend. */
-export async function runConformance(fixtures: ConformanceFixtures, tolerance: Tolerance):
-    Promise<ConformanceReport> {
+/**
+ * Runs every fixture case on the active backend, through the layer's attention `path` (default
+ * 'auto': the layer's own choice).
+ */
+export async function runConformance(fixtures: ConformanceFixtures, tolerance: Tolerance,
+                                     path: AttentionPath = 'auto'): Promise<ConformanceReport> {
   const cases: CaseReport[] = [];
   for (const c of fixtures.cases) {
-    cases.push(await runCase(c, tolerance));
+    cases.push(await runCase(c, tolerance, path));
   }
   const all = cases.flatMap(c => c.checks);
   const max = (prefix: string) =>
@@ -69,9 +72,10 @@ export async function runConformance(fixtures: ConformanceFixtures, tolerance: T
   };
 }
 
-export async function runCase(c: ConformanceCase, tolerance: Tolerance): Promise<CaseReport> {
+export async function runCase(c: ConformanceCase, tolerance: Tolerance,
+                              path: AttentionPath = 'auto'): Promise<CaseReport> {
   const before = tf.memory().numTensors;
-  const layer = selfAttention({...c.args, returnAttentionWeights: true});
+  const layer = selfAttention({...c.args, returnAttentionWeights: true, attentionPath: path});
   // Everything computed synchronously inside one tidy; read back asynchronously afterwards
   // (WebGPU reads GPU buffers asynchronously).
   const results = tf.tidy(() => {
