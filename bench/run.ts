@@ -15,7 +15,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 
 import {choosePath, selfAttention} from '../src';
-import {useBackend} from './backends';
+import {useBackend} from '../examples/backend';
 import {Case, forwardFlops, layerVariant, matMulVariant, naiveVariant, Variant} from './cases';
 import {Machine, MemoryResult, Options, Row, Timing, writeResults} from './report';
 
