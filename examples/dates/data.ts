@@ -7,6 +7,9 @@
  * use `.` or `-`, month-first ones `/`, year-first ones a 4-digit year in front; two-digit years
  * mean 1950–1999 for 50–99 and 2000–2049 for 00–49.
  */
+import {random} from '../random';
+
+export {random};
 
 /** A calendar day. `month` 1–12, `day` 1–31. */
 export interface Day {
@@ -106,17 +109,6 @@ export function allDays(): Day[] {
     days.push({year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate()});
   }
   return days;
-}
-
-/** A seeded generator (mulberry32) so that splits and samples are reproducible. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Fisher–Yates shuffle in place with a seeded generator. */

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {attentionSteps, SelfAttention, selfAttention, tokenEmbedding} from '../../src';
+import {random} from '../random';
 
 /** One printed matrix: what it is, its labels and its numbers. */
 export interface ExplainedMatrix {
@@ -69,7 +70,7 @@ export interface ExplainOptions {
  * gets the same vector in every sentence, so "cat" can be recognised across runs.
  */
 export function wordVector(word: string, dim: number, seed: number): number[] {
-  const next = prng(hashString(word) ^ Math.imul(seed, 0x9e3779b1));
+  const next = random(hashString(word) ^ Math.imul(seed, 0x9e3779b1));
   return Array.from({length: dim}, () => Math.round((next() * 2 - 1) * 100) / 100);
 }
 
@@ -122,7 +123,7 @@ export function explain(words: string[], options: ExplainOptions = {}): Explanat
       layer.apply(x);
     }
     if (options.random && options.layer == null) {
-      const next = prng(seed ^ 0x5eed);
+      const next = random(seed ^ 0x5eed);
       layer.setWeights(layer.getWeights().map(w => tf.tensor(
           Array.from({length: w.size}, () => Math.round((next() * 2 - 1) * 100) / 100), w.shape)));
     }
@@ -230,14 +231,3 @@ function hashString(s: string): number {
   return h >>> 0;
 }
 
-/** mulberry32: a small seeded generator of numbers in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {positionalEmbedding, selfAttention, tokenEmbedding} from '../../src';
+import {random} from '../random';
 
 export interface FirstLastData {
   /** Token ids `[n, length]`, int32. */
@@ -21,17 +22,6 @@ export interface FirstLastData {
 
 export const VOCAB = 16;
 export const LENGTH = 8;
-
-/** A seeded generator (mulberry32) so runs are reproducible. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `n` sequences, every second one with last = first. */
 export function makeData(n: number, seed: number): FirstLastData {
