@@ -25,14 +25,14 @@
  * A page's console errors and uncaught exceptions are collected in `page.errors` for messages.
  */
 import * as fs from 'fs';
-import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 
-import * as esbuild from 'esbuild';
 import {Browser, chromium, Page} from 'playwright-core';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+import {bundleForPage, REPO_ROOT, startServer, StaticServer} from '../../examples/browser/static';
+
+export {REPO_ROOT, startServer, StaticServer};
 export const PAGE_PATH = '/test/browser/page.html';
 /** Where page modules are bundled to (ignored by git). */
 const PAGE_BUILD_DIR = path.join(REPO_ROOT, '.tmp', 'browser');
@@ -70,67 +70,6 @@ export function browserPrecondition(): {executable: string, skip: null}|{executa
   return {executable: null, skip: reason};
 }
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
-  '.json': 'application/json', '.wasm': 'application/wasm', '.bin': 'application/octet-stream',
-  '.map': 'application/json', '.css': 'text/css',
-};
-
-export interface StaticServer {
-  /** e.g. http://127.0.0.1:41234 */
-  origin: string;
-  /** Serves `dir` under the URL path `prefix` (starting and ending with '/'). */
-  mount(prefix: string, dir: string): void;
-  close(): Promise<void>;
-}
-
-/** Serves files under `root` (GET/HEAD only) on 127.0.0.1 and an ephemeral port. */
-export async function startServer(root = REPO_ROOT): Promise<StaticServer> {
-  const mounts: Array<[string, string]> = [];
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const urlPath = decodeURIComponent(url.pathname);
-    const mount = mounts.find(([prefix]) => urlPath.startsWith(prefix));
-    const base = mount == null ? root : mount[1];
-    const file = path.join(base, mount == null ? urlPath : urlPath.slice(mount[0].length));
-    const inside = file === base || file.startsWith(base + path.sep);
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || !inside) {
-      res.writeHead(403).end();
-      return;
-    }
-    fs.stat(file, (err, stat) => {
-      if (err != null || !stat.isFile()) {
-        res.writeHead(404).end(`not found: ${url.pathname}`);
-        return;
-      }
-      res.writeHead(200, {'content-type': MIME[path.extname(file)] ?? 'application/octet-stream',
-                          'content-length': stat.size, 'cache-control': 'no-store'});
-      if (req.method === 'HEAD') {
-        res.end();
-      } else {
-        fs.createReadStream(file).pipe(res);
-      }
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const {port} = server.address() as {port: number};
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    mount(prefix: string, dir: string) {
-      if (!/^\/.*\/$/.test(prefix)) {
-        throw new Error(`mount: prefix must start and end with '/'. Received: prefix=${prefix}`);
-      }
-      mounts.push([prefix, path.resolve(dir)]);
-    },
-    close: () => new Promise<void>(resolve => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
-}
 
 export interface TestPage extends Page {
   /** Console errors and uncaught exceptions seen so far. */
@@ -189,28 +128,8 @@ export async function openBrowser(executable = findChromium()): Promise<BrowserS
  * the repo's `src/` becomes 'tfjs-self-attention', so pages test the built browser package.
  */
 export async function buildPageModule(entry: string, name: string): Promise<string> {
-  const srcDir = path.join(REPO_ROOT, 'src');
   const outfile = path.join(PAGE_BUILD_DIR, `${name}.mjs`);
-  await esbuild.build({
-    entryPoints: [path.join(REPO_ROOT, entry)],
-    outfile,
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2020',
-    logLevel: 'warning',
-    external: ['@tensorflow/*', 'tfjs-self-attention'],
-    plugins: [{
-      name: 'src-as-package',
-      setup(build) {
-        build.onResolve({filter: /^\.{1,2}\//}, args => {
-          const resolved = path.resolve(args.resolveDir, args.path);
-          return resolved === srcDir || resolved === path.join(srcDir, 'index') ?
-              {path: 'tfjs-self-attention', external: true} : undefined;
-        });
-      },
-    }],
-  });
+  await bundleForPage(path.join(REPO_ROOT, entry), outfile);
   return '/' + path.relative(REPO_ROOT, outfile).split(path.sep).join('/');
 }
 
