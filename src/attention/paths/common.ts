@@ -135,6 +135,21 @@ export function toSlices(x: tf.Tensor, slices: number): tf.Tensor3D {
   return x.reshape([slices, time, d]);
 }
 
+/** One slice's gradients: dq `[timeQ, dk]`, dkᵀ `[dk, timeK]`, dvᵀ `[dv, timeK]`. */
+export type SliceGradients = [tf.Tensor, tf.Tensor, tf.Tensor];
+
+/**
+ * Every slice's gradients → the gradients of q (times `scale`), k and v, each
+ * `[slices, time, d]`, as a custom gradient function returns them.
+ */
+export function stackSliceGradients(perSlice: SliceGradients[], scale: number): tf.Tensor[] {
+  return [
+    tf.mul(tf.stack(perSlice.map(g => g[0])), scale),
+    tf.transpose(tf.stack(perSlice.map(g => g[1])), [0, 2, 1]),
+    tf.transpose(tf.stack(perSlice.map(g => g[2])), [0, 2, 1]),
+  ];
+}
+
 /** The function a three-input custom gradient wraps (`tf.customGrad`, typed for q, k, v). */
 export type Attend3 = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, save: tf.GradSaveFunc) => {
   value: tf.Tensor,

@@ -16,7 +16,8 @@ import * as tf from '@tensorflow/tfjs';
 
 import {andMasks, causalMask} from '../masks';
 import {maskedSoftmax} from '../scaled_dot_product';
-import {customGrad3, dropoutMultiplier, maskSlices, PathOptions, PathResult, resolve, toSlices} from './common';
+import {customGrad3, dropoutMultiplier, maskSlices, PathOptions, PathResult, resolve, SliceGradients,
+        stackSliceGradients, toSlices} from './common';
 
 /**
  * softmax(query · keyᵀ · scale) · value as {@link scaledDotProductAttention}, for rank-3 or
@@ -78,11 +79,9 @@ export function fastCpuAttention(query: tf.Tensor, key: tf.Tensor, value: tf.Ten
         const vT = tf.unstack(tf.transpose(vSaved, [0, 2, 1]));       // each [dv, timeK]
         const qsT = tf.unstack(tf.transpose(qsSaved, [0, 2, 1]));     // each [dk, timeQ]
         const kList = tf.unstack(kSaved);                             // each [timeK, dk]
-        const dq: tf.Tensor[] = [];
-        const dkT: tf.Tensor[] = [];
-        const dvT: tf.Tensor[] = [];
+        const perSlice: SliceGradients[] = [];
         for (let s = 0; s < slices; s++) {
-          const [dqs, dkTs, dvTs] = tf.tidy(() => {
+          const grads = tf.tidy((): SliceGradients => {
             const ps = p[s]!;
             const dropped = mult ? tf.mul(ps, mult[s]!) : ps;
             const dvTs = tf.matMul(dyT[s]!, dropped);                 // [dv, timeK]
@@ -93,15 +92,9 @@ export function fastCpuAttention(query: tf.Tensor, key: tf.Tensor, value: tf.Ten
             const ds = tf.mul(ps, tf.sub(dp, tf.sum(tf.mul(dp, ps), -1, true)));
             return [tf.matMul(ds, kList[s]!), tf.matMul(qsT[s]!, ds), dvTs];  // dq, dkᵀ, dvᵀ
           });
-          dq.push(dqs!);
-          dkT.push(dkTs!);
-          dvT.push(dvTs!);
+          perSlice.push(grads);
         }
-        return [
-          tf.mul(tf.stack(dq), scale),
-          tf.transpose(tf.stack(dkT), [0, 2, 1]),
-          tf.transpose(tf.stack(dvT), [0, 2, 1]),
-        ];
+        return stackSliceGradients(perSlice, scale);
       };
       return {value, gradFunc};
     });

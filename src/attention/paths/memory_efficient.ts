@@ -20,7 +20,8 @@ import * as tf from '@tensorflow/tfjs';
 
 import {andMasks, causalMask, MASK_FILL} from '../masks';
 import {maskedSoftmax} from '../scaled_dot_product';
-import {customGrad3, maskSlices, PathOptions, PathResult, resolve, Resolved, toSlices} from './common';
+import {customGrad3, maskSlices, PathOptions, PathResult, resolve, Resolved, SliceGradients,
+        stackSliceGradients, toSlices} from './common';
 
 /**
  * softmax(query · keyᵀ · scale) · value as {@link scaledDotProductAttention}, in blocks of
@@ -107,13 +108,11 @@ export function memoryEfficientAttention(query: tf.Tensor, key: tf.Tensor, value
                                                      tf.Tensor, ...tf.Tensor[]];
         const masksK = maskIndex.map(i => (i < 0 ? null : rest[i] as tf.Tensor2D));
         const statK = rest.slice(maskList.length);
-        const dq: tf.Tensor[] = [];
-        const dkT: tf.Tensor[] = [];
-        const dvT: tf.Tensor[] = [];
+        const perSlice: SliceGradients[] = [];
         let at = 0;
         for (let s = 0; s < slices; s++) {
           // One slice at a time; only its three gradients outlive it.
-          const [dqs, dkTs, dvTs] = tf.tidy(() => {
+          const grads = tf.tidy((): SliceGradients => {
             const q2 = sliceOf(qsK, s);
             const qT2 = q2.transpose();                                  // [dk, timeQ]
             const kT2 = sliceOf(kTK, s);
@@ -175,15 +174,9 @@ export function memoryEfficientAttention(query: tf.Tensor, key: tf.Tensor, value
                 1);
             return [tf.concat(dqRows, 0), columns(dkAcc, dk), columns(dvAcc, dv)];
           });
-          dq.push(dqs!);
-          dkT.push(dkTs!);
-          dvT.push(dvTs!);
+          perSlice.push(grads);
         }
-        return [
-          tf.mul(tf.stack(dq), scale),
-          tf.transpose(tf.stack(dkT), [0, 2, 1]),
-          tf.transpose(tf.stack(dvT), [0, 2, 1]),
-        ];
+        return stackSliceGradients(perSlice, scale);
       };
       return {value, gradFunc};
     });
