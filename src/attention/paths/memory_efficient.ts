@@ -1,21 +1,23 @@
 /**
  * The memory-efficient path: the same function as `scaledDotProductAttention`, computed over
- * blocks of queries × keys with an online softmax (a running max `m` and sum `l` per query row),
- * so no `[timeQ, timeK]` tensor ever exists; the largest temporary is one
- * `[blockSize, blockSize]` block. A custom gradient keeps only the output and `m`, `1/l` per
- * row, and recomputes each block's weights in the backward pass.
+ * blocks of queries × keys with an online softmax, so no `[timeQ, timeK]` tensor ever exists;
+ * the largest temporary is one `[blockSize, blockSize]` block. A custom gradient keeps only the
+ * output and, per query row and key block, the block's share of the row's softmax sum, and
+ * recomputes each block's weights in the backward pass.
  *
- * Per slice (batch×head) and query block i, over key blocks j:
- *   S = (scale·Q_i) · K_jᵀ (masked entries → MASK_FILL),  m' = max(m, rowmax S),
- *   P = exp(S − m') ⊙ allowed,  l = l·exp(m − m') + rowsum P,  A = A·exp(m − m') + (P ⊙ M) · V_j
- * and O_i = A / l (0 where l = 0: a row with no allowed key). Backward, with D = rowsum(dO ⊙ O):
- *   P = exp(S − m)/l,  dV_j += (P ⊙ M)ᵀ dO_i,  dS = P ⊙ ((dO_i V_jᵀ) ⊙ M − D),
+ * Per slice (batch×head) and query block i, over key blocks j (masked entries of S → MASK_FILL):
+ *   S = (scale·Q_i) · K_jᵀ,  P_j = softmax(S) ⊙ allowed,  lse_j = log Σ exp(S) (per row),
+ *   O_j = (P_j ⊙ M) · V_j,  merged as  lse' = log(e^lse + e^lse_j),
+ *   O = O·e^(lse − lse') + O_j·e^(lse_j − lse')
+ * so O stays normalised (a row with no allowed key gets 0). The shares e^(lse_j − lse) are kept.
+ * Backward, with D = rowsum(dO ⊙ O) and P = softmax(S) · share ⊙ allowed:
+ *   dV_j += (P ⊙ M)ᵀ dO_i,  dS = P ⊙ ((dO_i V_jᵀ) ⊙ M − D),
  *   dQ_i += scale · dS K_j,  dK_j += dSᵀ (scale·Q_i).
+ * The softmax kernel, not `exp`, does the block-sized work: on wasm `exp` is about 4× slower.
  * Causal attention skips key blocks that lie wholly after the query block, and needs no mask
  * on blocks wholly before it. Matrix products are 2-D without transpose flags (the fast kernel
  * on wasm, see fast_cpu.ts). Dropout draws a seeded pattern per block, the same in the
- * backward pass; it is not the standard path's pattern (that one is drawn for the whole tensor).
- */
+ * backward pass; it is not the standard path's pattern (that one is drawn for the whole tensor). */
 import * as tf from '@tensorflow/tfjs';
 
 import {andMasks, causalMask, MASK_FILL} from '../masks';
@@ -54,43 +56,42 @@ export function memoryEfficientAttention(query: tf.Tensor, key: tf.Tensor, value
           for (const qb of blocks) {
             const out = tf.tidy(() => {
               const qBlock = q2.slice([qb.start, 0], [qb.size, dk]);      // [bq, dk]
-              let m: tf.Tensor|null = null;                              // [bq, 1]
-              let l: tf.Tensor = tf.zeros([qb.size, 1]);                 // [bq, 1]
-              let acc: tf.Tensor = tf.zeros([qb.size, dv]);              // [bq, dv]
+              let lse: tf.Tensor|null = null;                            // [bq, 1]
+              let acc: tf.Tensor|null = null;                            // [bq, dv]
+              const blockLse: tf.Tensor[] = [];                          // each [bq, 1]
               for (const kb of keyBlocks(r, qb)) {
                 const next = tf.tidy(() => {
                   const allowed = blockMask(r, masks[s]!, qb, kb);
-                  let scores = tf.matMul(qBlock, kT2.slice([0, kb.start], [dk, kb.size]));
-                  if (allowed) {
-                    scores = tf.where(allowed, scores, tf.scalar(MASK_FILL));
+                  const scores = blockScores(qBlock, kT2, kb, allowed);  // [bq, bk]
+                  const [p, lseB] = blockSoftmax(scores);
+                  let weights = allowed ? tf.mul(p, tf.cast(allowed, 'float32')) : p;
+                  if (r.dropout > 0) {
+                    weights = tf.mul(weights, blockDropout(r, seed, s, qb, kb));
                   }
-                  const mNew = m == null ? tf.max(scores, -1, true) :
-                                           tf.maximum(m, tf.max(scores, -1, true));
-                  let p = tf.exp(tf.sub(scores, mNew));                  // [bq, bk]
-                  if (allowed) {
-                    p = tf.mul(p, tf.cast(allowed, 'float32'));
+                  const o = tf.matMul(weights, v2.slice([kb.start, 0], [kb.size, dv]));
+                  if (lse == null || acc == null) {
+                    return {lse: tf.clone(lseB), acc: o, lseB};  // lse is disposed, lseB kept
                   }
-                  const dropped = r.dropout > 0 ?
-                      tf.mul(p, blockDropout(r, seed, s, qb, kb)) : p;
-                  const pv = tf.matMul(dropped, v2.slice([kb.start, 0], [kb.size, dv]));
-                  if (m == null) {
-                    return {m: mNew, l: tf.sum(p, -1, true), acc: pv};
-                  }
-                  const correction = tf.exp(tf.sub(m, mNew));
+                  // Merge two normalised partial results by their log-sum-exps.
+                  const lseNew = logAddExp(lse, lseB);
                   return {
-                    m: mNew,
-                    l: tf.add(tf.mul(l, correction), tf.sum(p, -1, true)),
-                    acc: tf.add(tf.mul(acc, correction), pv),
+                    lse: lseNew,
+                    acc: tf.add(tf.mul(acc, tf.exp(tf.sub(lse, lseNew))),
+                                tf.mul(o, tf.exp(tf.sub(lseB, lseNew)))),
+                    lseB,
                   };
                 });
-                tf.dispose([m, l, acc].filter(t => t != null) as tf.Tensor[]);
-                ({m, l, acc} = next);
+                tf.dispose([lse, acc].filter(t => t != null) as tf.Tensor[]);
+                ({lse, acc} = next);
+                blockLse.push(next.lseB);
               }
-              const inv = tf.divNoNan(tf.onesLike(l), l);                // 0 for a fully masked row
-              return {o: tf.mul(acc, inv), m: m!, inv};
+              // Each key block's share of the row's total: its softmax times this gives the
+              // weights again in the backward pass.
+              const shares = tf.exp(tf.sub(tf.concat(blockLse, 1), lse!));  // [bq, key blocks]
+              return {o: acc!, shares};
             });
             rows.push(out.o);
-            stats.push(out.m, out.inv);
+            stats.push(out.shares);
           }
           return [rows.length === 1 ? rows[0]! : tf.concat(rows, 0), ...stats];
         });
@@ -126,18 +127,15 @@ export function memoryEfficientAttention(query: tf.Tensor, key: tf.Tensor, value
             const dvAcc = new Map<number, tf.Tensor>();
             const dqRows: tf.Tensor[] = [];
             for (const qb of blocks) {
-              const m = statK[at++]!;
-              const inv = statK[at++]!;
+              const shares = statK[at++]!;                               // [bq, key blocks]
               let dqBlock: tf.Tensor = tf.zeros([qb.size, dk]);
-              for (const kb of keyBlocks(r, qb)) {
+              for (const [j, kb] of keyBlocks(r, qb).entries()) {
                 const next = tf.tidy(() => {
                   const allowed = blockMask(r, masksK[s]!, qb, kb);
                   const qBlock = q2.slice([qb.start, 0], [qb.size, dk]);
-                  let scores = tf.matMul(qBlock, kT2.slice([0, kb.start], [dk, kb.size]));
-                  if (allowed) {
-                    scores = tf.where(allowed, scores, tf.scalar(MASK_FILL));
-                  }
-                  let p = tf.mul(tf.exp(tf.sub(scores, m)), inv);        // [bq, bk] weights
+                  const scores = blockScores(qBlock, kT2, kb, allowed);
+                  const share = shares.slice([0, j], [qb.size, 1]);
+                  let p = tf.mul(tf.softmax(scores), share);                // [bq, bk] weights
                   if (allowed) {
                     p = tf.mul(p, tf.cast(allowed, 'float32'));
                   }
@@ -186,6 +184,29 @@ export function memoryEfficientAttention(query: tf.Tensor, key: tf.Tensor, value
     return r.needWeights ? [out, weightsOf(r, query, key, masks)] : [out];
   });
   return {output: output!, weights: weights ?? null};
+}
+
+/** `(scale·Q_i) · K_jᵀ` for one block, masked entries set to MASK_FILL. */
+function blockScores(qBlock: tf.Tensor, kT: tf.Tensor, kb: Block, allowed: tf.Tensor|null): tf.Tensor {
+  const dk = kT.shape[0]!;
+  const scores = tf.matMul(qBlock, kT.slice([0, kb.start], [dk, kb.size]));
+  return allowed ? tf.where(allowed, scores, tf.scalar(MASK_FILL)) : scores;
+}
+
+/**
+ * softmax over one block's rows and the rows' log-sum-exp, `[bq, bk]` and `[bq, 1]`. The
+ * softmax kernel is several times faster than `exp` on wasm; the log-sum-exp comes from it
+ * for free: the largest weight of a row is exp(0)/sum = 1/sum, so lse = rowmax − log(max weight).
+ */
+function blockSoftmax(scores: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  const p = tf.softmax(scores);
+  return [p, tf.sub(tf.max(scores, -1, true), tf.log(tf.max(p, -1, true)))];
+}
+
+/** log(exp(a) + exp(b)), elementwise, without overflow. */
+function logAddExp(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const m = tf.maximum(a, b);
+  return tf.add(m, tf.log(tf.add(tf.exp(tf.sub(a, m)), tf.exp(tf.sub(b, m)))));
 }
 
 interface Block {
