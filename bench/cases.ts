@@ -37,7 +37,12 @@ export interface Variant {
 /** (a) The layer with its default settings. */
 export function layerVariant(c: Case, x: tf.Tensor3D): Variant {
   const layer: SelfAttention = selfAttention({numHeads: c.heads});
-  tf.dispose(layer.apply(x) as tf.Tensor);  // builds the weights
+  try {
+    tf.dispose(layer.apply(x) as tf.Tensor);  // builds the weights
+  } catch (e) {
+    layer.dispose();  // e.g. too long a sequence for WebGL: the caller records the error
+    throw e;
+  }
   const vars = layer.trainableWeights.map(w => w.read() as tf.Variable);
   return {
     forward: () => layer.apply(x) as tf.Tensor,
@@ -52,7 +57,7 @@ export function layerVariant(c: Case, x: tf.Tensor3D): Variant {
 /** (b) Naive attention with the same weights' shapes: batched 3-D/4-D matMuls and softmax. */
 export function naiveVariant(c: Case, x: tf.Tensor3D): Variant {
   const dh = c.model / c.heads;
-  const w = () => tf.variable(tf.randomNormal([c.model, c.model], 0, 0.05));
+  const w = () => tf.tidy(() => tf.variable(tf.randomNormal([c.model, c.model], 0, 0.05)));
   const [wq, wk, wv] = [w(), w(), w()];
   const wo = c.heads > 1 ? w() : null;
   const vars = [wq, wk, wv, ...(wo ? [wo] : [])];

@@ -40,7 +40,7 @@ export const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-const message = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 200);
+const message = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 400);
 
 /** Runs `f`, waits for every output's values, frees them. */
 async function runAndRead(f: () => tf.Tensor|tf.Tensor[]): Promise<void> {
