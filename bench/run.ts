@@ -153,7 +153,7 @@ async function main(): Promise<void> {
     }
   }
   if (executable != null) {
-    await measureInBrowser(executable, o.browserBackends, cases(o), o, add, b => {
+    await measureInBrowser(executable, o.browserBackends, cases(o), {runs: o.runs, maxSeconds: o.maxSeconds}, add, b => {
       info.browser = b;
     });
   }
