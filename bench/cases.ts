@@ -37,7 +37,12 @@ export interface Variant {
 /** (a) The layer with its default settings. */
 export function layerVariant(c: Case, x: tf.Tensor3D): Variant {
   const layer: SelfAttention = selfAttention({numHeads: c.heads});
-  layer.apply(x);  // builds the weights
+  try {
+    tf.dispose(layer.apply(x) as tf.Tensor);  // builds the weights
+  } catch (e) {
+    layer.dispose();  // e.g. too long a sequence for WebGL: the caller records the error
+    throw e;
+  }
   const vars = layer.trainableWeights.map(w => w.read() as tf.Variable);
   return {
     forward: () => layer.apply(x) as tf.Tensor,
@@ -52,7 +57,7 @@ export function layerVariant(c: Case, x: tf.Tensor3D): Variant {
 /** (b) Naive attention with the same weights' shapes: batched 3-D/4-D matMuls and softmax. */
 export function naiveVariant(c: Case, x: tf.Tensor3D): Variant {
   const dh = c.model / c.heads;
-  const w = () => tf.variable(tf.randomNormal([c.model, c.model], 0, 0.05));
+  const w = () => tf.tidy(() => tf.variable(tf.randomNormal([c.model, c.model], 0, 0.05)));
   const [wq, wk, wv] = [w(), w(), w()];
   const wo = c.heads > 1 ? w() : null;
   const vars = [wq, wk, wv, ...(wo ? [wo] : [])];
@@ -83,7 +88,7 @@ export function naiveVariant(c: Case, x: tf.Tensor3D): Variant {
  * of this size. Returns the variant and its exact FLOP count.
  */
 export function matMulVariant(c: Case): {variant: Variant, flops: number} {
-  const side = Math.max(1, Math.round(Math.cbrt(forwardFlops(c) / 2)));
+  const side = matMulSide(c);
   const a = tf.randomNormal([side, side]);
   const b = tf.randomNormal([side, side]);
   return {
@@ -93,6 +98,17 @@ export function matMulVariant(c: Case): {variant: Variant, flops: number} {
       both: () => [tf.matMul(a, b), tf.matMul(a, b), tf.matMul(a, b)],
       dispose: () => tf.dispose([a, b]),
     },
-    flops: 2 * side * side * side,
+    flops: matMulFlops(c),
   };
+}
+
+/** The side of (c)'s square matMul: its FLOPs are about the case's forward FLOPs. */
+function matMulSide(c: Case): number {
+  return Math.max(1, Math.round(Math.cbrt(forwardFlops(c) / 2)));
+}
+
+/** The exact FLOPs of (c)'s forward product (known before anything is allocated). */
+export function matMulFlops(c: Case): number {
+  const side = matMulSide(c);
+  return 2 * side * side * side;
 }

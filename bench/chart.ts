@@ -13,8 +13,9 @@ const NAMES = {a: '(a) SelfAttention', b: '(b) naive', c: '(c) 2-D matMul, same 
 export function chartSvg(rows: ChartRow[]): string {
   const barH = 7;
   const groupH = 3 * barH + 8;
-  const left = 200;
-  const width = 760;
+  // Room for the longest label ('webgpu (Chromium) n=4096 h=8 d=256': ~6 px a character).
+  const left = Math.max(200, 10 + 6 * Math.max(0, ...rows.map(r => r.label.length)));
+  const width = left + 560;
   const plotW = width - left - 60;
   const top = 40;
   const height = top + rows.length * groupH + 30;

@@ -3,13 +3,17 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
+import type {BrowserInfo} from './browser';
 import {Case} from './cases';
 import {chartSvg} from './chart';
 
 export interface Options {
   /** heads × model pairs; when given, --heads and --model are ignored. */
   pairs: Array<[number, number]>|null;
+  /** Node backends. */
   backends: string[];
+  /** Backends measured in headless Chromium (--browser); empty without --browser. */
+  browserBackends: string[];
   ns: number[];
   heads: number[];
   models: number[];
@@ -55,6 +59,8 @@ export interface Machine {
   tfjs: string;
   platform: string;
   loadAverageAtStart: number[];
+  /** With --browser: the browser and what each of its backends runs on. */
+  browser?: BrowserInfo;
 }
 
 /** Writes results.json, results.md and chart.svg under `out`; returns the markdown. */
@@ -82,7 +88,9 @@ function markdown(rows: Row[], memory: MemoryResult[], info: Machine,
   const lines = [
     `Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, ${info.platform}, Node ${
         info.node}, tfjs ${info.tfjs}; load average at start ${info.loadAverageAtStart.join(' / ')}` +
-        (info.cores <= 2 ? ' (a shared machine: absolute times are noisy, ratios within a row are the result)' : '') + '.',
+        (info.cores <= 2 ? ' (a shared machine: absolute times are noisy, ratios within a row are the result)' : '') + '.' +
+        (info.browser == null ? '' : ` Browser rows: headless ${info.browser.browser}${
+            Object.entries(info.browser.devices).map(([b, d]) => `; ${b} on ${d ?? 'an unnamed device'}`).join('')}.`),
     `Median of ${o.runs} runs after a warm-up; fwd+bwd = gradients of every weight. ` +
         '(a) SelfAttention, default settings; (b) naive batched-matMul attention; (c) one square 2-D matMul of the same FLOPs. ' +
         'GFLOP/s count 3× the forward FLOPs for fwd+bwd. Peak = tf.profile peak tensor bytes.',

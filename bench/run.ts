@@ -1,13 +1,16 @@
 /**
  * `npm run bench`: SelfAttention (a) against naive attention (b) and the backend's own 2-D
- * matMul (c), on cpu and wasm in Node; plus the memory of the memory-efficient path at a long
- * sequence. Writes bench/results/results.{json,md} and bench/results/chart.svg.
+ * matMul (c), on cpu and wasm in Node, and with --browser on webgl, webgpu and wasm in headless
+ * Chromium; plus the memory of the memory-efficient path at a long sequence (Node). Writes
+ * bench/results/results.{json,md} and bench/results/chart.svg: one table for all backends.
  *
- * Flags: --quick (n 64, 256; fewer runs), --backends cpu,wasm, --n 64,256,1024,4096,
- * --heads 1,8, --model 64,256 (or --pairs 1x64,8x512: heads×model), --runs 3, --max-seconds 45 (skip a variant whose estimated
- * run time is above it), --memory-n 8192 (0 skips the memory section), --out bench/results.
+ * Flags: --quick (n 64, 256; fewer runs), --backends cpu,wasm (Node; `none` or '' for none),
+ * --browser (also in headless Chromium), --browser-backends webgl,webgpu,wasm,
+ * --n 64,256,1024,4096, --heads 1,8, --model 64,256 (or --pairs 1x64,8x512: heads×model),
+ * --runs 3, --max-seconds 45 (skip a variant whose estimated run time is above it),
+ * --memory-n 8192 (0 skips the memory section), --out bench/results.
  * Times are medians of the runs after one warm-up run; (a), (b), (c) are interleaved so their
- * ratios share the machine's state.
+ * ratios share the machine's state. What a case measures is bench/measure.ts, in both places.
  */
 import * as os from 'os';
 import * as path from 'path';
@@ -16,21 +19,20 @@ import * as tf from '@tensorflow/tfjs';
 
 import {choosePath, selfAttention} from '../src';
 import {useBackend} from '../examples/backend';
-import {Case, forwardFlops, layerVariant, matMulVariant, naiveVariant, Variant} from './cases';
-import {Machine, MemoryResult, Options, Row, Timing, writeResults} from './report';
+import {BROWSER_BACKENDS, checkBrowserPrerequisites, measureInBrowser} from './browser';
+import {Case} from './cases';
+import {measureCase, peakBytes} from './measure';
+import {Machine, MemoryResult, Options, Row, writeResults} from './report';
 
 
 function parseArgs(argv: string[]): Options {
-  if (argv.includes('--browser')) {
-    throw new Error('--browser is not implemented yet: it needs the headless-Chromium harness ' +
-                    '(test/browser). Received: --browser');
-  }
   const quick = argv.includes('--quick');
   const get = (name: string, fallback: string) => {
     const at = argv.indexOf(`--${name}`);
     return at >= 0 && argv[at + 1] != null ? argv[at + 1]! : fallback;
   };
-  const list = (name: string, fallback: string) => get(name, fallback).split(',').map(s => s.trim());
+  const list = (name: string, fallback: string) =>
+    get(name, fallback).split(',').map(s => s.trim()).filter(s => s !== '' && s !== 'none');
   const nums = (name: string, fallback: string) => list(name, fallback).map(s => {
     const n = Number(s);
     if (!Number.isFinite(n) || n < 0) {
@@ -48,6 +50,7 @@ function parseArgs(argv: string[]): Options {
   return {
     pairs,
     backends: list('backends', 'cpu,wasm'),
+    browserBackends: argv.includes('--browser') ? list('browser-backends', BROWSER_BACKENDS.join(',')) : [],
     ns: nums('n', quick ? '64,256' : '64,256,1024,4096'),
     heads: nums('heads', quick ? '8' : '1,8'),
     models: nums('model', quick ? '512' : '64,256'),
@@ -57,89 +60,6 @@ function parseArgs(argv: string[]): Options {
     out: get('out', path.join(__dirname, 'results')),
   };
 }
-
-/** Speeds assumed before anything is measured, to skip runs that would take minutes. */
-const ASSUMED_GFLOPS: Record<string, Record<'a'|'b'|'c', number>> = {
-  cpu: {a: 0.8, b: 0.5, c: 1},
-  wasm: {a: 8, b: 2, c: 20},
-};
-
-
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((p, q) => p - q);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
-function timeOnce(f: () => tf.Tensor|tf.Tensor[]): number {
-  const start = performance.now();
-  tf.tidy(() => {
-    const out = f();
-    (Array.isArray(out) ? out : [out]).forEach(t => t.dataSync());
-  });
-  return performance.now() - start;
-}
-
-async function peakBytes(f: () => tf.Tensor|tf.Tensor[]): Promise<number> {
-  const before = tf.memory().numBytes;
-  const info = await tf.profile(() => {
-    tf.tidy(() => {
-      const out = f();
-      (Array.isArray(out) ? out : [out]).forEach(t => t.dataSync());
-    });
-  });
-  return info.peakBytes - before;  // tf.profile returns one mutable object: read at once
-}
-
-async function runCase(backend: string, c: Case, o: Options): Promise<Row> {
-  const x = tf.randomNormal([c.batch, c.time, c.model], 0, 1, 'float32', 1) as tf.Tensor3D;
-  const flops = forwardFlops(c);
-  const mm = matMulVariant(c);
-  const variants: Record<'a'|'b'|'c', Variant> = {
-    a: layerVariant(c, x), b: naiveVariant(c, x), c: mm.variant};
-  const flopsOf = {a: flops, b: flops, c: mm.flops};
-  const timings = {} as Record<'a'|'b'|'c', Timing>;
-  const keys = ['a', 'b', 'c'] as const;
-  for (const k of keys) {
-    const estimate = 3 * flopsOf[k] / (ASSUMED_GFLOPS[backend]?.[k] ?? 1) / 1e9;
-    timings[k] = {forwardMs: null, bothMs: null, forwardPeakBytes: null, bothPeakBytes: null};
-    if (estimate > o.maxSeconds) {
-      timings[k].skipped = `estimated ${estimate.toFixed(0)} s per fwd+bwd run`;
-    }
-  }
-  const active = keys.filter(k => timings[k].skipped == null);
-  // Warm-up, then runs interleaved a, b, c so that the machine's state is shared.
-  for (const k of active) {
-    timeOnce(variants[k].forward);
-    timeOnce(variants[k].both);
-  }
-  const samples = Object.fromEntries(keys.map(k => [k, {f: [] as number[], b: [] as number[]}]));
-  for (let run = 0; run < o.runs; run++) {
-    for (const k of active) {
-      samples[k]!.f.push(timeOnce(variants[k].forward));
-      samples[k]!.b.push(timeOnce(variants[k].both));
-    }
-  }
-  for (const k of active) {
-    timings[k].forwardMs = median(samples[k]!.f);
-    timings[k].bothMs = median(samples[k]!.b);
-    if (k !== 'c') {
-      timings[k].forwardPeakBytes = await peakBytes(variants[k].forward);
-      timings[k].bothPeakBytes = await peakBytes(variants[k].both);
-    }
-  }
-  keys.forEach(k => variants[k].dispose());
-  x.dispose();
-  return {backend, ...c, flops, a: timings.a, b: timings.b, c: withFlops(timings.c, mm.flops, flops)};
-}
-
-/** (c) rescaled to the case's FLOPs, so its ms compare with (a) and (b) directly. */
-function withFlops(t: Timing, measuredFlops: number, caseFlops: number): Timing {
-  const k = caseFlops / measuredFlops;
-  return {...t, forwardMs: t.forwardMs == null ? null : t.forwardMs * k,
-          bothMs: t.bothMs == null ? null : t.bothMs * k};
-}
-
 
 /**
  * The layer with default settings vs the same layer forced onto the standard path, batch 1,
@@ -202,24 +122,40 @@ function machine(): Machine {
   };
 }
 
+/** The grid: every n × (heads, model) pair; batch 8, batch 1 at n ≥ 4096. */
+function cases(o: Options): Case[] {
+  const pairs = o.pairs ?? o.heads.flatMap(h => o.models.map(m => [h, m] as [number, number]));
+  return o.ns.flatMap(time => pairs.filter(([heads, model]) => model % heads === 0)
+                                   .map(([heads, model]) => ({batch: time >= 4096 ? 1 : 8, time, heads, model})));
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  if (o.backends.length === 0 && o.browserBackends.length === 0) {
+    throw new Error(`nothing to run: --backends is empty and --browser is not given. Received: ${
+        process.argv.slice(2).join(' ')}`);
+  }
+  // Before anything runs: a missing Chromium should not be found after minutes of Node runs.
+  const executable = o.browserBackends.length ? checkBrowserPrerequisites(o.browserBackends) : null;
   const info = machine();
   const rows: Row[] = [];
   const memory: MemoryResult[] = [];
+  const add = (row: Row) => {
+    rows.push(row);
+    const {backend, batch, time, heads, model, a, b, c} = row;
+    console.log(JSON.stringify({backend, batch, time, heads, model, a, b, c}));
+    writeResults(o.out, info, o, rows, memory);  // after every case: a long run keeps its rows
+  };
   for (const backend of o.backends) {
     await useBackend(backend);
-    for (const time of o.ns) {
-      const pairs = o.pairs ?? o.heads.flatMap(h => o.models.map(m => [h, m] as [number, number]));
-      for (const [heads, model] of pairs) {
-        if (model % heads !== 0) continue;
-        const c: Case = {batch: time >= 4096 ? 1 : 8, time, heads, model};
-        const row = await runCase(backend, c, o);
-        rows.push(row);
-        console.log(JSON.stringify({backend, ...c, a: row.a, b: row.b, c: row.c}));
-        writeResults(o.out, info, o, rows, memory);  // after every case: a long run keeps its rows
-      }
+    for (const c of cases(o)) {
+      add(await measureCase(backend, c, o));
     }
+  }
+  if (executable != null) {
+    await measureInBrowser(executable, o.browserBackends, cases(o), {runs: o.runs, maxSeconds: o.maxSeconds}, add, b => {
+      info.browser = b;
+    });
   }
   if (o.memoryN > 0) {
     // wasm first (faster); its 4 GiB heap may not hold the standard path's tensors at long n,
