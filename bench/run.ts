@@ -25,7 +25,33 @@ import {measureCase, peakBytes} from './measure';
 import {Machine, MemoryResult, Options, Row, writeResults} from './report';
 
 
+const USAGE = `npm run bench [-- flags]: SelfAttention (a) vs naive attention (b) vs the backend's 2-D matMul (c).
+  --quick                     n 64,256, 8 heads of 64, 2 runs
+  --backends cpu,wasm         Node backends ('none' for none)
+  --browser                   also in headless Chromium (needs chromium and \`npm run build\`)
+  --browser-backends webgl,webgpu,wasm
+  --n 64,256,1024,4096        sequence lengths (batch 8; batch 1 from 4096)
+  --heads 1,8 --model 64,256  every heads × model pair, or --pairs 1x64,8x512
+  --runs 3                    timed runs after one warm-up (median)
+  --max-seconds 45            skip a variant whose estimated fwd+bwd run is longer
+  --memory-n 8192             the memory section's length (0 skips it)
+  --out bench/results         where results.json, results.md and chart.svg go`;
+
+/** Flags that take a value, and flags that stand alone. */
+const VALUE_FLAGS = ['backends', 'browser-backends', 'n', 'heads', 'model', 'pairs', 'runs',
+                     'max-seconds', 'memory-n', 'out'];
+const SWITCHES = ['quick', 'browser', 'help'];
+
 function parseArgs(argv: string[]): Options {
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i]!.replace(/^--/, '');
+    if (VALUE_FLAGS.includes(name) && argv[i]!.startsWith('--')) {
+      i++;  // its value
+    } else if (!(SWITCHES.includes(name) && argv[i]!.startsWith('--'))) {
+      throw new Error(`unknown argument ${JSON.stringify(argv[i])}: the flags are ${
+          [...VALUE_FLAGS, ...SWITCHES].map(f => `--${f}`).join(', ')} (see bench/run.ts)`);
+    }
+  }
   const quick = argv.includes('--quick');
   const get = (name: string, fallback: string) => {
     const at = argv.indexOf(`--${name}`);
@@ -130,6 +156,10 @@ function cases(o: Options): Case[] {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    console.log(USAGE);
+    return;
+  }
   const o = parseArgs(process.argv.slice(2));
   if (o.backends.length === 0 && o.browserBackends.length === 0) {
     throw new Error(`nothing to run: --backends is empty and --browser is not given. Received: ${
