@@ -24,11 +24,12 @@ const KEYS: Key[] = ['a', 'b', 'c'];
 
 /**
  * Speeds assumed before anything is measured, by row label, to skip runs that would take
- * minutes (an unknown label is assumed to run at 1 GFLOP/s). The browser ones are what headless
- * Chromium reached on a loaded 2-core machine, with webgl and webgpu in software (SwiftShader).
+ * minutes (an unknown label is assumed to run at 1 GFLOP/s). Taken from measured runs on a 2-core
+ * machine, on the slow side: cpu (plain JavaScript) ran at 0.2–1 GFLOP/s; the browser rows are
+ * headless Chromium, with webgl and webgpu in software (SwiftShader).
  */
 export const ASSUMED_GFLOPS: Record<string, Record<Key, number>> = {
-  'cpu': {a: 0.8, b: 0.5, c: 1},
+  'cpu': {a: 0.3, b: 0.4, c: 0.8},
   'wasm': {a: 8, b: 2, c: 20},
   'webgl (Chromium)': {a: 0.8, b: 0.8, c: 1.5},
   'webgpu (Chromium)': {a: 0.2, b: 0.2, c: 0.4},
