@@ -17,7 +17,8 @@
  * Causal attention skips key blocks that lie wholly after the query block, and needs no mask
  * on blocks wholly before it. Matrix products are 2-D without transpose flags (the fast kernel
  * on wasm, see fast_cpu.ts). Dropout draws a seeded pattern per block, the same in the
- * backward pass; it is not the standard path's pattern (that one is drawn for the whole tensor). */
+ * backward pass; it is not the standard path's pattern (that one is drawn for the whole tensor).
+ */
 import * as tf from '@tensorflow/tfjs';
 
 import {andMasks, causalMask, MASK_FILL} from '../masks';
