@@ -246,7 +246,9 @@ const MISSING = 'missing';
 async function folderIdentity(node: NodeModules, folder: string): Promise<string> {
   try {
     const stats = await node.fs.stat(folder);
-    return `${stats.dev}:${stats.ino}`;
+    // Not the inode alone: a folder deleted by one save frees its inode number, and the next
+    // save's folder may get it. Its birth and change times (sub-millisecond) differ.
+    return `${stats.dev}:${stats.ino}:${stats.birthtimeMs}:${stats.ctimeMs}`;
   } catch (e) {
     if (code(e) === 'ENOENT') {
       return MISSING;

@@ -37,6 +37,8 @@ export interface NodeStats {
   ino: number;
   dev: number;
   mtimeMs: number;
+  ctimeMs: number;
+  birthtimeMs: number;
 }
 
 /** The part of `path` this package uses. */
