@@ -36,6 +36,16 @@ export const ASSUMED_GFLOPS: Record<string, Record<Key, number>> = {
   'wasm (Chromium)': {a: 5, b: 1.5, c: 20},
 };
 
+/**
+ * Row labels whose tensors live in one wasm heap: capped at 4 GiB, never given back, so a case
+ * near the cap breaks every case after it ("memory access out of bounds"). Naive attention at
+ * n = 4096 with 8 heads peaked at 3.5 GiB there. A variant estimated above this is skipped.
+ */
+const HEAP_LIMIT_BYTES: Record<string, number> = {'wasm': 3 * 2 ** 30, 'wasm (Chromium)': 3 * 2 ** 30};
+
+/** Naive attention's fwd+bwd peak: about 8 score-sized float32 tensors (measured 7–8×). */
+const naivePeakBytes = (c: Case) => 8 * 4 * c.batch * c.heads * c.time * c.time;
+
 export const median = (xs: number[]) => {
   const s = [...xs].sort((p, q) => p - q);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -81,6 +91,11 @@ export async function measureCase(label: string, c: Case, o: MeasureOptions): Pr
     timings[k] = {forwardMs: null, bothMs: null, forwardPeakBytes: null, bothPeakBytes: null};
     if (estimate > o.maxSeconds) {
       timings[k].skipped = `estimated ${estimate.toFixed(0)} s per fwd+bwd run`;
+    }
+    const heap = HEAP_LIMIT_BYTES[label];
+    if (k === 'b' && heap != null && naivePeakBytes(c) > heap && timings[k].skipped == null) {
+      timings[k].skipped = `estimated peak ${(naivePeakBytes(c) / 2 ** 30).toFixed(1)} GiB, ` +
+          `above the ${heap / 2 ** 30} GiB allowed on the wasm heap (capped at 4 GiB)`;
     }
   }
   const x = tf.randomNormal([c.batch, c.time, c.model], 0, 1, 'float32', 1) as tf.Tensor3D;
