@@ -9,7 +9,7 @@ import * as path from 'path';
 import {buildPageModule, callInPage, findChromium, openBrowser, REPO_ROOT, TestPage} from '../test/browser/harness';
 import type {PageBackend} from './browser_page';
 import {Case, forwardFlops} from './cases';
-import {MeasureOptions} from './measure';
+import {emptyTiming, firstLine, MeasureOptions} from './measure';
 import {Row} from './report';
 
 export const BROWSER_BACKENDS = ['webgl', 'webgpu', 'wasm'];
@@ -60,9 +60,8 @@ function newestFile(dir: string): {file: string, mtimeMs: number}|null {
 
 /** A row whose three variants did not run, saying why. */
 export function failedRow(label: string, c: Case, reason: string): Row {
-  const timing = () => ({forwardMs: null, bothMs: null, forwardPeakBytes: null,
-                         bothPeakBytes: null, skipped: reason});
-  return {backend: label, ...c, flops: forwardFlops(c), a: timing(), b: timing(), c: timing()};
+  return {backend: label, ...c, flops: forwardFlops(c), a: emptyTiming(reason),
+          b: emptyTiming(reason), c: emptyTiming(reason)};
 }
 
 export interface BrowserInfo {
@@ -131,5 +130,3 @@ export async function measureInBrowser(executable: string, backends: string[], c
     await session.close();
   }
 }
-
-const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 300);

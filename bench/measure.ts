@@ -51,7 +51,14 @@ export const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-const message = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 400);
+/** The first line of an error's message, for a table cell. */
+export const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 400);
+
+/** A variant's timing before it runs, or, with `skipped`, one that will not run and why. */
+export function emptyTiming(skipped?: string): Timing {
+  return {forwardMs: null, bothMs: null, forwardPeakBytes: null, bothPeakBytes: null,
+          ...(skipped == null ? {} : {skipped})};
+}
 
 /** Runs `f`, waits for every output's values, frees them. */
 async function runAndRead(f: () => tf.Tensor|tf.Tensor[]): Promise<void> {
@@ -88,7 +95,7 @@ export async function measureCase(label: string, c: Case, o: MeasureOptions): Pr
   const timings = {} as Record<Key, Timing>;
   for (const k of KEYS) {
     const estimate = 3 * flopsOf[k] / (ASSUMED_GFLOPS[label]?.[k] ?? 1) / 1e9;
-    timings[k] = {forwardMs: null, bothMs: null, forwardPeakBytes: null, bothPeakBytes: null};
+    timings[k] = emptyTiming();
     if (estimate > o.maxSeconds) {
       timings[k].skipped = `estimated ${estimate.toFixed(0)} s per fwd+bwd run`;
     }
@@ -109,8 +116,7 @@ export async function measureCase(label: string, c: Case, o: MeasureOptions): Pr
       try {
         await step(k, variants[k] ?? (variants[k] = build[k]()));
       } catch (e) {
-        timings[k] = {forwardMs: null, bothMs: null, forwardPeakBytes: null, bothPeakBytes: null,
-                      skipped: `failed: ${message(e)}`};
+        timings[k] = emptyTiming(`failed: ${firstLine(e)}`);
       }
     }
     active = active.filter(k => timings[k].skipped == null);
