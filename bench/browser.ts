@@ -1,12 +1,12 @@
 /**
- * The browser half of `npm run bench -- --browser`: headless Chromium (test/browser/harness.ts)
+ * The browser half of `npm run bench -- --browser`: headless Chromium (test/helpers/browser/harness.ts)
  * opens one page per backend (webgl, webgpu, wasm), and bench/browser_page.ts measures every
  * case there with bench/measure.ts. Rows are labelled `webgl (Chromium)` and so on.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 
-import {buildPageModule, callInPage, findChromium, openBrowser, REPO_ROOT, TestPage} from '../test/browser/harness';
+import {buildPageModule, callInPage, findChromium, openBrowser, REPO_ROOT, TestPage} from '../test/helpers/browser/harness';
 import type {PageBackend} from './browser_page';
 import {Case, forwardFlops} from './cases';
 import {emptyTiming, firstLine, MeasureOptions} from './measure';

@@ -4,8 +4,8 @@
  *
  *   npm run bench:limits [-- --backends webgl,webgpu,wasm --lengths 1024,2048,4096,8192]
  */
-import {Attempt} from '../test/browser/pages/limits_page';
-import {buildPageModule, callInPage, findChromium, openBrowser} from '../test/browser/harness';
+import {Attempt} from '../test/helpers/browser/pages/limits_page';
+import {buildPageModule, callInPage, findChromium, openBrowser} from '../test/helpers/browser/harness';
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   }
   const backends = option('backends', 'webgl,webgpu,wasm').split(',');
   const lengths = option('lengths', '1024,2048,4096,8192').split(',').map(Number);
-  const url = await buildPageModule('test/browser/pages/limits_page.ts', 'limits_page');
+  const url = await buildPageModule('test/helpers/browser/pages/limits_page.ts', 'limits_page');
   const session = await openBrowser(executable);
   try {
     for (const backend of backends) {

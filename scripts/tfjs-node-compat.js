@@ -12,7 +12,7 @@
  * 1. Saves a model holding SelfAttention with this package's handler and loads it with
  *    tfjs-node's handler; predictions must be equal.
  * 2. With a fixture folder: saves a model with tfjs-node's handler there, plus its input and
- *    predictions (`expected.json`), which test/io_file.test.ts loads with this package.
+ *    predictions (`expected.json`), which test/io/file_handler.test.ts loads with this package.
  */
 const path = require('path');
 const os = require('os');

@@ -9,7 +9,7 @@ import * as esbuild from 'esbuild';
 import * as tf from '@tensorflow/tfjs';
 
 import {selfAttention} from '../../src';
-import {browserPrecondition, BrowserSession, callInPage, findChromium, openBrowser, REPO_ROOT} from './harness';
+import {browserPrecondition, BrowserSession, callInPage, findChromium, openBrowser, REPO_ROOT} from '../helpers/browser/harness';
 
 const precondition = browserPrecondition();
 /** Starting Chromium on a busy machine. */

@@ -3,12 +3,12 @@
  * as on many phones) and webgpu, each in a fresh tab, through the package's browser build, on
  * every attention path ('auto' is the standard path here: the suite asks for the weights).
  */
-import {expectCasePasses, expectFitWorks} from '../conformance/assertions';
-import {ConformanceFixtures} from '../conformance/types';
-import {browserPrecondition, BrowserSession, buildPageModule, callInPage, findChromium, openBrowser} from './harness';
+import {expectCasePasses, expectFitWorks} from '../helpers/conformance/assertions';
+import {ConformanceFixtures} from '../helpers/conformance/types';
+import {browserPrecondition, BrowserSession, buildPageModule, callInPage, findChromium, openBrowser} from '../helpers/browser/harness';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const fixtures = require('../conformance/fixtures.json') as ConformanceFixtures;
+const fixtures = require('../helpers/conformance/fixtures.json') as ConformanceFixtures;
 const precondition = browserPrecondition();
 /** Starting Chromium and running a backend's whole suite in the page (software GPU, busy CI). */
 const BROWSER_HOOK_TIMEOUT_MS = 300_000;
@@ -16,7 +16,7 @@ const BACKENDS = ['wasm', 'webgl', 'webgl-float16', 'webgpu'];
 const PATHS = ['auto', 'fast', 'memoryEfficient'] as const;
 const RUNS = BACKENDS.flatMap(key => PATHS.map(path => [key, path] as const));
 
-type PageResult = Awaited<ReturnType<typeof import('./pages/conformance_page')['runOn']>>;
+type PageResult = Awaited<ReturnType<typeof import('../helpers/browser/pages/conformance_page')['runOn']>>;
 
 if (precondition.skip != null) {
   describe('browser conformance', () => {
@@ -28,7 +28,7 @@ if (precondition.skip != null) {
   let session: BrowserSession;
   let moduleUrl: string;
   beforeAll(async () => {
-    moduleUrl = await buildPageModule('test/browser/pages/conformance_page.ts', 'conformance_page');
+    moduleUrl = await buildPageModule('test/helpers/browser/pages/conformance_page.ts', 'conformance_page');
     session = await openBrowser(precondition.executable);
   }, BROWSER_HOOK_TIMEOUT_MS);
   afterAll(async () => {

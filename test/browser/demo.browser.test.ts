@@ -9,7 +9,7 @@ import * as path from 'path';
 import * as zlib from 'zlib';
 
 import {buildDemo, DEMO_PATH} from '../../examples/browser/serve';
-import {browserPrecondition, BrowserSession, findChromium, openBrowser, REPO_ROOT, TestPage} from './harness';
+import {browserPrecondition, BrowserSession, findChromium, openBrowser, REPO_ROOT, TestPage} from '../helpers/browser/harness';
 
 const precondition = browserPrecondition();
 /** Starting Chromium and loading tfjs + the model on a software GPU on a busy machine. */

@@ -5,8 +5,8 @@
  * to 256 here so the boundary is cheap to reach on a software GPU; `npm run bench:limits`
  * measures the device's real limit.
  */
-import {Attempt} from './pages/limits_page';
-import {browserPrecondition, BrowserSession, buildPageModule, callInPage, findChromium, openBrowser, TestPage} from './harness';
+import {Attempt} from '../helpers/browser/pages/limits_page';
+import {browserPrecondition, BrowserSession, buildPageModule, callInPage, findChromium, openBrowser, TestPage} from '../helpers/browser/harness';
 
 const precondition = browserPrecondition();
 /** Starting Chromium and running a backend's whole suite in the page (software GPU, busy CI). */
@@ -27,7 +27,7 @@ if (precondition.skip != null) {
       callInPage<Attempt>(page, url, 'attempt', via, n, batch, heads);
 
   beforeAll(async () => {
-    url = await buildPageModule('test/browser/pages/limits_page.ts', 'limits_page');
+    url = await buildPageModule('test/helpers/browser/pages/limits_page.ts', 'limits_page');
     session = await openBrowser(precondition.executable);
     page = await session.newPage();
     const started = await callInPage<{backend: string, maxTextureSize: number}>(

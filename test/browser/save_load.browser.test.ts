@@ -12,9 +12,9 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 
 import '../../src';
-import {randomMatrix, rng} from '../reference';
-import {browserPrecondition, BrowserSession, buildPageModule, callInPage, findChromium, openBrowser, tempDir, TestPage} from './harness';
-import * as pageModule from './pages/save_load_page';
+import {randomMatrix, rng} from '../helpers/reference';
+import {browserPrecondition, BrowserSession, buildPageModule, callInPage, findChromium, openBrowser, tempDir, TestPage} from '../helpers/browser/harness';
+import * as pageModule from '../helpers/browser/pages/save_load_page';
 
 const precondition = browserPrecondition();
 /** Starting Chromium and running a backend's whole suite in the page (software GPU, busy CI). */
@@ -58,7 +58,7 @@ if (precondition.skip != null) {
   let page: TestPage;
   beforeAll(async () => {
     await tf.setBackend('cpu');
-    url = await buildPageModule('test/browser/pages/save_load_page.ts', 'save_load_page');
+    url = await buildPageModule('test/helpers/browser/pages/save_load_page.ts', 'save_load_page');
     session = await openBrowser(precondition.executable);
     page = await session.newPage();
   }, BROWSER_HOOK_TIMEOUT_MS);
