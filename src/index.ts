@@ -19,3 +19,8 @@ export {decoderBlock, encoderBlock, TransformerBlockArgs} from './layers/blocks'
 export {LayerNorm, layerNorm, LayerNormArgs} from './layers/layer_norm';
 export {FeedForward, feedForward, FeedForwardArgs} from './layers/feed_forward';
 export {matMul2d} from './ops/matmul';
+
+// The wasm backend of tfjs 4 has no UnsortedSegmentSum kernel, which the gradient of tf.gather
+// (tf.layers.embedding) needs; this supplies one unless tfjs has its own.
+import {registerWasmUnsortedSegmentSum} from './ops/unsorted_segment_sum_wasm';
+registerWasmUnsortedSegmentSum();
