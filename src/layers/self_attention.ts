@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import {AttentionPath, checkBudget, checkPath, DEFAULT_MEMORY_BUDGET_BYTES} from '../attention/dispatch';
 import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint,
         resolveInitializer, resolveRegularizer, serialize} from '../initializers';
+import {ApplyKwargs, AttentionApplyResult} from './apply_types';
 import {checkPositiveInt} from './args';
 import {attend, checkFeatures, checkTokenMask, mergeHeads, projectHeads, projectOutput,
         scoresMask} from './attention_layer';
@@ -101,14 +102,14 @@ export interface SelfAttentionCallArgs {
  * Weights, in order: query_kernel, key_kernel, value_kernel, then (useBias) query_bias,
  * key_bias, value_bias, then (output projection) output_kernel (and output_bias).
  */
-export class SelfAttention extends tf.layers.Layer {
+export class SelfAttention<W extends boolean = boolean> extends tf.layers.Layer {
   static className = 'SelfAttention';
 
   readonly numHeads: number;
   readonly useBias: boolean;
   readonly causal: boolean;
   readonly dropout: number;
-  readonly returnAttentionWeights: boolean;
+  readonly returnAttentionWeights: W;
   readonly attentionPath: AttentionPath;
   readonly memoryBudgetBytes: number;
   private readonly args: SelfAttentionArgs;
@@ -131,7 +132,7 @@ export class SelfAttention extends tf.layers.Layer {
   private outputKernel: tf.LayerVariable|null = null;
   private outputBias: tf.LayerVariable|null = null;
 
-  constructor(args: SelfAttentionArgs = {}) {
+  constructor(args: SelfAttentionArgs&{returnAttentionWeights?: W} = {}) {
     super(args);
     for (const name of ['numHeads', 'keyDim', 'valueDim', 'outputDim'] as const) {
       checkPositiveInt('SelfAttention', args[name], name);
@@ -146,7 +147,7 @@ export class SelfAttention extends tf.layers.Layer {
     this.useBias = args.useBias ?? false;
     this.causal = args.causal ?? false;
     this.dropout = dropout;
-    this.returnAttentionWeights = args.returnAttentionWeights ?? false;
+    this.returnAttentionWeights = (args.returnAttentionWeights ?? false) as W;
     this.attentionPath = args.attentionPath ?? 'auto';
     checkPath(this.attentionPath, 'attentionPath', 'SelfAttention: ');
     this.memoryBudgetBytes = args.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
@@ -208,6 +209,28 @@ export class SelfAttention extends tf.layers.Layer {
     }
     this.dims = dims;
     this.built = true;
+  }
+
+  /**
+   * Runs the layer on `x` (self-attention), `[query, context]` or `[query, context, contextMask]`
+   * (cross-attention): tensors give the output tensor, symbolic tensors (while building a model)
+   * a symbolic one; with `returnAttentionWeights: true`, the pair `[output, weights]`. Its type
+   * says which, so `const [output, weights] = layer.apply(x)` needs no cast.
+   *
+   * ```ts
+   * const [output, weights] = selfAttention({numHeads: 2, returnAttentionWeights: true})
+   *                               .apply(tf.ones([1, 3, 4]));  // [1, 3, 4] and [1, 2, 3, 3]
+   * ```
+   */
+  override apply(inputs: tf.Tensor|tf.Tensor[], kwargs?: ApplyKwargs):
+      AttentionApplyResult<tf.Tensor, W>;
+  override apply(inputs: tf.SymbolicTensor|tf.SymbolicTensor[], kwargs?: ApplyKwargs):
+      AttentionApplyResult<tf.SymbolicTensor, W>;
+  override apply(inputs: tf.Tensor|tf.Tensor[]|tf.SymbolicTensor|tf.SymbolicTensor[],
+                 kwargs?: ApplyKwargs): tf.Tensor|tf.Tensor[]|tf.SymbolicTensor|tf.SymbolicTensor[];
+  override apply(inputs: tf.Tensor|tf.Tensor[]|tf.SymbolicTensor|tf.SymbolicTensor[],
+                 kwargs?: ApplyKwargs): tf.Tensor|tf.Tensor[]|tf.SymbolicTensor|tf.SymbolicTensor[] {
+    return super.apply(inputs, kwargs);
   }
 
   override call(inputs: tf.Tensor|tf.Tensor[], kwargs: SelfAttentionCallArgs = {}):
@@ -363,7 +386,21 @@ export class SelfAttention extends tf.layers.Layer {
 }
 tf.serialization.registerClass(SelfAttention);
 
-/** Factory in the style of `tf.layers.*`. */
+/**
+ * Factory in the style of `tf.layers.*`: `new SelfAttention(args)`. Its type remembers
+ * `returnAttentionWeights`, so that `apply` is typed as returning the output or
+ * `[output, weights]` (see {@link SelfAttention.apply}).
+ *
+ * ```ts
+ * const layer = selfAttention({numHeads: 4, causal: true});  // apply(x) gives the output
+ * const probe = selfAttention({numHeads: 4, returnAttentionWeights: true});  // [output, weights]
+ * ```
+ */
+export function selfAttention(args: SelfAttentionArgs&{returnAttentionWeights: true}):
+    SelfAttention<true>;
+export function selfAttention(args?: SelfAttentionArgs&{returnAttentionWeights?: false}):
+    SelfAttention<false>;
+export function selfAttention(args?: SelfAttentionArgs): SelfAttention;
 export function selfAttention(args?: SelfAttentionArgs): SelfAttention {
   return new SelfAttention(args);
 }
