@@ -71,7 +71,7 @@ function unsortedSegmentSum(args: {inputs: tf.NamedTensorInfoMap, backend: unkno
     const to = segment * inner;
     const from = i * inner;
     for (let j = 0; j < inner; j++) {
-      result[to + j] += values[from + j]!;
+      result[to + j] = result[to + j]! + values[from + j]!;
     }
   }
   return out;
