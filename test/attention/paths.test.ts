@@ -25,7 +25,7 @@ const BACKENDS = ['cpu', 'wasm'];
 
 async function useBackend(name: string): Promise<void> {
   if (name === 'wasm') {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when the wasm cases run
     const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
     wasm.setWasmPaths(path.dirname(
         require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep);
