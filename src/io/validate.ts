@@ -29,7 +29,7 @@ export function parseModelJson(text: string, file: string): tf.io.ModelJSON {
     json = JSON.parse(text);
   } catch (e) {
     throw new Error(`${file} is not valid JSON (${(e as Error).message}); ` +
-                    'it is not a saved model or its save was cut short.');
+                    'it is not a saved model or its save was cut short.', {cause: e});
   }
   if (!isDict(json)) {
     throw new Error(`${file} does not hold a JSON object; a saved model's model.json does.`);
@@ -182,7 +182,8 @@ export async function checkWeightsFitModel(topology: tf.io.ModelJSON['modelTopol
     model = await building;
   } catch (e) {
     disposeVariables(created);
-    throw new Error(`${file}: the model it describes cannot be built: ${(e as Error).message}`);
+    throw new Error(`${file}: the model it describes cannot be built: ${(e as Error).message}`,
+                    {cause: e});
   }
   try {
     const byName = new Map<string, {shape: number[], layer: tf.layers.Layer}>();
