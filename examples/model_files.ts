@@ -43,7 +43,7 @@ export async function loadModelFolder(dir: string): Promise<{model: tf.LayersMod
   try {
     vocab = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`loadModel: ${file} is not valid JSON: ${(e as Error).message}`);
+    throw new Error(`loadModel: ${file} is not valid JSON: ${(e as Error).message}`, {cause: e});
   }
   return {model: await tf.loadLayersModel(fileSystem(dir)), vocab};
 }
