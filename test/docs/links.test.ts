@@ -51,3 +51,9 @@ it('every relative link in the README, docs/ and the examples\' READMEs resolves
   expect(broken).toEqual([]);
   expect(checked).toBeGreaterThan(30);  // the pattern found the links
 });
+
+it('every page in docs/ is linked from the README', () => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const pages = fs.readdirSync(path.join(root, 'docs')).filter(f => f.endsWith('.md'));
+  expect(pages.filter(page => !readme.includes(`](docs/${page}`))).toEqual([]);
+});
