@@ -539,13 +539,13 @@ export class MultiHeadAttention extends tf.layers.Layer {
       ({output, weights} = attention(q, k, v, options));
       rowSums = attention(q, k, ones, {...options, dropout: 0, needWeights: false}).output;
     }
-    const empty = tf.less(rowSums, 0.5);  // [batch, heads, timeQ, 1]
+    // 1 for a row with no key, else 0 (`step`, not a comparison: it has a gradient, 0). The
+    // blend is exact: an empty row's output is 0, and x + 0·(…) = x elsewhere.
+    const empty = tf.step(tf.sub(0.5, rowSums));  // [batch, heads, timeQ, 1]
     const averageOfValues = tf.mean(v, 2, true);  // [batch, heads, 1, valueDim]
-    output = tf.where(tf.broadcastTo(empty, output.shape), tf.broadcastTo(averageOfValues, output.shape),
-                      output);
+    output = tf.add(output, tf.mul(empty, tf.sub(averageOfValues, output)));
     if (weights != null) {
-      weights = tf.where(tf.broadcastTo(empty, weights.shape),
-                         tf.fill(weights.shape, 1 / weights.shape[3]!), weights);
+      weights = tf.add(weights, tf.mul(empty, tf.sub(1 / weights.shape[3]!, weights)));
     }
     return {output, weights};
   }
