@@ -19,12 +19,16 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {checkScoresFitBackend} from '../attention/limits';
-import {andMasks, checkMaskShape, paddingMask, toBool} from '../attention/masks';
-import {attention, AttentionPath, checkBudget, checkPath, DEFAULT_MEMORY_BUDGET_BYTES} from '../attention/dispatch';
-import {matMul2d} from '../ops/matmul';
+import {AttentionPath, checkBudget, checkPath, DEFAULT_MEMORY_BUDGET_BYTES} from '../attention/dispatch';
+import {andMasks, checkMaskShape, toBool} from '../attention/masks';
+import {checkDropout, checkSlidingWindow} from '../attention/options';
 import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint,
         resolveInitializer, resolveRegularizer, serialize} from '../initializers';
+import {checkPositiveInt} from './args';
+import {attend, AttendOptions, checkFeatures, checkTokenMask, dense, mergeHeads, projectHeads,
+        projectOutput, scoresMask} from './attention_layer';
+
+const CLASS = 'MultiHeadAttention';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = Array<number|null>;
@@ -325,20 +329,18 @@ export class MultiHeadAttention extends tf.layers.Layer {
     super(withoutOwnArgs(args));
     checkKnownArgs(args);
     const a = args ?? {} as MultiHeadAttentionArgs;
-    this.numHeads = positiveInt(a.numHeads, 'numHeads', true)!;
-    this.keyDim = positiveInt(a.keyDim, 'keyDim', true)!;
-    this.valueDim = positiveInt(a.valueDim, 'valueDim', false) ?? this.keyDim;
-    const dropout = a.dropout ?? 0;
-    if (!(typeof dropout === 'number' && dropout >= 0 && dropout < 1)) {
-      throw new Error(`MultiHeadAttention: dropout must be a number in [0, 1). Received: ` +
-                      `dropout=${JSON.stringify(a.dropout)}`);
-    }
-    this.dropout = dropout;
+    this.numHeads = requiredPositiveInt(a.numHeads, 'numHeads');
+    this.keyDim = requiredPositiveInt(a.keyDim, 'keyDim');
+    checkPositiveInt(CLASS, a.valueDim, 'valueDim');
+    this.valueDim = a.valueDim ?? this.keyDim;
+    this.dropout = a.dropout ?? 0;
+    checkDropout(this.dropout, 'dropout', `${CLASS}: `);
     this.useBias = bool(a.useBias, 'useBias', true);
     this.useGate = bool(a.useGate, 'useGate', false);
     this.outputShapeArg = outputShapeOf(a.outputShape);
     this.attentionAxesArg = attentionAxesOf(a.attentionAxes);
-    this.slidingWindow = positiveInt(a.slidingWindow, 'slidingWindow', false);
+    checkSlidingWindow(a.slidingWindow, 'slidingWindow', `${CLASS}: `);
+    this.slidingWindow = a.slidingWindow ?? null;
     if (a.seed != null && !Number.isInteger(a.seed)) {
       throw new Error(`MultiHeadAttention: seed must be an integer or null. Received: seed=${
           JSON.stringify(a.seed)}`);
@@ -454,46 +456,52 @@ export class MultiHeadAttention extends tf.layers.Layer {
       const query = named.query!;
       const value = named.value ?? query;
       const key = named.key ?? value;
-      checkFeatures(query, dims.query, 'query', this.name);
-      checkFeatures(value, dims.value, 'value', this.name);
-      checkFeatures(key, dims.key, 'key', this.name);
+      for (const [name, x, features] of [['query', query, dims.query], ['value', value, dims.value],
+                                         ['key', key, dims.key]] as const) {
+        if (x.rank !== 3) {
+          throw new Error(`${CLASS} '${this.name}': ${name} must have rank 3 [batch, time, ` +
+                          `features]. Received: ${name} with shape [${x.shape}].`);
+        }
+        checkFeatures(CLASS, x, features, name);
+      }
       const [batch, timeQ] = query.shape as [number, number, number];
       const timeK = value.shape[1]!;
-      if (key.shape[0] !== value.shape[0] || key.shape[1] !== timeK || query.shape[0] !== value.shape[0]) {
-        throw new Error(`MultiHeadAttention '${this.name}': query, value and key must share the ` +
-                        `batch size, and key and value the time steps. Received: query [${
+      if (key.shape[0] !== batch || value.shape[0] !== batch || key.shape[1] !== timeK) {
+        throw new Error(`${CLASS} '${this.name}': query, value and key must share the batch ` +
+                        `size, and key and value the time steps. Received: query [${
                             query.shape}], value [${value.shape}], key [${key.shape}].`);
       }
-      checkScoresFitBackend(batch * this.numHeads, timeQ, timeK);
 
       const masks = this.tokenMasks(list, layout, named, kwargs.mask ?? null);
       checkTokenMask(masks.query, [batch, timeQ], 'query mask');
-      checkTokenMask(masks.value, [batch, timeK], 'value mask');
-      checkTokenMask(masks.key, [batch, timeK], 'key mask');
       const explicit = named.attentionMask ?? kwargs.attentionMask as tf.Tensor ?? null;
-      const mask = this.combinedMask(masks.value, masks.key, explicit, batch, timeQ, timeK);
-      const causal = kwargs.useCausalMask ?? this.useCausalMask;
+      const mask = andMasks(
+          scoresMask({keyMasks: [masks.value, masks.key], batch, numHeads: this.numHeads, timeQ,
+                      timeK}),  // [batch, 1, 1, timeK]
+          explicit == null ? null : this.explicitMask(explicit, batch, timeQ, timeK));
       const returnScores = kwargs.returnAttentionScores ?? this.returnAttentionScores;
-      const training = kwargs.training ?? false;
 
       // Steps 1–2: projections, split into heads.  // [batch, heads, time, keyDim|valueDim]
       const h = this.numHeads;
-      const q = splitHeads(dense(query, this.queryDense), h, this.keyDim);
-      const k = splitHeads(dense(key, this.keyDense), h, this.keyDim);
-      const v = splitHeads(dense(value, this.valueDense), h, this.valueDim);
-      const gate = this.gateDense == null ? null :
-          tf.sigmoid(dense(query, this.gateDense));  // [batch, timeQ, heads·valueDim]
+      const q = projectHeads(query, this.queryDense.kernel, this.queryDense.bias, h, this.keyDim);
+      const k = projectHeads(key, this.keyDense.kernel, this.keyDense.bias, h, this.keyDim);
+      const v = projectHeads(value, this.valueDense.kernel, this.valueDense.bias, h, this.valueDim);
+      const gate = this.gateDense == null ? null :  // [batch, timeQ, heads·valueDim]
+          tf.sigmoid(dense(query, this.gateDense.kernel, this.gateDense.bias));
 
-      // Steps 3–6, and Keras's rule for rows with no key to attend.
-      const {output, weights} = this.attend(q, k, v, {
-        mask, queryMask: masks.query, causal, training, returnScores,
-        maybeEmptyRows: mask != null || masks.query != null || this.slidingWindow != null,
+      // Steps 3–6, then Keras's rule for rows with no key to attend.
+      const training = kwargs.training ?? false;
+      const {output, weights} = this.attendLikeKeras(q, k, v, {
+        mask, queryMask: masks.query, causal: kwargs.useCausalMask ?? this.useCausalMask,
+        slidingWindow: this.slidingWindow, dropout: this.dropout, training,
+        path: this.attentionPath, memoryBudgetBytes: this.memoryBudgetBytes,
+        needWeights: returnScores, layerName: `${CLASS} '${this.name}'`,
       });  // output [batch, heads, timeQ, valueDim], weights [batch, heads, timeQ, timeK]
 
-      const merged = output.transpose([0, 2, 1, 3]).reshape([batch, timeQ, h * this.valueDim]);
+      const merged = mergeHeads(output);  // [batch, timeQ, heads·valueDim]
       const gated = gate == null ? merged : tf.mul(merged, gate);
-      const result = dense(gated, this.outputDense)  // [batch, timeQ, Π outputShape]
-                         .reshape([batch, timeQ, ...dims.output]);
+      const result = projectOutput(gated, this.outputDense.kernel, this.outputDense.bias)
+                         .reshape([batch, timeQ, ...dims.output]);  // [batch, timeQ, ...outputShape]
       if (training && this.activityRegularizerFn != null) {
         this.keepActivityLoss([q, k, v, ...(gate == null ? [] : [gate]), result]);
       }
@@ -502,27 +510,25 @@ export class MultiHeadAttention extends tf.layers.Layer {
   }
 
   /**
-   * `attention()` with this layer's settings, then the rule for fully masked rows: with
-   * 'average' (resolved from {@link FullyMaskedRows}), a row with no allowed key gets the plain
-   * average of the values (and, for the scores, 1/timeK). Such rows are found with the same
-   * path and masks: a ones column appended to the values comes out as each row's weight sum,
-   * 1 where some key was allowed and 0 where none was.
+   * Steps 3–6 (`attend`, the core), then Keras's rule for rows with no key to attend: with
+   * 'average' (resolved from {@link FullyMaskedRows}), such a row gets the plain average of the
+   * values (and, in the scores, 1/timeK). The rows are found by the same path and masks: a ones
+   * column appended to the values comes out as each row's weight sum, 1 where some key was
+   * allowed and 0 where none was.
    */
-  private attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, o: {
-    mask: tf.Tensor|null, queryMask: tf.Tensor|null, causal: boolean, training: boolean,
-    returnScores: boolean, maybeEmptyRows: boolean,
-  }): {output: tf.Tensor, weights: tf.Tensor|null} {
-    const dropoutNow = o.training && this.dropout > 0;
-    const options = {
-      mask: o.mask, queryMask: o.queryMask, causal: o.causal, dropout: this.dropout,
-      training: o.training, path: this.attentionPath, memoryBudgetBytes: this.memoryBudgetBytes,
-      needWeights: o.returnScores,
+  private attendLikeKeras(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: AttendOptions):
+      {output: tf.Tensor, weights: tf.Tensor|null} {
+    const dropoutNow = (options.training ?? false) && this.dropout > 0;
+    const withSeed: AttendOptions = {
+      ...options,
       seed: dropoutNow && this.seed != null ? this.seed + this.dropoutCalls++ : undefined,
     };
-    const average = o.maybeEmptyRows && (this.fullyMaskedRows === 'average' ||
-        (this.fullyMaskedRows === 'keras3' && this.dropout === 0 && !o.returnScores));
+    const maybeEmptyRows = options.mask != null || options.queryMask != null ||
+        this.slidingWindow != null;
+    const average = maybeEmptyRows && (this.fullyMaskedRows === 'average' ||
+        (this.fullyMaskedRows === 'keras3' && this.dropout === 0 && !options.needWeights));
     if (!average) {
-      return attention(q, k, v, options);
+      return attend(q, k, v, withSeed);
     }
     const dv = v.shape[3]!;
     const ones = tf.onesLike(v.slice([0, 0, 0, 0], [-1, -1, -1, 1]));  // [batch, heads, timeK, 1]
@@ -530,14 +536,14 @@ export class MultiHeadAttention extends tf.layers.Layer {
     let weights: tf.Tensor|null;
     let rowSums: tf.Tensor;  // [batch, heads, timeQ, 1]
     if (!dropoutNow) {
-      const r = attention(q, k, tf.concat([v, ones], 3), options);
+      const r = attend(q, k, tf.concat([v, ones], 3), withSeed);
       output = r.output.slice([0, 0, 0, 0], [-1, -1, -1, dv]);
       rowSums = r.output.slice([0, 0, 0, dv], [-1, -1, -1, 1]);
       weights = r.weights;
     } else {
       // Dropout would drop the ones column too: find the empty rows without it.
-      ({output, weights} = attention(q, k, v, options));
-      rowSums = attention(q, k, ones, {...options, dropout: 0, needWeights: false}).output;
+      ({output, weights} = attend(q, k, v, withSeed));
+      rowSums = attend(q, k, ones, {...options, dropout: 0, needWeights: false}).output;
     }
     // 1 for a row with no key, else 0 (`step`, not a comparison: it has a gradient, 0). The
     // blend is exact: an empty row's output is 0, and x + 0·(…) = x elsewhere.
@@ -551,30 +557,20 @@ export class MultiHeadAttention extends tf.layers.Layer {
   }
 
   /**
-   * The key-side mask: value mask AND key mask (`[batch, 1, 1, timeK]`) AND the explicit attention
-   * mask (as `[batch|1, 1|heads, timeQ, timeK]`) AND the sliding window, or null for none. The
-   * query mask stays apart (`attention()`'s `queryMask`), so padding alone builds no timeQ×timeK
-   * tensor.
+   * Keras's attention mask (`[batch, timeQ, timeK]`, `[batch, 1|heads, timeQ, timeK]` or
+   * `[timeQ, timeK]`; missing batch and head axes broadcast) as a boolean
+   * `[batch|1, 1|heads, timeQ, timeK]`.
    */
-  private combinedMask(valueMask: tf.Tensor|null, keyMask: tf.Tensor|null,
-                       explicit: tf.Tensor|null, batch: number, timeQ: number, timeK: number):
-      tf.Tensor|null {
-    let mask = paddingMask(null, andMasks(valueMask, keyMask));  // [batch, 1, 1, timeK]
-    if (explicit != null) {
-      if (explicit.rank < 2 || explicit.rank > 4) {
-        throw new Error(`MultiHeadAttention '${this.name}': attentionMask must have shape ` +
-                        `[batch, timeQ, timeK], [batch, 1|numHeads, timeQ, timeK] or [timeQ, ` +
-                        `timeK]. Received: attentionMask with shape [${explicit.shape}].`);
-      }
-      const as4 = explicit.rank === 3 ? explicit.expandDims(1) :
-          explicit.reshape([...new Array<number>(4 - explicit.rank).fill(1), ...explicit.shape]);
-      checkMaskShape(as4, [batch, this.numHeads, timeQ, timeK], 'attentionMask');
-      mask = andMasks(mask, as4);
+  private explicitMask(mask: tf.Tensor, batch: number, timeQ: number, timeK: number): tf.Tensor {
+    if (mask.rank < 2 || mask.rank > 4) {
+      throw new Error(`${CLASS} '${this.name}': attentionMask must have shape [batch, timeQ, ` +
+                      `timeK], [batch, 1|numHeads, timeQ, timeK] or [timeQ, timeK]. Received: ` +
+                      `attentionMask with shape [${mask.shape}].`);
     }
-    if (this.slidingWindow != null) {
-      mask = andMasks(mask, bandMask(timeQ, timeK, this.slidingWindow).reshape([1, 1, timeQ, timeK]));
-    }
-    return mask;
+    const as4 = mask.rank === 3 ? mask.expandDims(1) :
+        mask.reshape([...new Array<number>(4 - mask.rank).fill(1), ...mask.shape]);
+    checkMaskShape(as4, [batch, this.numHeads, timeQ, timeK], 'attentionMask');
+    return toBool(as4);
   }
 
   /**
@@ -810,15 +806,13 @@ function checkKnownArgs(args: unknown): void {
   }
 }
 
-function positiveInt(value: unknown, name: string, required: boolean): number|null {
-  if (value == null && !required) {
-    return null;
+function requiredPositiveInt(value: unknown, name: string): number {
+  if (value == null) {
+    throw new Error(`${CLASS}: ${name} is required (a positive integer). Received: ${name}=${
+        JSON.stringify(value) ?? 'undefined'}`);
   }
-  if (!(typeof value === 'number' && Number.isInteger(value) && value > 0)) {
-    throw new Error(`MultiHeadAttention: ${name} must be a positive integer${
-        required ? '' : ' or null'}. Received: ${name}=${JSON.stringify(value) ?? 'undefined'}`);
-  }
-  return value;
+  checkPositiveInt(CLASS, value, name);
+  return value as number;
 }
 
 function bool(value: unknown, name: string, fallback: boolean): boolean {
@@ -917,49 +911,4 @@ function bindInputs(list: tf.Tensor[], layout: MultiHeadAttentionInput[], layerN
     named[name] = list[i]!;
   });
   return named;
-}
-
-function checkFeatures(x: tf.Tensor, expected: number, name: string, layerName: string): void {
-  if (x.rank !== 3 || x.shape[2] !== expected) {
-    throw new Error(`MultiHeadAttention '${layerName}' was built for ${name} [batch, time, ${
-        expected}]. Received: ${name} with shape [${x.shape}].`);
-  }
-}
-
-function checkTokenMask(mask: tf.Tensor|null, expected: number[], name: string): void {
-  if (mask != null && mask.shape.join(',') !== expected.join(',')) {
-    throw new Error(`MultiHeadAttention: the ${name} must have shape [batch, time] = [${
-        expected}]. Received: ${name} with shape [${mask.shape}].`);
-  }
-}
-
-/** `[timeQ, timeK]` boolean: |i − j| < window (Keras 3.15's sliding window). */
-function bandMask(timeQ: number, timeK: number, window: number): tf.Tensor2D {
-  return tf.tidy(() => {
-    const rows = tf.range(0, timeQ, 1, 'int32').reshape([timeQ, 1]);
-    const cols = tf.range(0, timeK, 1, 'int32').reshape([1, timeK]);
-    return tf.less(tf.abs(tf.sub(rows, cols)), window) as tf.Tensor2D;
-  });
-}
-
-/**
- * x · W (+ b) for a kernel `[...in, ...out]` viewed as `[Π in, Π out]` (Π in = the last dimension
- * of x: `[features]`, or `[heads, valueDim]` for the output projection), as one 2-D matMul.
- * // [batch, time, Π out]
- */
-function dense(x: tf.Tensor, p: Projection): tf.Tensor {
-  const [batch, time, features] = x.shape as [number, number, number];
-  const w = p.kernel.read();
-  const units = w.size / features;
-  let y: tf.Tensor = matMul2d(x.reshape([batch * time, features]), w.reshape([features, units]));
-  if (p.bias != null) {
-    y = tf.add(y, p.bias.read().reshape([units]));
-  }
-  return y.reshape([batch, time, units]);
-}
-
-/** [batch, time, heads·size] → [batch, heads, time, size]: head h takes columns h·size…. */
-function splitHeads(x: tf.Tensor, heads: number, size: number): tf.Tensor {
-  const [batch, time] = x.shape as [number, number, number];
-  return x.reshape([batch, time, heads, size]).transpose([0, 2, 1, 3]);
 }
