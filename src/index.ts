@@ -19,3 +19,4 @@ export {decoderBlock, encoderBlock, TransformerBlockArgs} from './layers/blocks'
 export {LayerNorm, layerNorm, LayerNormArgs} from './layers/layer_norm';
 export {FeedForward, feedForward, FeedForwardArgs} from './layers/feed_forward';
 export {matMul2d} from './ops/matmul';
+export {FullyMaskedRows, MultiHeadAttention, multiHeadAttention, MultiHeadAttentionArgs, MultiHeadAttentionBuildConfig, MultiHeadAttentionCallArgs, MultiHeadAttentionInput} from './layers/multi_head_attention';
