@@ -2,10 +2,10 @@
  * tfjs-self-attention: a trainable scaled dot-product self-attention layer for TensorFlow.js.
  * Importing this module registers every class for serialization.
  */
-export {andMasks, causalMask, MASK_FILL, paddingMask} from './attention/masks';
-export {AttentionOptions, AttentionResult, AttentionSteps, attentionSteps, maskedSoftmax, scaledDotProductAttention} from './attention/scaled_dot_product';
+export {andMasks, causalMask, MASK_FILL, paddingMask, positionCoverage, positionMask, PositionRules, slidingWindowMask, Span} from './attention/masks';
+export {AttentionOptions, AttentionResult, DEFAULT_BLOCK_SIZE, PathOptions, PathResult} from './attention/options';
+export {AttentionSteps, attentionSteps, maskedSoftmax, scaledDotProductAttention} from './attention/scaled_dot_product';
 export {attention, ATTENTION_PATHS, AttentionPath, choosePath, DEFAULT_MEMORY_BUDGET_BYTES, DispatchOptions} from './attention/dispatch';
-export {DEFAULT_BLOCK_SIZE, PathOptions, PathResult} from './attention/paths/common';
 export {fastCpuAttention} from './attention/paths/fast_cpu';
 export {memoryEfficientAttention} from './attention/paths/memory_efficient';
 export {Identity, identity, IdentityArgs} from './initializers';
