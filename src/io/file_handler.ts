@@ -37,12 +37,6 @@ export interface FileSystemOptions {
    * weights, pass the checks (shapes are still checked). Default true.
    */
   strict?: boolean;
-  /**
-   * Check that every layer class in the topology is registered before reading the weights.
-   * False for topologies that are not tfjs's own (a Keras file, which loadKerasModel reads and
-   * checks itself). Default true.
-   */
-  checkLayerClasses?: boolean;
   /** Steps of the atomic save, for tests that kill the process at an exact point. */
   onSaveStep?: AtomicWriteOptions['onStep'];
 }
@@ -191,7 +185,7 @@ export class FileSystemHandler implements tf.io.IOHandler {
     // Graph models (converted from TensorFlow) have no layers to check.
     const layers = modelJson.format !== 'graph-model' &&
         ('class_name' in modelJson.modelTopology || 'model_config' in modelJson.modelTopology);
-    if (layers && (this.options.checkLayerClasses ?? true)) {
+    if (layers) {
       checkLayerClasses(modelJson.modelTopology, file);
     }
     const artifacts = await tf.io.getModelArtifactsForJSON(
