@@ -16,9 +16,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {fileSystem, FILE_SCHEME, FileSystemHandler, MODEL_JSON} from '../io/file_handler';
+import {FILE_SCHEME, FileSystemHandler, MODEL_JSON} from '../io/file_handler';
+import {readModelFiles, readUserFile} from '../io/model_files';
 import {isNode, nodeModules} from '../io/node_fs';
-import {parseModelJson} from '../io/validate';
+import {fixedByteLength, ManifestGroup, parseModelJson} from '../io/validate';
 import './activations';
 import {buildKerasModel} from './build';
 import {Dict, isDict} from './config';
@@ -84,7 +85,7 @@ function handlerFiles(handler: tf.io.IOHandler): KerasFiles {
   };
 }
 
-async function fileFiles(path: string, strict: boolean): Promise<KerasFiles> {
+async function fileFiles(path: string): Promise<KerasFiles> {
   const node = await nodeModules();
   let file = node.path.resolve(path.startsWith(FILE_SCHEME) ? path.slice(FILE_SCHEME.length) : path);
   try {
@@ -92,35 +93,31 @@ async function fileFiles(path: string, strict: boolean): Promise<KerasFiles> {
       file = node.path.join(file, MODEL_JSON);
     }
   } catch {
-    // reported below, naming the file
+    // reported by the read below, naming the file
   }
-  let text = '';
+  const folder = node.path.dirname(file);
   return {
     source: file,
     async modelJson() {
-      let stats;
-      try {
-        stats = await node.fs.stat(file);
-      } catch {
-        throw new Error(`Cannot load ${file}: the file does not exist.`);
-      }
-      if (!stats.isFile()) {
-        throw new Error(`Cannot load ${file}: it is not a regular file.`);
-      }
-      if (stats.size > MAX_MODEL_JSON_BYTES) {
-        throw new Error(`Cannot load ${file}: it has ${stats.size} bytes, more than the ${
-            MAX_MODEL_JSON_BYTES} a model.json may have.`);
-      }
-      text = await node.fs.readFile(file, 'utf8');
-      return parseModelJson(text, file) as unknown as Dict;
+      const bytes = await readUserFile(file, {maxBytes: MAX_MODEL_JSON_BYTES});
+      return parseModelJson(new TextDecoder().decode(bytes), file) as unknown as Dict;
     },
     async weights(modelJson: Dict) {
-      const artifacts = await fileSystem(file, {checkWeights: false, checkLayerClasses: false,
-                                                strict}).load();
-      if (JSON.stringify(artifacts.modelTopology) !== JSON.stringify(modelJson['modelTopology'])) {
-        throw new Error(`Cannot load ${file}: it changed while it was read.`);
+      // Each group's files, confined to the folder and sized from the manifest before reading.
+      const manifest = (modelJson['weightsManifest'] ?? []) as ManifestGroup[];
+      const data: ArrayBuffer[] = [];
+      for (const group of manifest) {
+        const expected = fixedByteLength(group.weights, file);
+        const parts = await readModelFiles(folder, group.paths, {
+          totalBytes: expected ?? undefined, sha256: group.sha256, listedIn: file,
+          sizeSource: `its weightsManifest describes (${group.weights.length} weights)`,
+        });
+        for (const part of parts) {
+          data.push(part.buffer.slice(part.byteOffset, part.byteOffset + part.byteLength) as
+                    ArrayBuffer);
+        }
       }
-      return {specs: artifacts.weightSpecs ?? [], data: artifacts.weightData ?? new ArrayBuffer(0)};
+      return {specs: manifest.flatMap(g => g.weights), data};
     },
   };
 }
@@ -204,14 +201,14 @@ export async function loadKerasModel(source: string|tf.io.IOHandler,
                                      options: LoadKerasModelOptions = {}): Promise<tf.LayersModel> {
   let files: KerasFiles;
   if (source instanceof FileSystemHandler) {
-    files = await fileFiles(source.path, options.strict ?? true);
+    files = await fileFiles(source.path);
   } else if (isIOHandler(source)) {
     files = handlerFiles(source);
   } else if (typeof source === 'string' && source.length > 0) {
     if (/^https?:\/\//i.test(source) || (!isNode() && !source.startsWith(FILE_SCHEME))) {
       files = httpFiles(source, options);
     } else {
-      files = await fileFiles(source, options.strict ?? true);
+      files = await fileFiles(source);
     }
   } else {
     throw new Error(`loadKerasModel: source must be a file:// or http(s) URL, a path, or an ` +
