@@ -29,3 +29,4 @@ export {KerasOp, KerasOpArgs} from './keras/layers/keras_op';
 export {KerasLayerNormalization, KerasLayerNormalizationArgs} from './keras/layers/layer_normalization';
 export {KerasRMSNormalization, KerasRMSNormalizationArgs} from './keras/layers/rms_normalization';
 export {KerasGlobalAveragePooling1D, KerasGlobalAveragePooling1DArgs} from './keras/layers/global_average_pooling_1d';
+export {FullyMaskedRows, MultiHeadAttention, multiHeadAttention, MultiHeadAttentionArgs, MultiHeadAttentionBuildConfig, MultiHeadAttentionCallArgs, MultiHeadAttentionInput} from './layers/multi_head_attention';
