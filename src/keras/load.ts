@@ -233,7 +233,8 @@ export async function loadKerasModel(source: string|tf.io.IOHandler,
     throw new Error(`${files.source}: its weight files have ${byteLength(weights.data)} bytes, not ` +
                     `the ${expectedBytes(weights.specs)} its weightsManifest describes.`);
   }
-  const built = buildKerasModel(plan);
+  // Strict loads write every weight: no need to run the initializers first.
+  const built = buildKerasModel(plan, {initializeWeights: !(options.strict ?? true)});
   try {
     assignConverterWeights(built, weights.specs, weights.data, files.source, options);
   } catch (e) {

@@ -58,6 +58,8 @@ export interface Translation {
    * tfjs's Conv1D does not implement (it runs as `valid` after this padding, as in Keras).
    */
   padStepsBefore?: number;
+  /** Run it through a KerasCall even for a plain call (recurrent layers with dropout). */
+  wrap?: boolean;
   /** Number of outputs when more than one (LSTM with return_state). */
   outputs?: number;
   /** For 'op' layers: the KerasOp op and its options. */
@@ -470,6 +472,11 @@ function recurrentConfig(layer: KerasLayer, ctx: RuleContext, r: Reader):
   return {config, cell, zero};
 }
 
+/** tfjs's cells cache dropout masks between calls: such layers run through a KerasCall. */
+function hasDropout(config: ConfigDict): boolean {
+  return (config['dropout'] as number) > 0 || (config['recurrentDropout'] as number) > 0;
+}
+
 function recurrent(layer: KerasLayer, ctx: RuleContext): Translation {
   const r = new Reader(layer, ctx);
   const {config, cell, zero} = recurrentConfig(layer, ctx, r);
@@ -482,6 +489,7 @@ function recurrent(layer: KerasLayer, ctx: RuleContext): Translation {
           call: 'single', consumesMask: true,
           outputMask: config['returnSequences'] ? 'pass' : 'none',
           zeroMaskedSteps: zero && config['returnSequences'] === true,
+          wrap: hasDropout(config),
           outputs: config['returnState'] ? 1 + states : undefined};
 }
 
@@ -548,7 +556,7 @@ function bidirectional(layer: KerasLayer, ctx: RuleContext): Translation|null {
                    mergeMode},
           weights, call: 'single', consumesMask: true,
           outputMask: config['returnSequences'] ? 'pass' : 'none',
-          zeroMaskedSteps: config['returnSequences'] === true};
+          zeroMaskedSteps: config['returnSequences'] === true, wrap: hasDropout(config)};
 }
 
 function multiHeadAttention(layer: KerasLayer, ctx: RuleContext): Translation {
@@ -583,7 +591,9 @@ function multiHeadAttention(layer: KerasLayer, ctx: RuleContext): Translation {
     config['seed'] = seed;
   }
   r.only('flash_attention', null, false);
-  r.ignore('query_shape', 'key_shape', 'value_shape');
+  r.ignore('query_shape', 'key_shape', 'value_shape', 'softmax_robust_masking');
+  // rows with no key to attend: Keras 3's rule, or tf.keras 2's (which averages the values)
+  config['fullyMaskedRows'] = ctx.version === 3 ? 'keras3' : 'average';
   r.finish();
   // Keras's weight order: query, key, (gate,) value, attention_output
   const order = ['query', 'key', ...(useGate ? ['gate'] : []), 'value', 'attention_output'];
