@@ -2,6 +2,12 @@
  * tfjs-self-attention: a trainable scaled dot-product self-attention layer for TensorFlow.js.
  * Importing this module registers every class for serialization.
  */
+
+// The wasm backend of tfjs 4 has no UnsortedSegmentSum kernel, which the gradient of tf.gather
+// (tf.layers.embedding) needs; this supplies one unless tfjs has its own.
+import {registerWasmUnsortedSegmentSum} from './ops/unsorted_segment_sum_wasm';
+registerWasmUnsortedSegmentSum();
+
 export {andMasks, causalMask, MASK_FILL, paddingMask, positionCoverage, positionMask, PositionRules, slidingWindowMask, Span} from './attention/masks';
 export {AttentionOptions, AttentionResult, DEFAULT_BLOCK_SIZE, PathOptions, PathResult} from './attention/options';
 export {AttentionSteps, attentionSteps, maskedSoftmax, scaledDotProductAttention} from './attention/scaled_dot_product';
@@ -19,8 +25,14 @@ export {decoderBlock, encoderBlock, TransformerBlockArgs} from './layers/blocks'
 export {LayerNorm, layerNorm, LayerNormArgs} from './layers/layer_norm';
 export {FeedForward, feedForward, FeedForwardArgs} from './layers/feed_forward';
 export {matMul2d} from './ops/matmul';
-
-// The wasm backend of tfjs 4 has no UnsortedSegmentSum kernel, which the gradient of tf.gather
-// (tf.layers.embedding) needs; this supplies one unless tfjs has its own.
-import {registerWasmUnsortedSegmentSum} from './ops/unsorted_segment_sum_wasm';
-registerWasmUnsortedSegmentSum();
+export {loadKerasModel, LoadKerasModelOptions} from './keras/load';
+export {KerasUnsupportedError, UnsupportedItem} from './keras/problems';
+export {KerasConfigError} from './keras/config';
+export {KerasModelPlan, planKerasModel, PlanOptions} from './keras/topology';
+export {buildKerasModel, BuiltKerasModel, KerasWeight} from './keras/build';
+export {KerasCall, KerasCallArgs} from './keras/layers/keras_call';
+export {KerasOp, KerasOpArgs} from './keras/layers/keras_op';
+export {KerasLayerNormalization, KerasLayerNormalizationArgs} from './keras/layers/layer_normalization';
+export {KerasRMSNormalization, KerasRMSNormalizationArgs} from './keras/layers/rms_normalization';
+export {KerasGlobalAveragePooling1D, KerasGlobalAveragePooling1DArgs} from './keras/layers/global_average_pooling_1d';
+export {FullyMaskedRows, MultiHeadAttention, multiHeadAttention, MultiHeadAttentionArgs, MultiHeadAttentionBuildConfig, MultiHeadAttentionCallArgs, MultiHeadAttentionInput} from './layers/multi_head_attention';
