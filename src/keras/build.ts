@@ -95,7 +95,7 @@ function build(plan: KerasModelPlan, initialize: boolean): BuiltKerasModel {
       layers.set(spec.name, layer);
     } catch (e) {
       throw new Error(`cannot make layer '${spec.kerasLayer ?? spec.name}' (${
-          spec.className}): ${(e as Error).message}`);
+          spec.className}): ${(e as Error).message}`, {cause: e});
     }
   }
   for (const node of plan.nodes) {
@@ -106,7 +106,8 @@ function build(plan: KerasModelPlan, initialize: boolean): BuiltKerasModel {
       out = layer.apply(args.length === 1 ? args[0]! : args) as tf.SymbolicTensor|tf.SymbolicTensor[];
     } catch (e) {
       throw new Error(`cannot apply layer '${node.layer}' (${layer.getClassName()}) to inputs ` +
-                      `of shapes ${args.map(a => `[${a.shape}]`).join(', ')}: ${(e as Error).message}`);
+                      `of shapes ${args.map(a => `[${a.shape}]`).join(', ')}: ${(e as Error).message}`,
+                      {cause: e});
     }
     const list = Array.isArray(out) ? out : [out];
     if (list.length !== node.outputs.length) {

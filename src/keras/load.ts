@@ -132,7 +132,7 @@ function httpFiles(url: string, options: LoadKerasModelOptions): KerasFiles {
     try {
       response = await fetchFunc(target.href, options.requestInit);
     } catch (e) {
-      throw new Error(`Cannot load ${target.href} (${what}): ${(e as Error).message}`);
+      throw new Error(`Cannot load ${target.href} (${what}): ${(e as Error).message}`, {cause: e});
     }
     if (!response.ok) {
       throw new Error(`Cannot load ${target.href} (${what}): HTTP ${response.status} ${

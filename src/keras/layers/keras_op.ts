@@ -374,7 +374,7 @@ export class KerasOp extends tf.layers.Layer {
     try {
       return this.def.shape(flat, this);
     } catch (e) {
-      throw new Error(`KerasOp '${this.name}' (${this.op}): ${(e as Error).message}`);
+      throw new Error(`KerasOp '${this.name}' (${this.op}): ${(e as Error).message}`, {cause: e});
     }
   }
 
