@@ -51,20 +51,20 @@ export const FAST_PATH_MIN_WORK = 2 ** 21;
 /** Options of {@link attention}. */
 export interface DispatchOptions extends PathOptions {
   /** Which path computes attention. Default 'auto' (see {@link choosePath}). */
-  path?: AttentionPath;
+  path?: AttentionPath|undefined;
   /**
    * With 'auto': bytes the float32 scores `[batch, heads, timeQ, timeK]` may take before the
    * memory-efficient path is used. Default {@link DEFAULT_MEMORY_BUDGET_BYTES}.
    */
-  memoryBudgetBytes?: number;
+  memoryBudgetBytes?: number|undefined;
   /** Last dimension of the values (dv), for 'auto''s estimate of the work. Default dk. */
-  valueDim?: number;
+  valueDim?: number|undefined;
   /**
    * Per-token query mask `[batch, timeQ]` (nonzero = real token): rows of padding queries get
    * output 0 and weights 0. Kept apart from `mask` so that no path has to build a
    * `[batch, timeQ, timeK]` mask for it. Default none.
    */
-  queryMask?: tf.Tensor|null;
+  queryMask?: tf.Tensor|null|undefined;
 }
 
 /**

@@ -72,7 +72,9 @@ function resolve(args: TransformerBlockArgs, d: number, what: string) {
     epsilon: args.epsilon ?? 1e-6,
     kernelInitializer:
         resolveInitializer(args.kernelInitializer ?? 'glorotUniform', 'kernelInitializer')!,
-    name: (part: string) => prefix == null ? undefined : `${prefix}_${part}`,
+    /** `{name}` for a part's layer, or nothing (tfjs's names) without a prefix. */
+    named: (part: string): {name?: string} =>
+        (prefix == null ? {} : {name: `${prefix}_${part}`}),
   };
 }
 
@@ -82,21 +84,21 @@ type Resolved = ReturnType<typeof resolve>;
 function residual(x: tf.SymbolicTensor, y: tf.SymbolicTensor, r: Resolved, part: string):
     tf.SymbolicTensor {
   if (r.dropout > 0) {
-    y = tf.layers.dropout({rate: r.dropout, name: r.name(`${part}_dropout`)})
+    y = tf.layers.dropout({rate: r.dropout, ...r.named(`${part}_dropout`)})
             .apply(y) as tf.SymbolicTensor;
   }
-  return tf.layers.add({name: r.name(`${part}_add`)}).apply([x, y]) as tf.SymbolicTensor;
+  return tf.layers.add({...r.named(`${part}_add`)}).apply([x, y]) as tf.SymbolicTensor;
 }
 
 function norm(x: tf.SymbolicTensor, r: Resolved, part: string): tf.SymbolicTensor {
-  return layerNorm({epsilon: r.epsilon, name: r.name(`${part}_norm`)}).apply(x) as
+  return layerNorm({epsilon: r.epsilon, ...r.named(`${part}_norm`)}).apply(x) as
       tf.SymbolicTensor;
 }
 
 function attention(r: Resolved, d: number, part: string, causal: boolean) {
   return selfAttention({
     numHeads: r.numHeads, keyDim: r.keyDim, useOutputProjection: true, outputDim: d,
-    useBias: true, causal, kernelInitializer: r.kernelInitializer, name: r.name(part),
+    useBias: true, causal, kernelInitializer: r.kernelInitializer, ...r.named(part),
   });
 }
 
@@ -104,7 +106,7 @@ function attention(r: Resolved, d: number, part: string, causal: boolean) {
 function feedForwardBlock(x: tf.SymbolicTensor, r: Resolved): tf.SymbolicTensor {
   const h = norm(x, r, 'ff');
   const out = feedForward({hiddenDim: r.ffDim, activation: r.activation,
-                           kernelInitializer: r.kernelInitializer, name: r.name('ff')})
+                           kernelInitializer: r.kernelInitializer, ...r.named('ff')})
                   .apply(h) as tf.SymbolicTensor;
   return residual(x, out, r, 'ff');
 }
