@@ -42,9 +42,9 @@ export interface AtomicWriteOptions {
    * Files or folders already in the target that the new folder keeps (hard-linked or copied
    * into it before the swap). Default: keep nothing.
    */
-  keep?: (name: string) => boolean;
+  keep?: ((name: string) => boolean)|undefined;
   /** Called after each step; tests use it to kill the process at an exact point. */
-  onStep?: (step: AtomicStep, detail?: string) => void;
+  onStep?: ((step: AtomicStep, detail?: string) => void)|undefined;
 }
 
 const TMP = 'tmp';

@@ -31,14 +31,14 @@ export interface FileSystemOptions {
    * layers' configs, so that a mismatch fails with the file named and nothing half-built left.
    * Costs one extra build of the model. Default true.
    */
-  checkWeights?: boolean;
+  checkWeights?: boolean|undefined;
   /**
    * As tfjs's `LoadOptions.strict`: false lets weights without a layer, and layers without
    * weights, pass the checks (shapes are still checked). Default true.
    */
-  strict?: boolean;
+  strict?: boolean|undefined;
   /** Steps of the atomic save, for tests that kill the process at an exact point. */
-  onSaveStep?: AtomicWriteOptions['onStep'];
+  onSaveStep?: AtomicWriteOptions['onStep']|undefined;
 }
 
 /** Reads of a folder that a save swapped meanwhile before a load gives up. */
@@ -91,9 +91,9 @@ export class FileSystemHandler implements tf.io.IOHandler {
     const modelJson: tf.io.ModelJSON = {
       modelTopology: artifacts.modelTopology ?? {},
       weightsManifest: [group],
-      format: artifacts.format,
-      generatedBy: artifacts.generatedBy,
-      convertedBy: artifacts.convertedBy,
+      ...(artifacts.format != null && {format: artifacts.format}),
+      ...(artifacts.generatedBy != null && {generatedBy: artifacts.generatedBy}),
+      ...(artifacts.convertedBy !== undefined && {convertedBy: artifacts.convertedBy}),
     };
     const optional = ['trainingConfig', 'signature', 'userDefinedMetadata', 'modelInitializer',
                       'initializerSignature'] as const;
