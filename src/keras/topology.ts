@@ -104,9 +104,9 @@ export interface KerasModelPlan {
 /** Options of {@link planKerasModel}. */
 export interface PlanOptions {
   /** What the config came from, for messages (a file path or URL). Default 'the Keras model'. */
-  source?: string;
+  source?: string|undefined;
   /** The file's `keras_version` ('3.15.1', '2.15.0'), when the config does not show it. */
-  kerasVersion?: string;
+  kerasVersion?: string|undefined;
 }
 
 /** A mask as Keras would hold it: a tensor of the graph, or arithmetic on such tensors. */
@@ -758,7 +758,8 @@ function flatNumbers(value: unknown): number[]|null {
 }
 
 /** The `model_config` of a converter model.json's `modelTopology` (or the topology itself). */
-export function modelConfigOf(topology: unknown): {modelConfig: unknown, kerasVersion?: string} {
+export function modelConfigOf(topology: unknown):
+    {modelConfig: unknown, kerasVersion?: string|undefined} {
   if (isDict(topology) && 'model_config' in topology) {
     const version = (topology as Dict)['keras_version'];
     return {modelConfig: topology['model_config'],
