@@ -69,32 +69,32 @@ export interface TrainLoopArgs {
   /** Fixed validation examples (early stopping, curve). */
   validation: Example[];
   /** Most epochs. Default 20. */
-  epochs?: number;
+  epochs?: number|undefined;
   /** Default 128. */
-  batchSize?: number;
+  batchSize?: number|undefined;
   /** Peak learning rate. Default 2e-3. */
-  learningRate?: number;
+  learningRate?: number|undefined;
   /** Linear warm-up steps. Default 100. */
-  warmupSteps?: number;
+  warmupSteps?: number|undefined;
   /** Stop after this many seconds of training (the schedule decays to reach it). Default none. */
-  timeBudgetSeconds?: number;
+  timeBudgetSeconds?: number|undefined;
   /** Epochs without validation improvement before stopping. Default 3. */
-  patience?: number;
+  patience?: number|undefined;
   /** Stop once validation exact match reaches this. Default 1 (never early). */
-  targetAccuracy?: number;
+  targetAccuracy?: number|undefined;
   /** Input padding: 'post' with a mask input (Transformer), 'pre' without (LSTM). */
-  padding?: 'post'|'pre';
-  withMask?: boolean;
+  padding?: 'post'|'pre'|undefined;
+  withMask?: boolean|undefined;
   /** Also validate every this many seconds of training (for the curve). Default: epochs only. */
-  curveEverySeconds?: number;
+  curveEverySeconds?: number|undefined;
   /** Examples of the curve's points. Default: `validation`. */
-  curveValidation?: Example[];
+  curveValidation?: Example[]|undefined;
   /** Clock of trainSeconds, the budget and the schedule: 'cpu' (process CPU time) or 'wall'. Default 'cpu'. */
-  clock?: 'cpu'|'wall';
+  clock?: 'cpu'|'wall'|undefined;
   /** Seed of the epochs' shuffles and formats. Default 1. */
-  seed?: number;
-  onBatch?: (info: BatchInfo) => void;
-  onEpoch?: (info: EpochInfo) => void | Promise<void>;
+  seed?: number|undefined;
+  onBatch?: ((info: BatchInfo) => void)|undefined;
+  onEpoch?: ((info: EpochInfo) => void | Promise<void>)|undefined;
 }
 
 export interface TrainResult {

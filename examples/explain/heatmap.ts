@@ -15,11 +15,11 @@ export interface HeatmapData {
   /** One label per column (e.g. key tokens, input characters). */
   columnLabels: string[];
   /** Line above the map. Default none. */
-  title?: string;
+  title?: string|undefined;
   /** What the rows are, written along the left side. Default 'query'. */
-  rowAxis?: string;
+  rowAxis?: string|undefined;
   /** What the columns are, written above the column labels. Default 'key'. */
-  columnAxis?: string;
+  columnAxis?: string|undefined;
 }
 
 /** A heatmap with a file name (without extension), for {@link writeHeatmaps}. */
