@@ -7,11 +7,14 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const noParkedTests = ['it', 'test', 'describe'].flatMap(object => ['skip', 'only', 'todo'].map(property => ({
-  object,
-  property,
-  message: `${object}.${property} parks or singles out tests; a test runs, and passes or fails.`,
-})));
+const noParkedTests = ['it', 'test', 'describe'].flatMap(
+    object => ['skip', 'only', 'todo'].map(
+        property => ({
+          object,
+          property,
+          message:
+              `${object}.${property} parks or singles out tests; a test runs, and passes or fails.`,
+        })));
 
 export default tseslint.config(
     {ignores: ['dist/**', 'coverage/**', '.tmp/**', 'examples/browser/build/**']},
@@ -19,7 +22,8 @@ export default tseslint.config(
     ...tseslint.configs.recommended,
     {
       files: ['**/*.ts'],
-      languageOptions: {parserOptions: {projectService: true, tsconfigRootDir: import.meta.dirname}},
+      languageOptions:
+          {parserOptions: {projectService: true, tsconfigRootDir: import.meta.dirname}},
       rules: {
         '@typescript-eslint/no-floating-promises': 'error',
         '@typescript-eslint/no-misused-promises': 'error',
@@ -32,10 +36,14 @@ export default tseslint.config(
       files: ['test/**/*.ts'],
       rules: {
         'no-restricted-properties': ['error', ...noParkedTests],
-        'no-restricted-globals': ['error', ...['xit', 'xtest', 'xdescribe', 'fit', 'fdescribe'].map(name => ({
-          name,
-          message: `${name} parks or singles out tests; a test runs, and passes or fails.`,
-        }))],
+        'no-restricted-globals': [
+          'error',
+          ...['xit', 'xtest', 'xdescribe', 'fit', 'fdescribe'].map(
+              name => ({
+                name,
+                message: `${name} parks or singles out tests; a test runs, and passes or fails.`,
+              }))
+        ],
       },
     },
     {
@@ -43,8 +51,13 @@ export default tseslint.config(
       files: ['**/*.js'],
       languageOptions: {
         sourceType: 'commonjs',
-        globals: {require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly',
-                  console: 'readonly'},
+        globals: {
+          require: 'readonly',
+          module: 'writable',
+          __dirname: 'readonly',
+          process: 'readonly',
+          console: 'readonly'
+        },
       },
       rules: {'@typescript-eslint/no-require-imports': 'off'},
     },

@@ -9,7 +9,8 @@ const pkg = require('../package.json');
 
 const missing = ['repository', 'homepage', 'bugs'].filter(field => pkg[field] == null);
 if (missing.length > 0) {
-  console.error(`npm publish: package.json has no ${missing.join(', ')}. Set them to the ` +
-                `project's public address first (npm pkg set repository.url=… homepage=… bugs.url=…).`);
+  console.error(
+      `npm publish: package.json has no ${missing.join(', ')}. Set them to the ` +
+      `project's public address first (npm pkg set repository.url=… homepage=… bugs.url=…).`);
   process.exit(1);
 }

@@ -26,12 +26,13 @@ const BLOCK = /(<!-- bench-table ([^ ]+) -->\n)[\s\S]*?(<!-- \/bench-table -->)/
 export function renderBlock(resultsDir: string): string {
   const file = path.join(root, resultsDir, 'results.json');
   if (!fs.existsSync(file)) {
-    throw new Error(`docs/benchmarks.md names ${resultsDir}, but ${resultsDir}/results.json does not exist`);
+    throw new Error(
+        `docs/benchmarks.md names ${resultsDir}, but ${resultsDir}/results.json does not exist`);
   }
   const results = JSON.parse(fs.readFileSync(file, 'utf8'));
   const link = path.posix.relative('docs', `${resultsDir}/results.json`);
   return `From [${resultsDir}/results.json](${link}) (also as [results.md](${
-      path.posix.relative('docs', `${resultsDir}/results.md`)})):\n\n` +
+             path.posix.relative('docs', `${resultsDir}/results.md`)})):\n\n` +
       markdown(results.rows, results.memory, results.machine, results.options);
 }
 

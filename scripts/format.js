@@ -21,12 +21,17 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 
-const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '--',
-                                   'src', 'test', 'examples', 'bench', 'scripts', '*.ts', '*.js', '*.mjs'],
-                           {cwd: root, encoding: 'utf8'})
+const files = execFileSync(
+                  'git',
+                  [
+                    'ls-files', '--cached', '--others', '--exclude-standard', '--', 'src', 'test',
+                    'examples', 'bench', 'scripts', '*.ts', '*.js', '*.mjs'
+                  ],
+                  {cwd: root, encoding: 'utf8'})
                   .split('\n')
-                  .filter(f => /\.(ts|js|mjs|cjs)$/.test(f) && !f.startsWith('test/fixtures/') &&
-                               fs.existsSync(path.join(root, f)));
+                  .filter(
+                      f => /\.(ts|js|mjs|cjs)$/.test(f) && !f.startsWith('test/fixtures/') &&
+                          fs.existsSync(path.join(root, f)));
 const binary = clangFormat.getNativeBinary();
 
 // One clang-format run per chunk of files (starting one per file is slow).
@@ -36,9 +41,11 @@ for (let i = 0; i < files.length; i += 200) chunks.push(files.slice(i, i + 200))
 if (check) {
   const differ = new Set();
   for (const chunk of chunks) {
-    const result = spawnSync(binary, ['--style=file', '--dry-run', '--Werror', '--ferror-limit=1', ...chunk],
-                             {cwd: root, encoding: 'utf8', maxBuffer: 256 * 2 ** 20});
-    for (const match of result.stderr.matchAll(/^(.+?):\d+:\d+: error: code should be clang-formatted/gm)) {
+    const result = spawnSync(
+        binary, ['--style=file', '--dry-run', '--Werror', '--ferror-limit=1', ...chunk],
+        {cwd: root, encoding: 'utf8', maxBuffer: 256 * 2 ** 20});
+    for (const match of result.stderr.matchAll(
+             /^(.+?):\d+:\d+: error: code should be clang-formatted/gm)) {
       differ.add(match[1]);
     }
     if (result.status !== 0 && differ.size === 0) {
@@ -47,8 +54,9 @@ if (check) {
     }
   }
   if (differ.size > 0) {
-    console.error(`format:check: ${differ.size} of ${files.length} files are not formatted ` +
-                  `(npm run format fixes them):\n  ${[...differ].join('\n  ')}`);
+    console.error(
+        `format:check: ${differ.size} of ${files.length} files are not formatted ` +
+        `(npm run format fixes them):\n  ${[...differ].join('\n  ')}`);
     process.exit(1);
   }
   console.log(`format:check: all ${files.length} files are formatted`);

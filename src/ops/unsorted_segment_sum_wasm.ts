@@ -33,23 +33,28 @@ interface WasmHeapBackend {
 }
 
 function isWasmHeapBackend(backend: unknown): backend is WasmHeapBackend {
-  const b = backend as Partial<WasmHeapBackend>|null;
-  return b != null && typeof b.makeOutput === 'function' && typeof b.typedArrayFromHeap === 'function';
+  const b = backend as Partial<WasmHeapBackend>| null;
+  return b != null && typeof b.makeOutput === 'function' &&
+      typeof b.typedArrayFromHeap === 'function';
 }
 
 /** The kernel function: `x [n, ...inner]` (ids `[n]`, or any shape that is a prefix of x's). */
-function unsortedSegmentSum(args: {inputs: tf.NamedTensorInfoMap, backend: unknown,
-                                   attrs?: tf.NamedAttrMap}): tf.TensorInfo {
+function unsortedSegmentSum(
+    args: {inputs: tf.NamedTensorInfoMap, backend: unknown, attrs?: tf.NamedAttrMap}):
+    tf.TensorInfo {
   const {x, segmentIds} = args.inputs as {x: tf.TensorInfo, segmentIds: tf.TensorInfo};
   const numSegments = (args.attrs as {numSegments: number}).numSegments;
   const backend = args.backend;
   if (!isWasmHeapBackend(backend)) {
-    throw new Error(`UnsortedSegmentSum (wasm): the active backend has no makeOutput/typedArrayFromHeap; ` +
-                    `this version of @tensorflow/tfjs-backend-wasm is not supported. Received: backend=${
-                        tf.getBackend()}`);
+    throw new Error(
+        `UnsortedSegmentSum (wasm): the active backend has no makeOutput/typedArrayFromHeap; ` +
+        `this version of @tensorflow/tfjs-backend-wasm is not supported. Received: backend=${
+            tf.getBackend()}`);
   }
   if (x.dtype !== 'float32' && x.dtype !== 'int32' && x.dtype !== 'bool') {
-    throw new Error(`UnsortedSegmentSum (wasm): x must be float32, int32 or bool. Received: x.dtype=${x.dtype}`);
+    throw new Error(
+        `UnsortedSegmentSum (wasm): x must be float32, int32 or bool. Received: x.dtype=${
+            x.dtype}`);
   }
   const idsRank = segmentIds.shape.length;
   if (x.shape.slice(0, idsRank).some((d, i) => d !== segmentIds.shape[i])) {
@@ -60,7 +65,8 @@ function unsortedSegmentSum(args: {inputs: tf.NamedTensorInfoMap, backend: unkno
   const inner = innerShape.reduce((a, b) => a * b, 1);
   // Allocate first: growing the heap detaches every typed array viewed on it before.
   // As tf.sum and the webgl kernel: float32 stays float32, int32 and bool sum to int32.
-  const out = backend.makeOutput([numSegments, ...innerShape], x.dtype === 'float32' ? 'float32' : 'int32');
+  const out =
+      backend.makeOutput([numSegments, ...innerShape], x.dtype === 'float32' ? 'float32' : 'int32');
   const result = backend.typedArrayFromHeap(out);
   const values = backend.typedArrayFromHeap(x);
   const ids = backend.typedArrayFromHeap(segmentIds);
@@ -85,6 +91,7 @@ export function registerWasmUnsortedSegmentSum(): boolean {
   if (tf.getKernel(KERNEL, BACKEND) != null) {
     return false;
   }
-  tf.registerKernel({kernelName: KERNEL, backendName: BACKEND, kernelFunc: unsortedSegmentSum as tf.KernelFunc});
+  tf.registerKernel(
+      {kernelName: KERNEL, backendName: BACKEND, kernelFunc: unsortedSegmentSum as tf.KernelFunc});
   return true;
 }

@@ -15,7 +15,8 @@ it('with returnAttentionWeights: true, apply gives [output, weights] without a c
   const [output, weights] = selfAttention({numHeads: 2, returnAttentionWeights: true}).apply(x);
   const shapes: [number[], number[]] = [output.shape, weights.shape];  // both tf.Tensor
   expect(shapes).toEqual([[1, 3, 4], [1, 2, 3, 3]]);
-  const [o2, w2] = new SelfAttention({returnAttentionWeights: true}).apply(x);  // the constructor too
+  const [o2, w2] =
+      new SelfAttention({returnAttentionWeights: true}).apply(x);  // the constructor too
   expect([o2.shape, w2.shape]).toEqual([[1, 3, 4], [1, 1, 3, 3]]);
   tf.dispose([x, output, weights, o2, w2]);
 });
@@ -34,7 +35,9 @@ it('without it, apply gives one tensor; symbolic inputs give symbolic outputs', 
   const symbolic: tf.SymbolicTensor = selfAttention().apply(input);
   const [out, weights]: [tf.SymbolicTensor, tf.SymbolicTensor] =
       selfAttention({returnAttentionWeights: true}).apply(input);
-  expect([symbolic.shape, out.shape, weights.shape]).toEqual([[null, 3, 4], [null, 3, 4], [null, 1, 3, 3]]);
+  expect([symbolic.shape, out.shape, weights.shape]).toEqual([
+    [null, 3, 4], [null, 3, 4], [null, 1, 3, 3]
+  ]);
   tf.dispose([x, output, single]);
 });
 

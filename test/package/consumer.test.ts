@@ -19,7 +19,8 @@ let tarball: string;
 let packed: {files: string[], size: number, unpackedSize: number};
 
 function run(command: string, args: string[], cwd: string): string {
-  const result = spawnSync(command, args, {cwd, encoding: 'utf8', env: {...process.env, CI: 'true'}});
+  const result =
+      spawnSync(command, args, {cwd, encoding: 'utf8', env: {...process.env, CI: 'true'}});
   if (result.status !== 0) {
     throw new Error(`${command} ${args.join(' ')} failed in ${cwd} (exit ${result.status}):\n${
         result.stdout}\n${result.stderr}`);
@@ -28,9 +29,9 @@ function run(command: string, args: string[], cwd: string): string {
 }
 
 const node = (args: string[], cwd: string) => run(process.execPath, args, cwd);
-const tsc = (args: string[], cwd: string) =>
-    spawnSync(process.execPath, [path.join(modules, 'typescript', 'bin', 'tsc'), ...args],
-              {cwd, encoding: 'utf8'});
+const tsc = (args: string[], cwd: string) => spawnSync(
+    process.execPath, [path.join(modules, 'typescript', 'bin', 'tsc'), ...args],
+    {cwd, encoding: 'utf8'});
 
 /** The README's example block, as written. */
 function readmeExample(): string {
@@ -41,18 +42,26 @@ function readmeExample(): string {
 }
 
 /** A fresh project that installs the tarball (and tfjs, linked) offline; returns its folder. */
-function project(name: string, fields: Record<string, unknown>, files: Record<string, string>): string {
+function project(
+    name: string, fields: Record<string, unknown>, files: Record<string, string>): string {
   const dir = path.join(work, name);
   fs.mkdirSync(dir);
   const link = (pkg: string) => `file:${path.join(modules, pkg)}`;
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({
-    name, version: '1.0.0', private: true, ...fields,
-    dependencies: {
-      '@tensorflow/tfjs': link('@tensorflow/tfjs'),
-      '@tensorflow/tfjs-backend-wasm': link('@tensorflow/tfjs-backend-wasm'),
-      'tfjs-self-attention': `file:${tarball}`,
-    },
-  }, null, 2));
+  fs.writeFileSync(
+      path.join(dir, 'package.json'),
+      JSON.stringify(
+          {
+            name,
+            version: '1.0.0',
+            private: true,
+            ...fields,
+            dependencies: {
+              '@tensorflow/tfjs': link('@tensorflow/tfjs'),
+              '@tensorflow/tfjs-backend-wasm': link('@tensorflow/tfjs-backend-wasm'),
+              'tfjs-self-attention': `file:${tarball}`,
+            },
+          },
+          null, 2));
   for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), text);
   run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], dir);
   return dir;
@@ -63,10 +72,11 @@ beforeAll(() => {
     throw new Error('dist/ is missing: run `npm run build` first (npm test does).');
   }
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'sa-consumer-'));
-  const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work],
-                           {cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
-  const info = JSON.parse(out)[0] as {filename: string, size: number, unpackedSize: number,
-                                     files: Array<{path: string}>};
+  const out = execFileSync(
+      'npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work],
+      {cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
+  const info = JSON.parse(out)[0] as
+      {filename: string, size: number, unpackedSize: number, files: Array<{path: string}>};
   tarball = path.join(work, info.filename);
   packed = {files: info.files.map(f => f.path), size: info.size, unpackedSize: info.unpackedSize};
 });
@@ -77,17 +87,19 @@ afterAll(() => {
 
 describe('npm pack', () => {
   it('ships the types, the ES module and CommonJS builds, README, LICENSE and nothing else', () => {
-    for (const file of ['package.json', 'README.md', 'LICENSE', 'dist/cjs/index.js', 'dist/esm/index.mjs',
-                        'dist/esm/node.mjs', 'dist/esm/index.d.mts', 'dist/types/index.d.ts']) {
+    for (const file
+             of ['package.json', 'README.md', 'LICENSE', 'dist/cjs/index.js', 'dist/esm/index.mjs',
+                 'dist/esm/node.mjs', 'dist/esm/index.d.mts', 'dist/types/index.d.ts']) {
       expect(packed.files).toContain(file);
     }
-    const outside = packed.files.filter(f => !f.startsWith('dist/') &&
-                                             !['package.json', 'README.md', 'LICENSE'].includes(f));
+    const outside = packed.files.filter(
+        f => !f.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(f));
     expect(outside).toEqual([]);
     // Every .js has its declaration; no source map points at sources the package leaves out.
     expect(packed.files.filter(f => f.endsWith('.map'))).toEqual([]);
     for (const f of packed.files.filter(f => f.startsWith('dist/cjs/'))) {
-      expect(packed.files).toContain(f.replace(/^dist\/cjs\//, 'dist/types/').replace(/\.js$/, '.d.ts'));
+      expect(packed.files)
+          .toContain(f.replace(/^dist\/cjs\//, 'dist/types/').replace(/\.js$/, '.d.ts'));
     }
   });
 
@@ -95,23 +107,28 @@ describe('npm pack', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8'));
     const targets: string[] = [pkg.main, pkg.module, pkg.types];
     const walk = (v: unknown): void => {
-      if (typeof v === 'string') targets.push(v);
-      else if (v != null && typeof v === 'object') Object.values(v).forEach(walk);
+      if (typeof v === 'string')
+        targets.push(v);
+      else if (v != null && typeof v === 'object')
+        Object.values(v).forEach(walk);
     };
     walk(pkg.exports);
     for (const target of targets) expect(packed.files).toContain(target.replace(/^\.\//, ''));
   });
 
-  it('the README\'s sizes are upper bounds of what npm pack measures now, and not loose ones', () => {
-    const readme = fs.readFileSync(path.join(repo, 'README.md'), 'utf8');
-    const stated = /under (\d+) kB as a tarball \(under (\d+) kB unpacked/.exec(readme);
-    expect(stated).not.toBeNull();
-    const [tarKb, unpackedKb] = [Number(stated![1]), Number(stated![2])];
-    for (const [kb, bytes] of [[tarKb, packed.size], [unpackedKb, packed.unpackedSize]] as const) {
-      expect(bytes / 1000).toBeLessThanOrEqual(kb);
-      expect(bytes / 1000).toBeGreaterThan(kb / 2);  // else the README undersells it: lower the bound
-    }
-  });
+  it('the README\'s sizes are upper bounds of what npm pack measures now, and not loose ones',
+     () => {
+       const readme = fs.readFileSync(path.join(repo, 'README.md'), 'utf8');
+       const stated = /under (\d+) kB as a tarball \(under (\d+) kB unpacked/.exec(readme);
+       expect(stated).not.toBeNull();
+       const [tarKb, unpackedKb] = [Number(stated![1]), Number(stated![2])];
+       for (const [kb, bytes] of [[tarKb, packed.size], [unpackedKb, packed.unpackedSize]] as
+            const) {
+         expect(bytes / 1000).toBeLessThanOrEqual(kb);
+         expect(bytes / 1000)
+             .toBeGreaterThan(kb / 2);  // else the README undersells it: lower the bound
+       }
+     });
 });
 
 describe('an ES module project', () => {
@@ -141,13 +158,14 @@ describe('an ES module project', () => {
     expect(out).toMatch(/^wasm output \[2,5,16\]$/m);
     expect(out).toMatch(/^weights \[2,4,5,5\]$/m);
     expect(out).toMatch(/^rows sum to 1: true$/m);
-    expect(out).toMatch(/^loaded Embedding → SelfAttention → GlobalAveragePooling1D → Dense$/m);
+    expect(out).toMatch(
+        /^loaded Embedding → SelfAttention → GlobalAveragePooling1D → Dense$/m);
     expect(fs.existsSync(path.join(dir, 'my-model', 'model.json'))).toBe(true);
   });
 
   it('import and require in one process share one copy of the package', () => {
-    expect(JSON.parse(node(['both.js'], dir).trim())).toEqual(
-        {sameClass: true, registered: true, instance: true, sameNames: true});
+    expect(JSON.parse(node(['both.js'], dir).trim()))
+        .toEqual({sameClass: true, registered: true, instance: true, sameNames: true});
   });
 
   it('a default import fails (there is none), at link time with a clear message', () => {
@@ -159,7 +177,8 @@ describe('an ES module project', () => {
 
 describe('a CommonJS project', () => {
   it('requires the package, saves and loads a model, and import() gives the same classes', () => {
-    const dir = project('cjs-app', {}, {'main.js': `
+    const dir = project('cjs-app', {}, {
+      'main.js': `
       const tf = require('@tensorflow/tfjs');
       const {selfAttention, SelfAttention} = require('tfjs-self-attention');
       (async () => {
@@ -172,8 +191,10 @@ describe('a CommonJS project', () => {
           same: tf.sub(loaded.predict(tf.ones([1, 3, 4])), model.predict(tf.ones([1, 3, 4]))).abs().max().dataSync()[0],
           sameClass: imported.SelfAttention === SelfAttention,
         }));
-      })();`});
-    expect(JSON.parse(node(['main.js'], dir).trim())).toEqual({loaded: true, same: 0, sameClass: true});
+      })();`
+    });
+    expect(JSON.parse(node(['main.js'], dir).trim()))
+        .toEqual({loaded: true, same: 0, sameClass: true});
   });
 });
 
@@ -181,28 +202,38 @@ describe('a TypeScript project', () => {
   let dir: string;
   // As `tsc --init` (TypeScript 5.9) writes them, strict and then some; skipLibCheck as there,
   // since tfjs's own declarations do not pass without it.
-  const strict = {strict: true, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true,
-                  verbatimModuleSyntax: true, isolatedModules: true, skipLibCheck: true, target: 'es2022',
-                  types: []};
+  const strict = {
+    strict: true,
+    noUncheckedIndexedAccess: true,
+    exactOptionalPropertyTypes: true,
+    verbatimModuleSyntax: true,
+    isolatedModules: true,
+    skipLibCheck: true,
+    target: 'es2022',
+    types: []
+  };
   beforeAll(() => {
     dir = project('ts-app', {type: 'module'}, {
       'example.ts': readmeExample(),
       // A CommonJS module of the same project: the `require` types (dist/types) give the same.
       'required.cts': `import tf = require('@tensorflow/tfjs');\n` +
-                      `import sa = require('tfjs-self-attention');\n` +
-                      `const layer = sa.selfAttention({numHeads: 2, returnAttentionWeights: true});\n` +
-                      `const [output, weights] = layer.apply(tf.ones([1, 3, 4]));\n` +
-                      `console.log(JSON.stringify([output.shape, weights.shape]));\n`,
+          `import sa = require('tfjs-self-attention');\n` +
+          `const layer = sa.selfAttention({numHeads: 2, returnAttentionWeights: true});\n` +
+          `const [output, weights] = layer.apply(tf.ones([1, 3, 4]));\n` +
+          `console.log(JSON.stringify([output.shape, weights.shape]));\n`,
       'default.ts': `import sa from 'tfjs-self-attention';\nconsole.log(sa);\n`,
-      'tsconfig.node16.json': JSON.stringify({compilerOptions: {...strict, module: 'node16', moduleResolution: 'node16',
-                                                                outDir: 'build'},
-                                              files: ['example.ts', 'required.cts']}),
-      'tsconfig.bundler.json': JSON.stringify({compilerOptions: {...strict, module: 'esnext', moduleResolution: 'bundler',
-                                                                 noEmit: true},
-                                               files: ['example.ts']}),
-      'tsconfig.default.json': JSON.stringify({compilerOptions: {...strict, module: 'node16', moduleResolution: 'node16',
-                                                                 noEmit: true},
-                                               files: ['default.ts']}),
+      'tsconfig.node16.json': JSON.stringify({
+        compilerOptions: {...strict, module: 'node16', moduleResolution: 'node16', outDir: 'build'},
+        files: ['example.ts', 'required.cts']
+      }),
+      'tsconfig.bundler.json': JSON.stringify({
+        compilerOptions: {...strict, module: 'esnext', moduleResolution: 'bundler', noEmit: true},
+        files: ['example.ts']
+      }),
+      'tsconfig.default.json': JSON.stringify({
+        compilerOptions: {...strict, module: 'node16', moduleResolution: 'node16', noEmit: true},
+        files: ['default.ts']
+      }),
     });
   });
 
@@ -212,8 +243,11 @@ describe('a TypeScript project', () => {
     expect(compiled.status).toBe(0);
     const out = node([path.join('build', 'example.js')], dir);
     expect(out).toMatch(/^wasm output \[2,5,16\]$/m);
-    expect(out).toMatch(/^loaded Embedding → SelfAttention → GlobalAveragePooling1D → Dense$/m);
-    expect(JSON.parse(node([path.join('build', 'required.cjs')], dir))).toEqual([[1, 3, 4], [1, 2, 3, 3]]);
+    expect(out).toMatch(
+        /^loaded Embedding → SelfAttention → GlobalAveragePooling1D → Dense$/m);
+    expect(JSON.parse(node([path.join('build', 'required.cjs')], dir))).toEqual([
+      [1, 3, 4], [1, 2, 3, 3]
+    ]);
   });
 
   it('compiles the README example with moduleResolution bundler', () => {

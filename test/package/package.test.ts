@@ -10,7 +10,8 @@ import * as path from 'path';
 const root = path.resolve(__dirname, '..', '..');
 
 function node(args: string[], cwd = root): string {
-  return execFileSync(process.execPath, args, {cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
+  return execFileSync(
+      process.execPath, args, {cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
 }
 
 beforeAll(() => {
@@ -28,18 +29,24 @@ const check = `
                               exports: Object.keys(m).includes('scaledDotProductAttention')}));`;
 
 it('require() resolves dist/cjs and registers with the same tfjs', () => {
-  const out = node(['-e', `const tf = require('@tensorflow/tfjs'); const m = require('tfjs-self-attention'); ${check}`]);
-  expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({shape: [1, 3, 4], sameClass: true, exports: true});
+  const out = node([
+    '-e',
+    `const tf = require('@tensorflow/tfjs'); const m = require('tfjs-self-attention'); ${check}`
+  ]);
+  expect(JSON.parse(out.trim().split('\n').pop()!))
+      .toEqual({shape: [1, 3, 4], sameClass: true, exports: true});
   expect(require.resolve('tfjs-self-attention')).toBe(path.join(root, 'dist/cjs/index.js'));
 });
 
 it('import in Node resolves dist/esm/node.mjs, which re-exports the CommonJS build', () => {
-  const out = node(['--input-type=module', '-e',
-                    `import * as tf from '@tensorflow/tfjs'; import * as m from 'tfjs-self-attention';
+  const out = node([
+    '--input-type=module', '-e',
+    `import * as tf from '@tensorflow/tfjs'; import * as m from 'tfjs-self-attention';
                      import {createRequire} from 'module';
                      console.log(import.meta.resolve('tfjs-self-attention'));
                      console.log(createRequire(import.meta.url)('tfjs-self-attention').SelfAttention === m.SelfAttention);
-                     ${check}`]);
+                     ${check}`
+  ]);
   const [resolved, same, result] = out.trim().split('\n').slice(-3);
   expect(resolved).toBe(`file://${path.join(root, 'dist/esm/node.mjs')}`);
   expect(same).toBe('true');

@@ -14,10 +14,13 @@ function check(fields: Record<string, unknown>): {status: number|null, stderr: s
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sa-publish-'));
   try {
     fs.mkdirSync(path.join(dir, 'scripts'));
-    fs.copyFileSync(path.join(repo, 'scripts', 'check_publish.js'), path.join(dir, 'scripts', 'check_publish.js'));
+    fs.copyFileSync(
+        path.join(repo, 'scripts', 'check_publish.js'),
+        path.join(dir, 'scripts', 'check_publish.js'));
     const pkg = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8'));
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({...pkg, ...fields}));
-    const result = spawnSync(process.execPath, [path.join(dir, 'scripts', 'check_publish.js')], {encoding: 'utf8'});
+    const result = spawnSync(
+        process.execPath, [path.join(dir, 'scripts', 'check_publish.js')], {encoding: 'utf8'});
     return {status: result.status, stderr: result.stderr};
   } finally {
     fs.rmSync(dir, {recursive: true, force: true});
@@ -39,6 +42,10 @@ it('refuses to publish without repository, homepage and bugs, naming what is mis
 });
 
 it('lets publishing go ahead once the three are set', () => {
-  expect(check({repository: {type: 'git', url: 'git+https://h/r.git'}, homepage: 'https://h',
-                bugs: {url: 'https://b'}}).status).toBe(0);
+  expect(check({
+           repository: {type: 'git', url: 'git+https://h/r.git'},
+           homepage: 'https://h',
+           bugs: {url: 'https://b'}
+         }).status)
+      .toBe(0);
 });
