@@ -19,3 +19,4 @@ export {decoderBlock, encoderBlock, TransformerBlockArgs} from './layers/blocks'
 export {LayerNorm, layerNorm, LayerNormArgs} from './layers/layer_norm';
 export {FeedForward, feedForward, FeedForwardArgs} from './layers/feed_forward';
 export {matMul2d} from './ops/matmul';
+export {isKerasArchive, kerasArchiveHandler, kerasConfig, KerasFileDestination, KerasFileSink, KerasFileSource, KerasObject, KerasSaveResult, kerasWeightLayout, KerasWeightSlot, loadKerasWeights, saveKerasModel, saveKerasWeights} from './keras/keras_file';
