@@ -189,14 +189,17 @@ const RULES: Record<string, Rule> = {
   SimpleRNN: rnn('simple_rnn_cell'),
   Bidirectional: (c, n) => {
     const forward = wrapped(c['layer'], n, 'layer');
-    const backward = c['backward_layer'] == null ? forward : wrapped(c['backward_layer'], n, 'backward_layer');
-    const inner = (layer: KerasObject, name: string, group: string) =>
-        layerSlots(layer, name).map(s => ({group: group + s.group, names: s.names}));
-    // Keras renames the copies it makes: forward_<name>, backward_<name> (unless given).
+    const name = layerName(forward);
+    const inner = (layer: KerasObject, innerName: string, group: string) =>
+        layerSlots(layer, innerName).map(s => ({group: group + s.group, names: s.names}));
+    // Keras names its copies forward_<name> and backward_<name>, prefixes not repeated; a
+    // backward_layer given in the config keeps its own name.
+    const strip = (prefix: string) => name.startsWith(prefix) ? name.slice(prefix.length) : name;
+    const backward = c['backward_layer'] == null ? null : wrapped(c['backward_layer'], n, 'backward_layer');
     return [
-      ...inner(backward, c['backward_layer'] == null ? `backward_${layerName(forward)}` :
-                                                       layerName(backward), 'backward_layer/'),
-      ...inner(forward, `forward_${layerName(forward)}`, 'forward_layer/'),
+      ...inner(backward ?? forward, backward === null ? `backward_${strip('backward_')}` :
+                                                        layerName(backward), 'backward_layer/'),
+      ...inner(forward, `forward_${strip('forward_')}`, 'forward_layer/'),
     ];
   },
   TimeDistributed: (c, n) => {
