@@ -96,7 +96,8 @@ function parseDestination(destination: KerasFileDestination, suffix: string, fn:
                     `Received: destination=${describe(destination)}`);
   }
   const endsRight = (name: string) => {
-    if (!name.endsWith(suffix) || name.length === suffix.length) {
+    const base = name.split(/[\\/]/).pop()!;
+    if (!base.endsWith(suffix) || base.length === suffix.length) {
       throw new Error(`${fn}: the file name must end in '${suffix}' (Keras requires it). ` +
                       `Received: destination=${JSON.stringify(destination)}`);
     }
