@@ -58,7 +58,7 @@ async function useBackend(name: string): Promise<void> {
 }
 
 async function saveToBytes(model: tf.LayersModel): Promise<Uint8Array> {
-  let bytes = new Uint8Array(0);
+  let bytes: Uint8Array = new Uint8Array(0);
   await saveKerasModel(model, {write: b => { bytes = b; }});
   return bytes;
 }

@@ -26,7 +26,7 @@ afterAll(() => fs.rmSync(dir, {recursive: true, force: true}));
 
 async function bytesOf(save: (sink: {write(b: Uint8Array, n: string): void}) => Promise<unknown>):
     Promise<{bytes: Uint8Array, name: string}> {
-  let out = {bytes: new Uint8Array(0), name: ''};
+  let out: {bytes: Uint8Array, name: string} = {bytes: new Uint8Array(0), name: ''};
   await save({write: (bytes, name) => { out = {bytes, name}; }});
   return out;
 }

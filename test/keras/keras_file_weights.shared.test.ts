@@ -71,7 +71,7 @@ describe("the layout of Keras's file", () => {
   it("saved again from tfjs, it loads into a second model as Keras's file does", async () => {
     const model = mlp();
     await loadKerasWeights(model, path.join(folder, 'model.weights.h5'));
-    let bytes = new Uint8Array(0);
+    let bytes: Uint8Array = new Uint8Array(0);
     await saveKerasWeights(model, {write: b => { bytes = b; }});
     const again = mlp();
     await loadKerasWeights(again, bytes);
