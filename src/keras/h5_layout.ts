@@ -28,9 +28,9 @@
 export interface KerasObject {
   class_name: string;
   config: Record<string, unknown>;
-  module?: string;
-  name?: string;
-  inbound_nodes?: unknown[];
+  module?: string|undefined;
+  name?: string|undefined;
+  inbound_nodes?: unknown[]|undefined;
   [key: string]: unknown;
 }
 

@@ -156,7 +156,7 @@ export function decodeKerasArchive(bytes: Uint8Array, fileName: string): Decoded
   try {
     slots = kerasWeightSlots(config);
   } catch (e) {
-    throw new Error(`${fileName}: config.json: ${(e as Error).message}`);
+    throw new Error(`${fileName}: config.json: ${(e as Error).message}`, {cause: e});
   }
   const seen = new Map<string, KerasWeightSlot>();
   const specs: tf.io.WeightsManifestEntry[] = [];

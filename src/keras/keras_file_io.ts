@@ -183,7 +183,7 @@ export async function readSource(source: KerasFileSource, fn: string):
     try {
       response = await tf.util.fetch(source);
     } catch (e) {
-      throw new Error(`Cannot load ${source}: ${(e as Error).message}`);
+      throw new Error(`Cannot load ${source}: ${(e as Error).message}`, {cause: e});
     }
     if (!response.ok) {
       throw new Error(`Cannot load ${source}: the server answered ${response.status} ${
@@ -202,7 +202,7 @@ export async function readSource(source: KerasFileSource, fn: string):
     stats = await node.fs.stat(path);
   } catch (e) {
     if ((e as {code?: string}).code === 'ENOENT') {
-      throw new Error(`Cannot load ${path}: the file does not exist.`);
+      throw new Error(`Cannot load ${path}: the file does not exist.`, {cause: e});
     }
     throw e;
   }
