@@ -53,9 +53,15 @@ it('import in Node resolves dist/esm/node.mjs, which re-exports the CommonJS bui
   expect(JSON.parse(result!)).toEqual({shape: [1, 3, 4], sameClass: true, exports: true});
 });
 
-it('the ESM bundle keeps tfjs external (never a second copy of tfjs-core)', () => {
-  const bundle = fs.readFileSync(path.join(root, 'dist/esm/index.mjs'), 'utf8');
-  expect(bundle).toMatch(/from "@tensorflow\/tfjs"/);
-  expect(bundle).not.toMatch(/class Engine\b|const kernelRegistry\b/);
+it('the ESM bundle and its chunks keep tfjs external (never a second copy of tfjs-core)', () => {
+  const esm = path.join(root, 'dist/esm');
+  const files =
+      fs.readdirSync(esm, {recursive: true, encoding: 'utf8'}).filter(f => f.endsWith('.mjs'));
+  expect(files.length).toBeGreaterThan(1);
+  expect(fs.readFileSync(path.join(esm, 'index.mjs'), 'utf8')).toMatch(/from "@tensorflow\/tfjs"/);
+  for (const file of files) {
+    expect(fs.readFileSync(path.join(esm, file), 'utf8'))
+        .not.toMatch(/class Engine\b|const kernelRegistry\b/);
+  }
   expect(fs.existsSync(path.join(root, 'dist/types/index.d.ts'))).toBe(true);
 });
