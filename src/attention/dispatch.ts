@@ -72,8 +72,15 @@ export interface DispatchOptions extends PathOptions {
  * 1. 'standard' when the weights are wanted (`needWeights`, the default): they are a full
  *    `[timeQ, timeK]` tensor anyway, and only the standard path's weights carry gradients;
  * 2. 'memoryEfficient' when the float32 scores would exceed `memoryBudgetBytes`;
- * 3. 'fast' on the wasm backend when a slice has at least {@link FAST_PATH_MIN_WORK} of work;
+ * 3. 'fast' on the wasm backend when a slice has at least `FAST_PATH_MIN_WORK` of work;
  * 4. 'standard' elsewhere (webgl, webgpu, tensorflow run batched matMuls at full speed; cpu).
+ *
+ * ```ts
+ * const q = tf.randomNormal([1, 8, 2048, 64]);
+ * choosePath(q, q);                                       // 'standard': weights wanted
+ * choosePath(q, q, {needWeights: false});                // 'memoryEfficient': scores 128 MiB
+ * choosePath(q, q, {needWeights: false, path: 'fast'});  // 'fast': asked for
+ * ```
  */
 export function choosePath(query: tf.Tensor, key: tf.Tensor,
                            options: DispatchOptions = {}): Exclude<AttentionPath, 'auto'> {
@@ -100,6 +107,12 @@ export function choosePath(query: tf.Tensor, key: tf.Tensor,
 /**
  * softmax(query · keyᵀ · scale) · value by the path {@link choosePath} picks. Same arguments and
  * results as `scaledDotProductAttention`, plus the options of {@link DispatchOptions}.
+ *
+ * ```ts
+ * const q = tf.randomNormal([2, 4, 128, 32]);           // [batch, heads, time, dk]
+ * const {output, weights} = attention(q, q, q, {causal: true, needWeights: false});
+ * // output [2, 4, 128, 32]; weights null (not asked for), so 'auto' may take a faster path
+ * ```
  */
 export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
                           options: DispatchOptions = {}): PathResult {

@@ -23,6 +23,12 @@ import {customGrad3, dropoutMultiplier, SliceGradients, stackSliceGradients, toS
  * softmax(query · keyᵀ · scale) · value as {@link scaledDotProductAttention}, for rank-3 or
  * rank-4 inputs, with the same options and results (weights only when `needWeights`, the
  * default). The returned weights carry no gradient; the output does.
+ *
+ * ```ts
+ * const q = tf.randomNormal([1, 8, 256, 64]);           // [batch, heads, time, dk]
+ * const {output} = fastCpuAttention(q, q, q, {causal: true, needWeights: false});
+ * // the same output as scaledDotProductAttention(q, q, q, {causal: true}), faster on wasm
+ * ```
  */
 export function fastCpuAttention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
                                  options: PathOptions = {}): PathResult {
