@@ -8,6 +8,15 @@
 import {registerWasmUnsortedSegmentSum} from './ops/unsorted_segment_sum_wasm';
 registerWasmUnsortedSegmentSum();
 
+// Types that public signatures use (so the API reference and an editor can show them).
+export type {ApplyKwargs, AttentionApplyResult} from './layers/apply_types';
+export type {Identifier} from './initializers';
+export type {AtomicStep} from './io/atomic_directory';
+export type {BuildOptions} from './keras/build';
+export type {PlanLayer, PlanNode, PlanWeight} from './keras/topology';
+export type {CallArg} from './keras/layers/keras_call';
+export type {OpArg} from './keras/layers/keras_op';
+
 export {andMasks, causalMask, MASK_FILL, paddingMask, positionCoverage, positionMask, PositionRules, slidingWindowMask, Span} from './attention/masks';
 export {AttentionOptions, AttentionResult, DEFAULT_BLOCK_SIZE, PathOptions, PathResult} from './attention/options';
 export {AttentionSteps, attentionSteps, maskedSoftmax, scaledDotProductAttention} from './attention/scaled_dot_product';

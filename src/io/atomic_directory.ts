@@ -33,7 +33,7 @@ export interface FolderFile {
   data: Uint8Array|string;
 }
 
-/** Points of {@link writeFolderAtomically} reported to `onStep` (for kill tests). */
+/** Steps of an atomic save (`writeFolderAtomically`), reported to `onStep` / `onSaveStep` (kill tests). */
 export type AtomicStep = 'cleaned'|'created-tmp'|'wrote-file'|'synced-tmp'|'moved-old'|
     'moved-new'|'trashed-old'|'done';
 

@@ -4,7 +4,7 @@
  * tensors, with their constants (scalars, `__numpy__`/`__tensor__` arrays) inlined, and the
  * mask arithmetic this package's Keras loader adds (`zeroMasked`, `concatMask`).
  *
- * Config: `op` (a name of {@link KERAS_OPS}, camelCase: 'notEqual', 'expandDims'), `args` (the
+ * Config: `op` (a name of `KERAS_OPS`, camelCase: 'notEqual', 'expandDims'), `args` (the
  * op's positional arguments: `{input: i}` for the layer's i-th input, `{value: v}` for a scalar,
  * `{array: {dtype, shape, values}}` for a constant array, `{list: [...]}` for a list), and the
  * op's own options (`axis`, `keepdims`, `dtype`, `newshape`, ...). Dtypes follow Keras: int
@@ -21,7 +21,7 @@ export type OpArg = {input: number}|{value: number|boolean|null}|
 
 /** Arguments of {@link KerasOp}. */
 export interface KerasOpArgs extends LayerArgs {
-  /** The operation, one of {@link KERAS_OPS}. Required. */
+  /** The operation, one of `KERAS_OPS`. Required. */
   op: string;
   /** Its positional arguments. Default: one per input, in order. */
   args?: OpArg[];
