@@ -66,8 +66,8 @@ tf.serialization.registerClass(Identity);
  * Factory in the style of `tf.initializers.*`.
  *
  * ```ts
- * const dense = tf.layers.dense({units: 4, kernelInitializer: identity(), inputShape: [6]});
- * // kernel [6, 4] starts as the first 4 columns of the 6×6 identity
+ * const attention = selfAttention({numHeads: 2, kernelInitializer: identity({gain: 0.5})});
+ * // W_q, W_k, W_v start as 0.5 on the main diagonal (whatever their shape)
  * ```
  */
 export function identity(args?: IdentityArgs): Initializer {
