@@ -119,6 +119,13 @@ function feedForwardBlock(x: tf.SymbolicTensor, r: Resolved): tf.SymbolicTensor 
  *     are never attended to. Passed as the attention's explicit third input, so it does not
  *     depend on tfjs's mask propagation.
  * @returns `[batch, time, modelDim]`.
+ *
+ * ```ts
+ * const ids = tf.input({shape: [32], dtype: 'int32'});
+ * const mask = tf.input({shape: [32]});                               // 1 = token, 0 = padding
+ * let x = tokenEmbedding({vocabSize: 60, outputDim: 64}).apply(ids) as tf.SymbolicTensor;
+ * x = encoderBlock(x, mask, {numHeads: 4, ffDim: 128});               // [null, 32, 64]
+ * ```
  */
 export function encoderBlock(x: tf.SymbolicTensor, mask: tf.SymbolicTensor|null,
                              args: TransformerBlockArgs = {}): tf.SymbolicTensor {
@@ -137,6 +144,13 @@ export function encoderBlock(x: tf.SymbolicTensor, mask: tf.SymbolicTensor|null,
  * @param context `[batch, timeK, contextDim]`, the encoder's output.
  * @param contextMask `[batch, timeK]` (1/true = real token) or null.
  * @returns `[batch, timeQ, modelDim]`.
+ *
+ * ```ts
+ * const encoded = tf.input({shape: [32, 64]});                        // the encoder's output
+ * const mask = tf.input({shape: [32]});
+ * const target = tf.input({shape: [10, 64]});                         // embedded, shifted right
+ * const y = decoderBlock(target, encoded, mask, {numHeads: 4});       // [null, 10, 64]
+ * ```
  */
 export function decoderBlock(x: tf.SymbolicTensor, context: tf.SymbolicTensor,
                              contextMask: tf.SymbolicTensor|null,

@@ -101,16 +101,39 @@ export interface SelfAttentionCallArgs {
  *
  * Weights, in order: query_kernel, key_kernel, value_kernel, then (useBias) query_bias,
  * key_bias, value_bias, then (output projection) output_kernel (and output_bias).
+ *
+ * ```ts
+ * const layer = new SelfAttention({numHeads: 2, causal: true});
+ * const y = layer.apply(tf.randomNormal([1, 6, 8]));          // [1, 6, 8]
+ * layer.getWeights().map(w => w.shape);                        // [[8, 8], [8, 8], [8, 8], [8, 8]]
+ * ```
  */
 export class SelfAttention<W extends boolean = boolean> extends tf.layers.Layer {
+  /** The name tfjs's serialization registers the class under (and model.json records). */
   static className = 'SelfAttention';
 
+  /** Number of heads ({@link SelfAttentionArgs.numHeads}, default 1). */
   readonly numHeads: number;
+  /** Whether Q, K, V (and W_o) have biases ({@link SelfAttentionArgs.useBias}, default false). */
   readonly useBias: boolean;
+  /** Whether query i attends only keys j ≤ i ({@link SelfAttentionArgs.causal}, default false). */
   readonly causal: boolean;
+  /**
+   * Dropout rate on the attention weights while training ({@link SelfAttentionArgs.dropout},
+   * default 0).
+   */
   readonly dropout: number;
+  /**
+   * Whether `apply` also returns the weights ({@link SelfAttentionArgs.returnAttentionWeights},
+   * default false).
+   */
   readonly returnAttentionWeights: W;
+  /** How steps 3–6 are computed ({@link SelfAttentionArgs.attentionPath}, default 'auto'). */
   readonly attentionPath: AttentionPath;
+  /**
+   * Scores size above which 'auto' takes the memory-efficient path ({@link
+   * SelfAttentionArgs.memoryBudgetBytes}, default 64 MiB).
+   */
   readonly memoryBudgetBytes: number;
   private readonly args: SelfAttentionArgs;
   private readonly kernelInitializer: Initializer;
@@ -274,8 +297,14 @@ export class SelfAttention<W extends boolean = boolean> extends tf.layers.Layer 
    * inspecting the layer (see `attentionSteps`); the caller disposes the result.
    * Returns query/key `[batch, heads, time, keyDim]`, value `[batch, heads, timeK, valueDim]`.
    */
-  projectQKV(query: tf.Tensor, context: tf.Tensor = query):
-      {query: tf.Tensor, key: tf.Tensor, value: tf.Tensor} {
+  projectQKV(query: tf.Tensor, context: tf.Tensor = query): {
+    /** Q `[batch, heads, timeQ, keyDim]`. */
+    query: tf.Tensor,
+    /** K `[batch, heads, timeK, keyDim]`. */
+    key: tf.Tensor,
+    /** V `[batch, heads, timeK, valueDim]`. */
+    value: tf.Tensor,
+  } {
     if (this.dims == null) {
       throw new Error(`SelfAttention.projectQKV needs a built layer: call apply() or build() ` +
                       `first. Received: layer '${this.name}' not built.`);
