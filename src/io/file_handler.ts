@@ -57,8 +57,14 @@ function code(e: unknown): string|undefined {
  * Saving: `path` is the folder (created if needed; an existing one is replaced atomically,
  * keeping files in it other than the model's own, e.g. a vocabulary).
  * Loading: `path` is the model.json file, or the folder holding it.
+ *
+ * ```ts
+ * const handler = new FileSystemHandler('models/x');   // as fileSystem('models/x')
+ * await model.save(handler);                           // models/x/model.json + weights.bin
+ * ```
  */
 export class FileSystemHandler implements tf.io.IOHandler {
+  /** The folder (saving) or the model.json file or its folder (loading), without 'file://'. */
   readonly path: string;
   private readonly options: FileSystemOptions;
 
@@ -71,6 +77,10 @@ export class FileSystemHandler implements tf.io.IOHandler {
     this.options = options;
   }
 
+  /**
+   * Called by `model.save`: writes model.json and weights.bin into a new folder beside `path`, then
+   * swaps it in.
+   */
   async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
     const node = await nodeModules();
     if (artifacts.modelTopology instanceof ArrayBuffer) {
@@ -128,6 +138,10 @@ export class FileSystemHandler implements tf.io.IOHandler {
     return names;
   }
 
+  /**
+   * Called by `tf.loadLayersModel`: reads and checks model.json and its weights files (only the
+   * model's own), before anything is built.
+   */
   async load(): Promise<tf.io.ModelArtifacts> {
     const node = await nodeModules();
     let file = node.path.resolve(this.path);
@@ -314,6 +328,11 @@ const REGISTERED = Symbol.for('tfjs-self-attention.fileRouters');
 /**
  * Registers the `file://` routers, once per copy of tfjs even when several copies of this
  * package are loaded (importing the package does this).
+ *
+ * ```ts
+ * registerFileRouters();  // idempotent: again after tf.io's registries were reset, e.g. in tests
+ * await model.save('file://models/x');
+ * ```
  */
 export function registerFileRouters(): void {
   const global = globalThis as unknown as Record<symbol, WeakSet<object>|undefined>;
