@@ -77,10 +77,7 @@ export class FileSystemHandler implements tf.io.IOHandler {
     this.options = options;
   }
 
-  /**
-   * Called by `model.save`: writes model.json and weights.bin into a new folder beside `path`, then
-   * swaps it in.
-   */
+  /** Called by `model.save`: writes model.json and weights.bin into `path`, atomically. */
   async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
     const node = await nodeModules();
     if (artifacts.modelTopology instanceof ArrayBuffer) {
