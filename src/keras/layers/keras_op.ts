@@ -16,8 +16,26 @@ type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = Array<number|null>;
 
 /** One positional argument of an op. */
-export type OpArg = {input: number}|{value: number|boolean|null}|
-    {array: {dtype: string, shape: number[], values: number[]}}|{list: OpArg[]};
+export type OpArg = {
+  /** This layer's input number `input` (0 = the first). */
+  input: number,
+}|{
+  /** A constant. */
+  value: number|boolean|null,
+}|{
+  /** A constant tensor, as the Keras config inlines it. */
+  array: {
+    /** Its dtype ('float32', 'int32', 'bool'). */
+    dtype: string,
+    /** Its shape. */
+    shape: number[],
+    /** Its values, flattened. */
+    values: number[],
+  },
+}|{
+  /** A list, each entry an argument. */
+  list: OpArg[],
+};
 
 /** Arguments of {@link KerasOp}. */
 export interface KerasOpArgs extends LayerArgs {
@@ -39,11 +57,13 @@ export interface KerasOpArgs extends LayerArgs {
   repeats?: number[];
   /** `pad`: [before, after] zeros per axis (the batch axis included). */
   paddings?: Array<[number, number]>;
-  /** Bounds of `clip`. */
+  /** Lower bound of `clip`. */
   min?: number;
+  /** Upper bound of `clip`. */
   max?: number;
-  /** `alpha` of `elu`, `negativeSlope` of `leakyRelu`. */
+  /** `alpha` of `elu`. */
   alpha?: number;
+  /** `negativeSlope` of `leakyRelu`. */
   negativeSlope?: number;
   /** `gelu`: the tanh approximation. Default true (as keras.ops.gelu). */
   approximate?: boolean;
@@ -274,20 +294,35 @@ function dtypeRank(d: string): number {
  * ```
  */
 export class KerasOp extends tf.layers.Layer {
+  /** The name tfjs's serialization registers the class under. */
   static className = 'KerasOp';
+  /** The operation ({@link KerasOpArgs.op}). */
   readonly op: string;
+  /** Its positional arguments ({@link KerasOpArgs.args}). */
   readonly opArgs: OpArg[];
+  /** Reduction/expansion axis or axes; null for the op's default ({@link KerasOpArgs.axis}). */
   readonly axis: number|number[]|null;
+  /** Whether reductions keep size-1 axes ({@link KerasOpArgs.keepdims}). */
   readonly keepdims: boolean;
+  /** Target dtype, or null for the input's ({@link KerasOpArgs.castTo}). */
   readonly castTo: string|null;
+  /** Target shape of `reshape` ({@link KerasOpArgs.newshape}). */
   readonly newshape: number[];
+  /** Permutation of `transpose`; null for reversed axes ({@link KerasOpArgs.axes}). */
   readonly axes: number[]|null;
+  /** Repeats of `tile` ({@link KerasOpArgs.repeats}). */
   readonly repeats: number[];
+  /** `[before, after]` zeros per axis of `pad` ({@link KerasOpArgs.paddings}). */
   readonly paddings: Array<[number, number]>;
+  /** Lower bound of `clip` ({@link KerasOpArgs.min}). */
   readonly min: number;
+  /** Upper bound of `clip` ({@link KerasOpArgs.max}). */
   readonly max: number;
+  /** `alpha` of `elu` ({@link KerasOpArgs.alpha}). */
   readonly alpha: number;
+  /** `negativeSlope` of `leakyRelu` ({@link KerasOpArgs.negativeSlope}). */
   readonly negativeSlope: number;
+  /** Whether `gelu` uses the tanh approximation ({@link KerasOpArgs.approximate}, default true). */
   readonly approximate: boolean;
   private readonly def: OpDef;
 
@@ -328,6 +363,7 @@ export class KerasOp extends tf.layers.Layer {
     return list.map(a => (a < 0 ? a + rank : a));
   }
 
+  /** `axis` as one number: the configured one, else -1 for concatenations and 0 otherwise. */
   axisNumber(): number {
     return typeof this.axis === 'number' ? this.axis :
         this.op === 'concatenate' || this.op.startsWith('concatMask') ? -1 : 0;
