@@ -18,11 +18,13 @@ export interface KerasWeight {
   names: string[];
   /** Its position among its Keras layer's weights. */
   index: number;
+  /** The tfjs variable holding it: write the file's values here. */
   variable: tf.LayerVariable;
 }
 
 /** What {@link buildKerasModel} returns. */
 export interface BuiltKerasModel {
+  /** The tfjs model, computing what the Keras model computes. */
   model: tf.LayersModel;
   /** Every weight, in Keras's order (layers in config order, each layer's in its own order). */
   weights: KerasWeight[];
@@ -40,15 +42,6 @@ function makeLayer(className: string, config: tf.serialization.ConfigDict): tf.l
   return fromConfig(cls, JSON.parse(JSON.stringify(config))) as unknown as tf.layers.Layer;
 }
 
-/**
- * Creates the tfjs model of `plan`. Throws, with every variable it made disposed, when a layer
- * cannot be made or applied.
- *
- * ```js
- * const {model, weights} = buildKerasModel(planKerasModel(modelConfig));
- * weights[0].variable.write(kernel);  // Keras's first weight
- * ```
- */
 /** Options of {@link buildKerasModel}. */
 export interface BuildOptions {
   /**
@@ -59,6 +52,15 @@ export interface BuildOptions {
   initializeWeights?: boolean;
 }
 
+/**
+ * Creates the tfjs model of `plan`. Throws, with every variable it made disposed, when a layer
+ * cannot be made or applied.
+ *
+ * ```js
+ * const {model, weights} = buildKerasModel(planKerasModel(modelConfig));
+ * weights[0].variable.write(kernel);  // Keras's first weight
+ * ```
+ */
 export function buildKerasModel(plan: KerasModelPlan, options: BuildOptions = {}): BuiltKerasModel {
   const before = new Set(Object.keys(tf.engine().registeredVariables));
   let built: BuiltKerasModel|undefined;

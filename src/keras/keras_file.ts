@@ -20,6 +20,7 @@ export type {KerasObject, KerasWeightSlot} from './h5_layout';
  * file's name ('model.keras', 'model.weights.h5').
  */
 export interface KerasFileSink {
+  /** Receives the whole file and its name (e.g. 'model.keras'); may return a promise. */
   write(bytes: Uint8Array, name: string): unknown;
 }
 

@@ -17,6 +17,7 @@ export interface UnsupportedItem {
  * `items` lists every one of them; `message` names the file and each item with its layers.
  */
 export class KerasUnsupportedError extends Error {
+  /** Every unsupported class, function or argument, each with the layers that use it. */
   readonly items: UnsupportedItem[];
 
   constructor(source: string, items: UnsupportedItem[]) {
