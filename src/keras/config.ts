@@ -74,7 +74,17 @@ export interface KerasGraph {
   outputs: TensorRef[];
 }
 
-/** A config that is not a well-formed Keras model config. */
+/**
+ * A config that is not a well-formed Keras model config.
+ *
+ * ```ts
+ * try {
+ *   await loadKerasModel('file://models/from-keras/model.json');
+ * } catch (e) {
+ *   if (e instanceof KerasConfigError) console.error(e.message);  // the file and what is malformed
+ * }
+ * ```
+ */
 export class KerasConfigError extends Error {
   constructor(message: string) {
     super(message);
