@@ -20,8 +20,7 @@ export type ApplyKwargs = Parameters<tf.layers.Layer['apply']>[1];
  *
  * ```ts
  * const layer = selfAttention({returnAttentionWeights: true});  // SelfAttention<true>
- * const [output, weights] = layer.apply(x);                     // AttentionApplyResult<tf.Tensor,
- * true>
+ * const [output, weights] = layer.apply(tf.ones([1, 3, 4]));     // [tf.Tensor, tf.Tensor]
  * ```
  */
 export type AttentionApplyResult<T extends tf.Tensor|tf.SymbolicTensor, W extends boolean> =
