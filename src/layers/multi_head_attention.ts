@@ -298,7 +298,9 @@ export class MultiHeadAttention extends tf.layers.Layer {
   /** The positional input layout, or null for the default by count. */
   inputOrder: MultiHeadAttentionInput[]|null;
 
+  /** `outputShape` as a list, or null; `outputShapeGiven` as given (Keras 2 keeps a number). */
   private readonly outputShapeArg: number[]|null;
+  private readonly outputShapeGiven: number|number[]|null;
   private readonly attentionAxesArg: number[]|null;
   private readonly softmaxRobustMasking: boolean|null;
   private readonly kernelInitializer: Initializer;
@@ -329,6 +331,9 @@ export class MultiHeadAttention extends tf.layers.Layer {
     super(withoutOwnArgs(args));
     checkKnownArgs(args);
     const a = args ?? {} as MultiHeadAttentionArgs;
+    if (a.dtype != null && a.dtype !== 'float32') {
+      throw new Error(`${CLASS}: computes in float32 only. Received: dtype=${JSON.stringify(a.dtype)}`);
+    }
     this.numHeads = requiredPositiveInt(a.numHeads, 'numHeads');
     this.keyDim = requiredPositiveInt(a.keyDim, 'keyDim');
     checkPositiveInt(CLASS, a.valueDim, 'valueDim');
@@ -338,6 +343,7 @@ export class MultiHeadAttention extends tf.layers.Layer {
     this.useBias = bool(a.useBias, 'useBias', true);
     this.useGate = bool(a.useGate, 'useGate', false);
     this.outputShapeArg = outputShapeOf(a.outputShape);
+    this.outputShapeGiven = a.outputShape ?? null;
     this.attentionAxesArg = attentionAxesOf(a.attentionAxes);
     checkSlidingWindow(a.slidingWindow, 'slidingWindow', `${CLASS}: `);
     this.slidingWindow = a.slidingWindow ?? null;
@@ -725,13 +731,14 @@ export class MultiHeadAttention extends tf.layers.Layer {
   override getConfig(): tf.serialization.ConfigDict {
     const shapes = this.builtShapes;
     const config: tf.serialization.ConfigDict = {
+      dtype: 'float32',
       numHeads: this.numHeads,
       keyDim: this.keyDim,
       valueDim: this.valueDim,
       dropout: this.dropout,
       useBias: this.useBias,
       useGate: this.useGate,
-      outputShape: this.outputShapeArg,
+      outputShape: this.outputShapeGiven,
       attentionAxes: this.attentionAxesArg ?? (this.built ? [1] : null),
       slidingWindow: this.slidingWindow,
       kernelInitializer: serialize(this.kernelInitializer),
