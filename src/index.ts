@@ -20,3 +20,4 @@ export {LayerNorm, layerNorm, LayerNormArgs} from './layers/layer_norm';
 export {FeedForward, feedForward, FeedForwardArgs} from './layers/feed_forward';
 export {matMul2d} from './ops/matmul';
 export {FullyMaskedRows, MultiHeadAttention, multiHeadAttention, MultiHeadAttentionArgs, MultiHeadAttentionBuildConfig, MultiHeadAttentionCallArgs, MultiHeadAttentionInput} from './layers/multi_head_attention';
+export {AttentionConversionOptions, multiHeadAttentionFromSelfAttention, selfAttentionFromMultiHeadAttention} from './layers/attention_conversion';
