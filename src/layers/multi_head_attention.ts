@@ -20,7 +20,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {AttentionPath, checkBudget, checkPath, DEFAULT_MEMORY_BUDGET_BYTES} from '../attention/dispatch';
-import {andMasks, checkMaskShape, toBool} from '../attention/masks';
+import {andMasks, toBool} from '../attention/masks';
 import {checkDropout, checkSlidingWindow} from '../attention/options';
 import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint,
         resolveInitializer, resolveRegularizer, serialize} from '../initializers';
@@ -575,7 +575,12 @@ export class MultiHeadAttention extends tf.layers.Layer {
     }
     const as4 = mask.rank === 3 ? mask.expandDims(1) :
         mask.reshape([...new Array<number>(4 - mask.rank).fill(1), ...mask.shape]);
-    checkMaskShape(as4, [batch, this.numHeads, timeQ, timeK], 'attentionMask');
+    const scores = [batch, this.numHeads, timeQ, timeK];
+    if (!as4.shape.every((size, i) => size === 1 || size === scores[i])) {
+      throw new Error(`${CLASS} '${this.name}': attentionMask must broadcast to the attention ` +
+                      `scores [batch, numHeads, timeQ, timeK] = [${scores}] (a 3-D mask is ` +
+                      `[batch, timeQ, timeK]). Received: attentionMask with shape [${mask.shape}].`);
+    }
     return toBool(as4);
   }
 
