@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {andMasks, MASK_FILL, positionMask} from './masks';
+import {andMasks, MASK_FILL, positionMask, toBool} from './masks';
 import {AttentionOptions, AttentionResult, resolve} from './options';
 
 /** Every intermediate of steps 3–6, as {@link attentionSteps} returns them. */
@@ -58,16 +58,67 @@ export function attentionSteps(
 }
 
 /**
- * Softmax over the last axis, where `allowed` (boolean, broadcastable) is false the weight is 0.
- * Masked scores are first replaced by {@link MASK_FILL} so they cannot win the softmax's max;
- * multiplying by the mask afterwards turns rows with no allowed key into zeros.
+ * Softmax over the last axis, where `allowed` (boolean, broadcastable) is false the weight is 0,
+ * whatever the scores: masked keys get exactly 0 and the allowed keys of a row all of its weight,
+ * even when every allowed score lies below the fill value (scores up to ±1e30 and beyond). A row
+ * with no allowed key gets weights 0, never NaN.
+ *
+ * How: each row is first shifted by its largest *allowed* score (a constant of the gradient:
+ * softmax does not depend on it), so the allowed scores are ≤ 0 with a 0 among them; masked
+ * scores are then replaced by {@link MASK_FILL}, which lies below every allowed score that can
+ * carry weight, and multiplying by the mask after the softmax zeroes them and the rows with no
+ * allowed key. Every intermediate stays finite in float16 (WebGL on phones).
  */
 export function maskedSoftmax(scores: tf.Tensor, allowed: tf.Tensor|null): tf.Tensor {
   if (allowed == null) {
     return tf.softmax(scores);
   }
-  return tf.tidy(() => {
-    const filled = tf.where(allowed, scores, tf.scalar(MASK_FILL));
-    return tf.mul(tf.softmax(filled), tf.cast(allowed, scores.dtype));
-  });
+  return maskedSoftmaxWithStats(scores, allowed, false).weights;
 }
+
+/**
+ * {@link maskedSoftmax}, and with `needStats` the statistics the memory-efficient path merges
+ * blocks by, each `[..., 1]`: `rowMax`, the largest allowed score of each row, and `rowSum`,
+ * Σ exp(score − rowMax) over its allowed keys (so log Σ exp(score) = rowMax + log rowSum, kept
+ * apart because at large scores the sum would lose the digits that matter). A row with no
+ * allowed key gets rowMax = the lowest finite value the backend stores, below every real row's,
+ * so its share of a merge is 0. rowSum comes from the softmax for free: the largest weight of a
+ * row is exp(0)/Σ.
+ */
+export function maskedSoftmaxWithStats(scores: tf.Tensor, allowed: tf.Tensor|null,
+                                       needStats = true):
+    {weights: tf.Tensor, rowMax: tf.Tensor|null, rowSum: tf.Tensor|null} {
+  const [weights, rowMax = null, rowSum = null] = tf.tidy(() => {
+    let logits = scores;
+    let max: tf.Tensor|null = null;                                     // [..., 1]
+    if (allowed != null) {
+      const mask = toBool(allowed);
+      max = withoutGradient(tf.max(tf.where(mask, scores, tf.scalar(lowestFinite())), -1, true));
+      logits = tf.where(mask, tf.sub(scores, max), tf.scalar(MASK_FILL));
+    }
+    const p = tf.softmax(logits);
+    const weights = allowed == null ? p : tf.mul(p, tf.cast(toBool(allowed), p.dtype));
+    if (!needStats) {
+      return [weights];
+    }
+    return [weights, max ?? tf.max(scores, -1, true), tf.reciprocal(tf.max(p, -1, true))];
+  });
+  return {weights: weights!, rowMax, rowSum};
+}
+
+/**
+ * The most negative finite value the active backend stores: −65504 where WebGL keeps float16
+ * textures (render targets without float32), else float32's −3.4028e38.
+ */
+export function lowestFinite(): number {
+  const float16 = tf.getBackend() === 'webgl' &&
+      (!tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED') ||
+       tf.env().getBool('WEBGL_FORCE_F16_TEXTURES'));
+  return float16 ? MASK_FILL : -3.4028234663852886e38;
+}
+
+/** The identity, with a zero gradient (tfjs has no stop-gradient op). */
+const withoutGradient = tf.customGrad(((x: tf.Tensor) => ({
+  value: tf.clone(x),
+  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+})) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
