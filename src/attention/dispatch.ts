@@ -114,8 +114,8 @@ export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
     }
   }
   const result = run(chosen, query, key, value, pathOptions);
-  if (queryMask == null) {
-    return result;
+  if (queryMask == null || result.output.size === 0 || key.shape[key.rank - 2] === 0) {
+    return result;  // nothing to zero (and no size-0 kernel: see isEmpty in options.ts)
   }
   const [output, weights = null] = tf.tidy(() => {
     // [batch, (1,) timeQ, 1]: broadcasts over heads and the last axis. `where` (not a product)

@@ -125,6 +125,43 @@ export function resolve(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
   };
 }
 
+/**
+ * Whether there is nothing to compute: batch (or heads), timeQ or timeK is 0. Every path then
+ * returns {@link emptyAttention} without running a kernel (tfjs-backend-wasm 4.22 fails on
+ * several size-0 kernels: `tf.where` corrupts its heap, a 2-D matMul returns uninitialised
+ * memory, a batch of 0 divides by zero).
+ */
+export function isEmpty(r: Resolved): boolean {
+  return r.slices === 0 || r.timeQ === 0 || r.timeK === 0;
+}
+
+/**
+ * The result of attention over empty shapes, as the standard formula gives it: output zeros
+ * `[..., timeQ, dv]` (with timeK = 0 every query row has no key, and a row with no allowed key
+ * gets output 0), weights zeros `[..., timeQ, timeK]` (empty). The output's gradients are zeros
+ * of the inputs' shapes.
+ */
+export function emptyAttention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, r: Resolved):
+    PathResult {
+  return {
+    output: connectedZeros([...r.lead, r.timeQ, r.dv], [query, key, value]),
+    weights: r.needWeights ? tf.zeros([...r.lead, r.timeQ, r.timeK]) : null,
+  };
+}
+
+/**
+ * Zeros of `shape` computed from `inputs` without running a kernel on them: their gradient with
+ * respect to each input is zeros of its shape (so `tf.grads` through an empty case works).
+ */
+export function connectedZeros(shape: number[], inputs: tf.Tensor[]): tf.Tensor {
+  const f = tf.customGrad(((...xs: tf.Tensor[]) => ({
+    value: tf.zeros(shape),
+    gradFunc: () => xs.slice(0, inputs.length).map(x => tf.zerosLike(x)),
+  })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as
+      (...xs: tf.Tensor[]) => tf.Tensor;
+  return f(...inputs);
+}
+
 /** Throws unless `dropout` is a rate in [0, 1). */
 export function checkDropout(dropout: unknown, argName = 'dropout', context = ''): void {
   if (!(typeof dropout === 'number' && dropout >= 0 && dropout < 1)) {

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {andMasks, MASK_FILL, positionMask, toBool} from './masks';
-import {AttentionOptions, AttentionResult, resolve} from './options';
+import {AttentionOptions, AttentionResult, emptyAttention, isEmpty, resolve} from './options';
 
 /** Every intermediate of steps 3–6, as {@link attentionSteps} returns them. */
 export interface AttentionSteps extends AttentionResult {
@@ -42,12 +42,18 @@ export function scaledDotProductAttention(
 export function attentionSteps(
     query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
     options: AttentionOptions = {}): AttentionSteps {
-  const {timeQ, timeK, scale, mask, dropout, seed, ...rules} = resolve(query, key, value, options);
+  const r = resolve(query, key, value, options);
+  const {timeQ, timeK, scale, mask, dropout, seed} = r;
+  if (isEmpty(r)) {
+    const {output, weights} = emptyAttention(query, key, value, {...r, needWeights: true});
+    const zeros = () => tf.zeros([...r.lead, timeQ, timeK]);
+    return {scores: zeros(), scaled: zeros(), weights: weights!, output, scale};
+  }
 
   const tensors = tf.tidy(() => {
     const scores = tf.matMul(query, key, false, true);  // step 3: [batch, (heads,) timeQ, timeK]
     const scaled = tf.mul(scores, scale);               // step 4: ÷ √dk
-    const positions = positionMask(rules, {start: 0, size: timeQ}, {start: 0, size: timeK});
+    const positions = positionMask(r, {start: 0, size: timeQ}, {start: 0, size: timeK});
     const allowed = andMasks(mask, positions);          // [batch|1, (heads|1,) timeQ, timeK]
     const weights = maskedSoftmax(scaled, allowed);     // step 5
     const dropped = dropout > 0 ? tf.dropout(weights, dropout, undefined, seed) : weights;
@@ -70,7 +76,7 @@ export function attentionSteps(
  * allowed key. Every intermediate stays finite in float16 (WebGL on phones).
  */
 export function maskedSoftmax(scores: tf.Tensor, allowed: tf.Tensor|null): tf.Tensor {
-  if (allowed == null) {
+  if (allowed == null && !maxIsClamped()) {
     return tf.softmax(scores);
   }
   return maskedSoftmaxWithStats(scores, allowed, false).weights;
@@ -81,29 +87,54 @@ export function maskedSoftmax(scores: tf.Tensor, allowed: tf.Tensor|null): tf.Te
  * blocks by, each `[..., 1]`: `rowMax`, the largest allowed score of each row, and `rowSum`,
  * Σ exp(score − rowMax) over its allowed keys (so log Σ exp(score) = rowMax + log rowSum, kept
  * apart because at large scores the sum would lose the digits that matter). A row with no
- * allowed key gets rowMax = the lowest finite value the backend stores, below every real row's,
- * so its share of a merge is 0. rowSum comes from the softmax for free: the largest weight of a
- * row is exp(0)/Σ.
+ * allowed key gets rowSum = 0 and rowMax = the lowest finite value the backend stores, so it adds
+ * nothing to a merge. rowSum comes from the softmax for free: the largest weight of a row is
+ * exp(0)/Σ.
  */
 export function maskedSoftmaxWithStats(scores: tf.Tensor, allowed: tf.Tensor|null,
                                        needStats = true):
     {weights: tf.Tensor, rowMax: tf.Tensor|null, rowSum: tf.Tensor|null} {
   const [weights, rowMax = null, rowSum = null] = tf.tidy(() => {
+    const mask = allowed == null ? null : toBool(allowed);
     let logits = scores;
     let max: tf.Tensor|null = null;                                     // [..., 1]
-    if (allowed != null) {
-      const mask = toBool(allowed);
-      max = withoutGradient(tf.max(tf.where(mask, scores, tf.scalar(lowestFinite())), -1, true));
-      logits = tf.where(mask, tf.sub(scores, max), tf.scalar(MASK_FILL));
+    if (mask != null || maxIsClamped()) {
+      const candidates = mask == null ? scores : tf.where(mask, scores, tf.scalar(lowestFinite()));
+      max = withoutGradient(rowMaxOf(candidates));
+      const shifted = tf.sub(scores, max);                              // allowed: <= 0, max 0
+      logits = mask == null ? shifted : tf.where(mask, shifted, tf.scalar(MASK_FILL));
     }
     const p = tf.softmax(logits);
-    const weights = allowed == null ? p : tf.mul(p, tf.cast(toBool(allowed), p.dtype));
+    const weights = mask == null ? p : tf.mul(p, tf.cast(mask, p.dtype));
     if (!needStats) {
       return [weights];
     }
-    return [weights, max ?? tf.max(scores, -1, true), tf.reciprocal(tf.max(p, -1, true))];
+    const top = tf.max(p, -1, true);                                    // exp(0) / Σ
+    return [weights, max ?? tf.max(scores, -1, true),
+            mask == null ? tf.reciprocal(top) : tf.div(tf.sum(weights, -1, true), top)];
   });
   return {weights: weights!, rowMax, rowSum};
+}
+
+/**
+ * Whether `tf.max` on the active backend cannot return values below −1e20: tfjs-backend-webgl
+ * 4.22 starts its max reduction from −1e20 (its shader cannot write −∞ on every driver), so a
+ * row whose values all lie below it gets −1e20. With float16 textures no value is that low.
+ */
+function maxIsClamped(): boolean {
+  return tf.getBackend() === 'webgl' && lowestFinite() !== MASK_FILL;
+}
+
+/**
+ * The maximum over the last axis, `[..., 1]`, exact on every backend: where {@link maxIsClamped},
+ * the rows are scaled by 2⁻¹⁰⁰ into the reduction's range first and back after (exact: a power
+ * of two; only values below 2⁻²⁶ in size may round to 0, which leaves the shift within 2⁻²⁶).
+ */
+function rowMaxOf(x: tf.Tensor): tf.Tensor {
+  if (!maxIsClamped()) {
+    return tf.max(x, -1, true);
+  }
+  return tf.mul(tf.max(tf.mul(x, 2 ** -100), -1, true), 2 ** 100);
 }
 
 /**

@@ -16,7 +16,7 @@ describe('SelfAttention arguments', () => {
     [{keyDim: 0}, /keyDim must be a positive integer\. Received: keyDim=0/],
     [{keyDim: 2.5}, /keyDim must be a positive integer\. Received: keyDim=2\.5/],
     [{valueDim: -1}, /valueDim must be a positive integer\. Received: valueDim=-1/],
-    [{outputDim: NaN}, /outputDim must be a positive integer\. Received: outputDim=null/],
+    [{outputDim: NaN}, /outputDim must be a positive integer\. Received: outputDim=NaN/],
     [{dropout: 1}, /dropout must be a number in \[0, 1\)\. Received: dropout=1/],
     [{dropout: -0.1}, /dropout must be a number in \[0, 1\)\. Received: dropout=-0\.1/],
     [{kernelInitializer: 'glorotUniformm'},

@@ -12,8 +12,8 @@
  *   l' = a + b,  O = (O·a + O_j·b) / l'
  * so O stays normalised (max and sum kept apart, not as one log-sum-exp: at scores of 1e6 a
  * float32 log-sum-exp has lost the digits the weights depend on). A row with no allowed key in
- * block j has m_j = the lowest finite value, so its share is 0 (and with none in any block,
- * O = 0). The shares l_j·e^(m_j − m)/l are kept.
+ * block j has l_j = 0 and m_j = the lowest finite value, so it adds nothing (and with none in
+ * any block, O = 0). The shares l_j·e^(m_j − m)/l are kept.
  * Backward, with D = rowsum(dO ⊙ O) and P = softmax(S) · share ⊙ allowed:
  *   dV_j += (P ⊙ M)ᵀ dO_i,  dS = P ⊙ ((dO_i V_jᵀ) ⊙ M − D),
  *   dQ_i += scale · dS K_j,  dK_j += dSᵀ (scale·Q_i).
@@ -31,7 +31,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {andMasks, blockMask, maskSlices, positionCoverage, positionMask, Span} from '../masks';
-import {PathOptions, PathResult, resolve, Resolved} from '../options';
+import {emptyAttention, isEmpty, PathOptions, PathResult, resolve, Resolved} from '../options';
 import {maskedSoftmax, maskedSoftmaxWithStats} from '../scaled_dot_product';
 import {customGrad3, SliceGradients, sliceOf, stackSliceGradients, toSlices} from './common';
 
@@ -44,6 +44,9 @@ import {customGrad3, SliceGradients, sliceOf, stackSliceGradients, toSlices} fro
 export function memoryEfficientAttention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
                                          options: PathOptions = {}): PathResult {
   const r = resolve(query, key, value, options);
+  if (isEmpty(r)) {
+    return emptyAttention(query, key, value, r);
+  }
   const {slices, timeQ, dv, scale} = r;
   const [output, weights] = tf.tidy(() => {
     const plan = makePlan(r);
@@ -193,7 +196,7 @@ function forwardQueryBlock(plan: Plan, s: number, mask: tf.Tensor2D|null, qb: Sp
     // in the backward pass.  // [bq, key blocks]
     const shares = tf.div(
         tf.mul(tf.concat(blockSum, 1), tf.exp(tf.sub(tf.concat(blockMax, 1), state!.max))),
-        state!.sum);
+        atLeastOne(state!.sum));
     return {output: state!.output, shares};
   });
 }
@@ -233,9 +236,18 @@ function mergeBlocks(a: Partial, b: Partial): Partial {
     const sum = tf.add(wa, wb);
     return {
       max, sum,
-      output: tf.div(tf.add(tf.mul(a.output, wa), tf.mul(b.output, wb)), sum),
+      output: tf.div(tf.add(tf.mul(a.output, wa), tf.mul(b.output, wb)), atLeastOne(sum)),
     };
   });
+}
+
+/**
+ * A merged row sum, safe to divide by: a row with an allowed key has sum >= 1 (its largest
+ * score's block adds e^0 · l_j >= 1), a row with none has 0 (and output 0): max(sum, 1) is exact
+ * for the first and avoids 0/0 for the second.
+ */
+function atLeastOne(sum: tf.Tensor): tf.Tensor {
+  return tf.maximum(sum, 1);
 }
 
 /** `(scale·Q_i) · K_jᵀ` for one block.  // [bq, bk] */

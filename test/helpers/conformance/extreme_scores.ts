@@ -45,6 +45,12 @@ export const EXTREME_CASES: ExtremeCase[] = [
     float16: false,
   },
   {
+    name: 'no mask, every score below -1e20 (where WebGL\'s max reduction starts)',
+    q: [1, 0.5, 2],
+    k: [-3e20, -5e20, -3e20, -1e30, -4e20],
+    float16: false,
+  },
+  {
     name: 'causal, every score below -65504',
     q: [1, 1, 1, 2, 1, 0.5],
     k: [-3e5, -2e5, -2e5 - 1, -4e5, -1e7, -2e5 - 0.5],
