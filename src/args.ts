@@ -150,7 +150,8 @@ export const LAYER_CALL_ARGS: ArgSpec = {mask: is.anything, training: is.boolean
 export function checkArgs<T>(className: string, args: T, spec: ArgSpec,
                              options: CheckArgsOptions = {}): T {
   const argName = options.argName ?? 'args';
-  if (args === undefined && (options.required ?? []).length === 0) {
+  if (args === undefined) {
+    checkArgs(className, {}, spec, options);  // required arguments missing?
     return {} as T;
   }
   if (typeof args !== 'object' || args === null || Array.isArray(args) ||
@@ -225,7 +226,7 @@ export function checkTensorArg(className: string, value: unknown, argName: strin
  * A `mask` call argument: a tensor, null, or (for several inputs) an array of tensors or nulls.
  */
 export function checkMaskArg(className: string, mask: unknown, argName = 'mask'): void {
-  if (Array.isArray(mask) && mask.every(m => m == null || m instanceof tf.Tensor)) {
+  if (Array.isArray(mask) && mask.some(m => m == null || m instanceof tf.Tensor)) {
     mask.forEach((m, i) => checkTensorArg(className, m, `${argName}[${i}]`));
     return;
   }

@@ -29,7 +29,7 @@ export function scaledDotProductAttention(
     query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
     options: AttentionOptions = {}): AttentionResult {
   return tf.tidy(() => {
-    const {output, weights} = attentionSteps(query, key, value, options);
+    const {output, weights} = steps(query, key, value, options, 'scaledDotProductAttention');
     return {output, weights};
   });
 }
@@ -42,7 +42,13 @@ export function scaledDotProductAttention(
 export function attentionSteps(
     query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
     options: AttentionOptions = {}): AttentionSteps {
-  const r = resolve(query, key, value, options);
+  return steps(query, key, value, options, 'attentionSteps');
+}
+
+/** Steps 3–6; `fn` names the function called in errors. */
+function steps(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, options: AttentionOptions,
+               fn: string): AttentionSteps {
+  const r = resolve(query, key, value, options, fn);
   const {timeQ, timeK, scale, mask, dropout, seed} = r;
   if (isEmpty(r)) {
     const {output, weights} = emptyAttention(query, key, value, {...r, needWeights: true});

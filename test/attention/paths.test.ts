@@ -208,7 +208,7 @@ describe.each(BACKENDS)('on %s', backend => {
             .toThrow(/mask must broadcast.*Received: mask with shape \[2,4,3\]/);
         expect(() => run(q, q, q, {dropout: 1.5, training: true})).toThrow(/dropout=1.5/);
         expect(() => run(q, q, q, {slidingWindow: 0}))
-            .toThrow(/slidingWindow must be a positive integer or null\. Received: slidingWindow=0/);
+            .toThrow(/slidingWindow must be a positive integer\. Received: slidingWindow=0/);
       });
     });
   });

@@ -26,7 +26,7 @@ import {customGrad3, dropoutMultiplier, SliceGradients, stackSliceGradients, toS
  */
 export function fastCpuAttention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
                                  options: PathOptions = {}): PathResult {
-  const r = resolve(query, key, value, options);
+  const r = resolve(query, key, value, options, 'fastCpuAttention');
   if (isEmpty(r)) {
     return emptyAttention(query, key, value, r);
   }

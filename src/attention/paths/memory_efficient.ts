@@ -43,7 +43,7 @@ import {customGrad3, SliceGradients, sliceOf, stackSliceGradients, toSlices} fro
  */
 export function memoryEfficientAttention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
                                          options: PathOptions = {}): PathResult {
-  const r = resolve(query, key, value, options);
+  const r = resolve(query, key, value, options, 'memoryEfficientAttention');
   if (isEmpty(r)) {
     return emptyAttention(query, key, value, r);
   }
