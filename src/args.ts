@@ -28,7 +28,12 @@ export interface ArgCheck {
   /** Completes "<name> must be …", e.g. 'a positive integer'. */
   expected: string;
   test: (value: unknown) => boolean;
+  /** A more precise `expected` for a value that fails, when there is one. */
+  expectedFor?: (value: unknown) => string;
 }
+
+/** The largest size tfjs can index (shapes are int32). */
+export const MAX_SIZE = 2 ** 31 - 1;
 
 /** The known arguments of a layer or function, with their checks. */
 export type ArgSpec = Record<string, ArgCheck>;
@@ -65,7 +70,10 @@ const isNumber = (v: unknown): v is number => typeof v === 'number';
 export const is = {
   positiveInt: {
     expected: 'a positive integer',
-    test: (v: unknown) => isNumber(v) && Number.isInteger(v) && v > 0,
+    test: (v: unknown) => isNumber(v) && Number.isInteger(v) && v > 0 && v <= MAX_SIZE,
+    expectedFor: (v: unknown) =>
+        isNumber(v) && v > MAX_SIZE ? `a positive integer of at most ${MAX_SIZE}` :
+                                      'a positive integer',
   } as ArgCheck,
   boolean: {expected: 'a boolean (true or false)', test: (v: unknown) => typeof v === 'boolean'} as
       ArgCheck,
@@ -104,7 +112,7 @@ export const is = {
   shape: {
     expected: 'an array of positive integers or null',
     test: (v: unknown) => Array.isArray(v) &&
-        v.every(d => d === null || (isNumber(d) && Number.isInteger(d) && d > 0)),
+        v.every(d => d === null || (isNumber(d) && Number.isInteger(d) && d > 0 && d <= MAX_SIZE)),
   } as ArgCheck,
 };
 
@@ -177,8 +185,8 @@ export function checkArgs<T>(className: string, args: T, spec: ArgSpec,
   for (const [name, check] of Object.entries(known)) {
     const value = record[name];
     if (value != null && !check.test(value)) {
-      throw new Error(`${className}: ${name} must be ${check.expected}. Received: ${name}=${
-          describeValue(value)}`);
+      throw new Error(`${className}: ${name} must be ${
+          check.expectedFor?.(value) ?? check.expected}. Received: ${name}=${describeValue(value)}`);
     }
   }
   if (layer) {

@@ -95,7 +95,7 @@ function resolve(args: TransformerBlockArgs, d: number, what: string) {
     activation: args.activation ?? 'relu',
     epsilon: args.epsilon ?? 1e-6,
     kernelInitializer:
-        resolveInitializer(args.kernelInitializer ?? 'glorotUniform', 'kernelInitializer')!,
+        resolveInitializer(args.kernelInitializer ?? 'glorotUniform', 'kernelInitializer', what)!,
     name: (part: string) => prefix == null ? undefined : `${prefix}_${part}`,
   };
 }

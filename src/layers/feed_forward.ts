@@ -47,7 +47,8 @@ export class FeedForward extends tf.layers.Layer {
     this.outputDimArg = args.outputDim ?? null;
     this.activation = activation;
     this.kernelInitializer =
-        resolveInitializer(args.kernelInitializer ?? 'glorotUniform', 'kernelInitializer')!;
+        resolveInitializer(args.kernelInitializer ?? 'glorotUniform', 'kernelInitializer',
+                           'FeedForward')!;
     this.supportsMasking = true;
   }
 

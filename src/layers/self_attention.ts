@@ -149,13 +149,15 @@ export class SelfAttention extends tf.layers.Layer {
     this.returnAttentionWeights = args.returnAttentionWeights ?? false;
     this.attentionPath = args.attentionPath ?? 'auto';
     this.memoryBudgetBytes = args.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
+    const name = 'SelfAttention';
     this.kernelInitializer =
-        resolveInitializer(args.kernelInitializer ?? 'identity', 'kernelInitializer')!;
-    this.biasInitializer = resolveInitializer(args.biasInitializer ?? 'zeros', 'biasInitializer')!;
-    this.kernelRegularizer = resolveRegularizer(args.kernelRegularizer, 'kernelRegularizer');
-    this.biasRegularizer = resolveRegularizer(args.biasRegularizer, 'biasRegularizer');
-    this.kernelConstraint = resolveConstraint(args.kernelConstraint, 'kernelConstraint');
-    this.biasConstraint = resolveConstraint(args.biasConstraint, 'biasConstraint');
+        resolveInitializer(args.kernelInitializer ?? 'identity', 'kernelInitializer', name)!;
+    this.biasInitializer =
+        resolveInitializer(args.biasInitializer ?? 'zeros', 'biasInitializer', name)!;
+    this.kernelRegularizer = resolveRegularizer(args.kernelRegularizer, 'kernelRegularizer', name);
+    this.biasRegularizer = resolveRegularizer(args.biasRegularizer, 'biasRegularizer', name);
+    this.kernelConstraint = resolveConstraint(args.kernelConstraint, 'kernelConstraint', name);
+    this.biasConstraint = resolveConstraint(args.biasConstraint, 'biasConstraint', name);
     this.supportsMasking = true;
   }
 

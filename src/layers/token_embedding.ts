@@ -44,7 +44,7 @@ export class TokenEmbedding extends tf.layers.Layer {
     this.maskZero = args.maskZero ?? false;
     this.embeddingsInitializer = resolveInitializer(
         args.embeddingsInitializer ?? tf.initializers.randomUniform({minval: -0.05, maxval: 0.05}),
-        'embeddingsInitializer')!;
+        'embeddingsInitializer', 'TokenEmbedding')!;
     this.supportsMasking = this.maskZero;
   }
 
@@ -70,7 +70,12 @@ export class TokenEmbedding extends tf.layers.Layer {
             ids.shape}]`);
       }
       const [batch, time] = ids.shape as [number, number];
-      const oneHot = tf.oneHot(tf.cast(ids, 'int32').reshape([batch * time]), this.vocabSize);
+      // tf.oneHot needs a depth of at least 2: a vocabulary of 1 takes the first column of 2.
+      const depth = Math.max(2, this.vocabSize);
+      let oneHot = tf.oneHot(tf.cast(ids, 'int32').reshape([batch * time]), depth);
+      if (depth !== this.vocabSize) {
+        oneHot = oneHot.slice([0, 0], [-1, this.vocabSize]);  // [batch*time, vocabSize]
+      }
       const vectors = tf.matMul(tf.cast(oneHot, 'float32'), this.table!.read());
       return vectors.reshape([batch, time, this.outputDim]);  // [batch, time, outputDim]
     });
