@@ -19,3 +19,15 @@ export {decoderBlock, encoderBlock, TransformerBlockArgs} from './layers/blocks'
 export {LayerNorm, layerNorm, LayerNormArgs} from './layers/layer_norm';
 export {FeedForward, feedForward, FeedForwardArgs} from './layers/feed_forward';
 export {matMul2d} from './ops/matmul';
+export {loadKerasModel, LoadKerasModelOptions} from './keras/load';
+export {KerasUnsupportedError, UnsupportedItem} from './keras/problems';
+export {KerasConfigError} from './keras/config';
+export {KerasModelPlan, planKerasModel, PlanOptions} from './keras/topology';
+export {buildKerasModel, BuiltKerasModel, KerasWeight} from './keras/build';
+export {KerasCall, KerasCallArgs} from './keras/layers/keras_call';
+export {KerasOp, KerasOpArgs} from './keras/layers/keras_op';
+export {KerasLayerNormalization, KerasLayerNormalizationArgs} from './keras/layers/layer_normalization';
+export {KerasRMSNormalization, KerasRMSNormalizationArgs} from './keras/layers/rms_normalization';
+export {KerasGlobalAveragePooling1D, KerasGlobalAveragePooling1DArgs} from './keras/layers/global_average_pooling_1d';
+export {FullyMaskedRows, MultiHeadAttention, multiHeadAttention, MultiHeadAttentionArgs, MultiHeadAttentionBuildConfig, MultiHeadAttentionCallArgs, MultiHeadAttentionInput} from './layers/multi_head_attention';
+export {isKerasArchive, kerasArchiveHandler, kerasConfig, KerasFileDestination, KerasFileSink, KerasFileSource, KerasObject, KerasSaveResult, kerasWeightLayout, KerasWeightSlot, loadKerasWeights, saveKerasModel, saveKerasWeights} from './keras/keras_file';
