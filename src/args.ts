@@ -147,6 +147,14 @@ export const BASE_LAYER_ARGS: ArgSpec = {
 /** What tfjs passes to the `call` of a layer that takes no call options of its own. */
 export const LAYER_CALL_ARGS: ArgSpec = {mask: is.anything, training: is.boolean};
 
+/** Throws unless `value` is absent (undefined or null) or a positive integer. */
+export function checkPositiveInt(className: string, value: unknown, name: string): void {
+  if (value != null && !is.positiveInt.test(value)) {
+    throw new Error(`${className}: ${name} must be ${is.positiveInt.expectedFor!(value)}. ` +
+                    `Received: ${name}=${describeValue(value)}`);
+  }
+}
+
 // ---- checkArgs ------------------------------------------------------------------------------
 
 /**

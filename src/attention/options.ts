@@ -190,6 +190,23 @@ export function connectedZeros(shape: number[], inputs: tf.Tensor[]): tf.Tensor 
   return f(...inputs);
 }
 
+/** Throws unless `dropout` is a rate in [0, 1); `context` starts the message. */
+export function checkDropout(dropout: unknown, argName = 'dropout', context = ''): void {
+  if (!is.rate.test(dropout)) {
+    throw new Error(`${context}${argName} must be in [0, 1). Received: ${argName}=${
+        describeValue(dropout)}`);
+  }
+}
+
+/** Throws unless `window` is null (no window) or a positive integer; `context` starts it. */
+export function checkSlidingWindow(window: unknown, argName = 'slidingWindow', context = ''):
+    void {
+  if (window != null && !is.positiveInt.test(window)) {
+    throw new Error(`${context}${argName} must be a positive integer or null. Received: ${
+        argName}=${describeValue(window)}`);
+  }
+}
+
 /**
  * Throws a clear error unless query, key and value are float32 tensors whose ranks and shapes
  * fit.
