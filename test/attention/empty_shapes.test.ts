@@ -6,11 +6,10 @@
  * heap, after which every op in the process fails), so each case ends by checking that the
  * backend still computes attention correctly.
  */
-import * as path from 'path';
-
 import * as tf from '@tensorflow/tfjs';
 
 import {attention, attentionSteps, fastCpuAttention, memoryEfficientAttention, PathOptions, PathResult, scaledDotProductAttention, selfAttention} from '../../src';
+import {useBackend} from '../helpers/backends';
 import {expectClose} from '../helpers/tensors';
 
 type Run = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, o: PathOptions) => PathResult;
@@ -32,15 +31,6 @@ const SHAPES: Array<[string, number[], number, number]> = [
   ['all 0', [0, 2], 0, 0],
 ];
 
-async function useBackend(name: string): Promise<void> {
-  if (name === 'wasm') {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
-    wasm.setWasmPaths(path.dirname(
-        require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep);
-  }
-  expect(await tf.setBackend(name)).toBe(true);
-}
 
 /** The backend still works: a small attention against hand-computed numbers. */
 function expectBackendWorks(): void {

@@ -4,11 +4,10 @@
  * to +1e30, against the float64 reference. The same cases run in Chromium (webgl, webgl
  * float16, webgpu, wasm) in test/browser/conformance.browser.test.ts.
  */
-import * as path from 'path';
-
 import * as tf from '@tensorflow/tfjs';
 
 import {attention, fastCpuAttention, memoryEfficientAttention, PathOptions, PathResult, scaledDotProductAttention} from '../../src';
+import {useBackend} from '../helpers/backends';
 import {EXTREME_CASES, runExtremeScores} from '../helpers/conformance/extreme_scores';
 
 type Run = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, o: PathOptions) => PathResult;
@@ -20,15 +19,6 @@ const PATHS: Array<[string, Run]> = [
   ['attention() auto', (q, k, v, o) => attention(q, k, v, o)],
 ];
 
-async function useBackend(name: string): Promise<void> {
-  if (name === 'wasm') {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
-    wasm.setWasmPaths(path.dirname(
-        require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep);
-  }
-  expect(await tf.setBackend(name)).toBe(true);
-}
 
 it('the cases reach scores of ±1e30 and rows whose allowed scores all lie below -65504', () => {
   const scores = EXTREME_CASES.flatMap(c => c.q.flatMap(q => c.k.map(k => q * k)));

@@ -7,12 +7,11 @@
  *   ill-typed is accepted), and what it calls valid is accepted;
  * - nothing leaks (tensors, variables), and the backend still computes correctly afterwards.
  */
-import * as path from 'path';
-
 import * as tf from '@tensorflow/tfjs';
 
 import {attention, feedForward, layerNorm, positionalEmbedding, scaledDotProductAttention, selfAttention,
         tokenEmbedding} from '../../src';
+import {useBackend} from '../helpers/backends';
 import {rng} from '../helpers/reference';
 
 const SEED = 20261201;
@@ -133,15 +132,6 @@ function expectBackendWorks(): void {
   expect(sum).toBe(210);
 }
 
-async function useBackend(name: string): Promise<void> {
-  if (name === 'wasm') {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
-    wasm.setWasmPaths(path.dirname(
-        require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep);
-  }
-  expect(await tf.setBackend(name)).toBe(true);
-}
 
 // ---- Constructor arguments ----------------------------------------------------------------
 
