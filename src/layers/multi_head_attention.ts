@@ -861,7 +861,15 @@ export class MultiHeadAttention extends tf.layers.Layer {
 }
 tf.serialization.registerClass(MultiHeadAttention);
 
-/** Factory in the style of `tf.layers.*`. */
+/**
+ * Factory in the style of `tf.layers.*`: `new MultiHeadAttention(args)`.
+ *
+ * ```ts
+ * // Keras: MultiHeadAttention(num_heads=2, key_dim=8)(query, value, attention_mask=mask)
+ * const mha = multiHeadAttention({numHeads: 2, keyDim: 8});
+ * const out = mha.apply(query, {value, attentionMask: mask});  // [batch, timeQ, queryFeatures]
+ * ```
+ */
 export function multiHeadAttention(args: MultiHeadAttentionArgs): MultiHeadAttention {
   return new MultiHeadAttention(args);
 }
