@@ -13,7 +13,7 @@
  * Rows with no key to attend ("fully masked rows") get what Keras gives them:
  * | fullyMaskedRows | such a row's attention output (before the output projection) | scores |
  * | --- | --- | --- |
- * | 'keras3' (default) | dropout 0 and no scores returned (Keras 3's `dot_product_attention` path): the plain average of the row's values; otherwise (Keras 3's einsum path): 0 | 0 |
+ * | 'keras3' (default) | dropout 0 and no scores returned (Keras 3's `dot_product_attention` path): the plain average of the row's values; otherwise (Keras 3's einsum path): 0 | 0 (when returned) |
  * | 'average' (Keras 2) | the plain average of the values | 1 / timeK |
  * | 'zeros' (this package's SelfAttention) | 0 | 0 |
  */
@@ -199,106 +199,6 @@ export interface MultiHeadAttentionCallArgs {
    */
   mask?: tf.Tensor|Array<tf.Tensor|null>|null;
 }
-
-const TENSOR_CALL_ARGS: MultiHeadAttentionInput[] =
-    ['value', 'key', 'attentionMask', 'queryMask', 'valueMask', 'keyMask'];
-
-/** Whether `v` is `outputShape`: a positive integer or a non-empty list of them. */
-function isOutputShape(v: unknown): boolean {
-  const list = typeof v === 'number' ? [v] : v;
-  return Array.isArray(list) && list.length > 0 && list.every(d => is.positiveInt.test(d));
-}
-
-/** Keras's default attention axes (the time axis of `[batch, time, features]`), in each form. */
-function isDefaultAxes(v: unknown): boolean {
-  const list = typeof v === 'number' ? [v] : v;
-  return Array.isArray(list) && list.length === 1 && (list[0] === 1 || list[0] === -2);
-}
-
-function isInputOrder(v: unknown): boolean {
-  return Array.isArray(v) && v[0] === 'query' &&
-      v.every(n => INPUT_NAMES.includes(n as MultiHeadAttentionInput)) &&
-      new Set(v).size === v.length && (v.includes('value') || !v.includes('key'));
-}
-
-/** A build shape: `[batch, time, features]` with null for unknown sizes (rank checked at build). */
-const BUILD_SHAPE: ArgCheck = {
-  expected: 'a shape [batch, time, features] (null for an unknown size)',
-  test: v => Array.isArray(v) &&
-      v.every(d => d === null || (typeof d === 'number' && Number.isInteger(d) && d > 0 && d <= MAX_SIZE)),
-};
-
-/** The layer's own arguments and their checks (tfjs's layer arguments are known too). */
-const ARGS: ArgSpec = {
-  numHeads: is.positiveInt,
-  keyDim: is.positiveInt,
-  valueDim: is.positiveInt,
-  dropout: is.rate,
-  useBias: is.boolean,
-  outputShape: {expected: 'a positive integer or a list of positive integers', test: isOutputShape},
-  attentionAxes: {
-    expected: "Keras's default only, attention over the time axis of [batch, time, features] " +
-        '(null, 1, [1], -2 or [-2]); other axes are not supported',
-    test: isDefaultAxes,
-  },
-  slidingWindow: is.positiveInt,
-  useGate: is.boolean,
-  kernelInitializer: is.anything,
-  biasInitializer: is.anything,
-  kernelRegularizer: is.anything,
-  biasRegularizer: is.anything,
-  activityRegularizer: is.anything,
-  kernelConstraint: is.anything,
-  biasConstraint: is.anything,
-  seed: is.integer,
-  softmaxRobustMasking: is.boolean,
-  queryShape: BUILD_SHAPE,
-  valueShape: BUILD_SHAPE,
-  keyShape: BUILD_SHAPE,
-  buildConfig: is.object,
-  useCausalMask: is.boolean,
-  returnAttentionScores: is.boolean,
-  inputOrder: {
-    expected: `a list that starts with 'query' and names each of ${
-        INPUT_NAMES.slice(1).map(n => `'${n}'`).join(', ')} at most once ('key' only with 'value')`,
-    test: isInputOrder,
-  },
-  fullyMaskedRows: is.oneOf(FULLY_MASKED_ROWS),
-  attentionPath: is.oneOf(ATTENTION_PATHS),
-  memoryBudgetBytes: {expected: 'a positive number of bytes', test: is.positiveNumber.test},
-};
-
-const CALL_NOTE = "it is a call argument: layer.apply(query, {value, attentionMask, ...})";
-
-/** Names people write for the layer's arguments (Keras's are camelCased before this). */
-const SUGGESTIONS: Record<string, Suggestion> = {
-  causal: 'useCausalMask',
-  isCausal: 'useCausalMask',
-  returnAttentionWeights: 'returnAttentionScores',
-  outputDim: 'outputShape',
-  heads: 'numHeads',
-  headDim: 'keyDim',
-  path: 'attentionPath',
-  flashAttention: {note: "a speed switch of Keras's backends; here the path is attentionPath"},
-  value: {note: CALL_NOTE},
-  key: {note: CALL_NOTE},
-  attentionMask: {note: CALL_NOTE},
-  mask: {note: CALL_NOTE},
-};
-
-/** Keyword arguments of `apply` (tensors checked as tensors apart). */
-const CALL_ARGS: ArgSpec = {
-  value: is.anything, key: is.anything, attentionMask: is.anything, queryMask: is.anything,
-  valueMask: is.anything, keyMask: is.anything, useCausalMask: is.boolean,
-  returnAttentionScores: is.boolean, training: is.boolean, mask: is.anything,
-};
-
-const CALL_SUGGESTIONS: Record<string, Suggestion> = {
-  causal: 'useCausalMask',
-  returnAttentionWeights: 'returnAttentionScores',
-  query: {note: 'the query is the first argument: layer.apply(query, {value})'},
-  numHeads: {note: 'a constructor argument: multiHeadAttention({numHeads, keyDim})'},
-};
 
 /** Sizes fixed when the layer is built. */
 interface Dims {
@@ -873,6 +773,108 @@ tf.serialization.registerClass(MultiHeadAttention);
 export function multiHeadAttention(args: MultiHeadAttentionArgs): MultiHeadAttention {
   return new MultiHeadAttention(args);
 }
+
+// ---- Arguments -----------------------------------------------------------------------------
+
+const TENSOR_CALL_ARGS: MultiHeadAttentionInput[] =
+    ['value', 'key', 'attentionMask', 'queryMask', 'valueMask', 'keyMask'];
+
+/** Whether `v` is `outputShape`: a positive integer or a non-empty list of them. */
+function isOutputShape(v: unknown): boolean {
+  const list = typeof v === 'number' ? [v] : v;
+  return Array.isArray(list) && list.length > 0 && list.every(d => is.positiveInt.test(d));
+}
+
+/** Keras's default attention axes (the time axis of `[batch, time, features]`), in each form. */
+function isDefaultAxes(v: unknown): boolean {
+  const list = typeof v === 'number' ? [v] : v;
+  return Array.isArray(list) && list.length === 1 && (list[0] === 1 || list[0] === -2);
+}
+
+function isInputOrder(v: unknown): boolean {
+  return Array.isArray(v) && v[0] === 'query' &&
+      v.every(n => INPUT_NAMES.includes(n as MultiHeadAttentionInput)) &&
+      new Set(v).size === v.length && (v.includes('value') || !v.includes('key'));
+}
+
+/** A build shape: `[batch, time, features]` with null for unknown sizes (rank checked at build). */
+const BUILD_SHAPE: ArgCheck = {
+  expected: 'a shape [batch, time, features] (null for an unknown size)',
+  test: v => Array.isArray(v) &&
+      v.every(d => d === null || (typeof d === 'number' && Number.isInteger(d) && d > 0 && d <= MAX_SIZE)),
+};
+
+/** The layer's own arguments and their checks (tfjs's layer arguments are known too). */
+const ARGS: ArgSpec = {
+  numHeads: is.positiveInt,
+  keyDim: is.positiveInt,
+  valueDim: is.positiveInt,
+  dropout: is.rate,
+  useBias: is.boolean,
+  outputShape: {expected: 'a positive integer or a list of positive integers', test: isOutputShape},
+  attentionAxes: {
+    expected: "Keras's default only, attention over the time axis of [batch, time, features] " +
+        '(null, 1, [1], -2 or [-2]); other axes are not supported',
+    test: isDefaultAxes,
+  },
+  slidingWindow: is.positiveInt,
+  useGate: is.boolean,
+  kernelInitializer: is.anything,
+  biasInitializer: is.anything,
+  kernelRegularizer: is.anything,
+  biasRegularizer: is.anything,
+  activityRegularizer: is.anything,
+  kernelConstraint: is.anything,
+  biasConstraint: is.anything,
+  seed: is.integer,
+  softmaxRobustMasking: is.boolean,
+  queryShape: BUILD_SHAPE,
+  valueShape: BUILD_SHAPE,
+  keyShape: BUILD_SHAPE,
+  buildConfig: is.object,
+  useCausalMask: is.boolean,
+  returnAttentionScores: is.boolean,
+  inputOrder: {
+    expected: `a list that starts with 'query' and names each of ${
+        INPUT_NAMES.slice(1).map(n => `'${n}'`).join(', ')} at most once ('key' only with 'value')`,
+    test: isInputOrder,
+  },
+  fullyMaskedRows: is.oneOf(FULLY_MASKED_ROWS),
+  attentionPath: is.oneOf(ATTENTION_PATHS),
+  memoryBudgetBytes: {expected: 'a positive number of bytes', test: is.positiveNumber.test},
+};
+
+const CALL_NOTE = "it is a call argument: layer.apply(query, {value, attentionMask, ...})";
+
+/** Names people write for the layer's arguments (Keras's are camelCased before this). */
+const SUGGESTIONS: Record<string, Suggestion> = {
+  causal: 'useCausalMask',
+  isCausal: 'useCausalMask',
+  returnAttentionWeights: 'returnAttentionScores',
+  outputDim: 'outputShape',
+  heads: 'numHeads',
+  headDim: 'keyDim',
+  path: 'attentionPath',
+  flashAttention: {note: "a speed switch of Keras's backends; here the path is attentionPath"},
+  value: {note: CALL_NOTE},
+  key: {note: CALL_NOTE},
+  attentionMask: {note: CALL_NOTE},
+  mask: {note: CALL_NOTE},
+};
+
+/** Keyword arguments of `apply` (tensors checked as tensors apart). */
+const CALL_ARGS: ArgSpec = {
+  value: is.anything, key: is.anything, attentionMask: is.anything, queryMask: is.anything,
+  valueMask: is.anything, keyMask: is.anything, useCausalMask: is.boolean,
+  returnAttentionScores: is.boolean, training: is.boolean, mask: is.anything,
+};
+
+const CALL_SUGGESTIONS: Record<string, Suggestion> = {
+  causal: 'useCausalMask',
+  returnAttentionWeights: 'returnAttentionScores',
+  query: {note: 'the query is the first argument: layer.apply(query, {value})'},
+  numHeads: {note: 'a constructor argument: multiHeadAttention({numHeads, keyDim})'},
+};
 
 // ---- Helpers -------------------------------------------------------------------------------
 
