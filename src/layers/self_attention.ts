@@ -353,7 +353,8 @@ export class SelfAttention extends tf.layers.Layer {
       useOutputProjection: a.useOutputProjection ?? null,
       useBias: this.useBias,
       causal: this.causal,
-      slidingWindow: this.slidingWindow,
+      // Written only when set, so configs without a window stay as they were.
+      ...(this.slidingWindow == null ? {} : {slidingWindow: this.slidingWindow}),
       dropout: this.dropout,
       returnAttentionWeights: this.returnAttentionWeights,
       attentionPath: this.attentionPath,
