@@ -6,7 +6,7 @@
  * layout adds to the core: key ≠ value, the gate, an output shape of several axes, the sliding
  * window, and Keras's rules for rows with no key (the plain average of the values).
  */
-import {MhaReferenceOptions, MhaReferenceWeights, mhaReference} from '../mha_reference';
+import {MhaReferenceOptions, mhaReference, parameterVector, referenceWeightsFrom} from '../mha_reference';
 import {finiteDifferences, flatten, Matrix, randomMatrix, rng} from '../reference';
 import {ConformanceCase, FixtureTensor, MhaConformanceArgs} from './types';
 
@@ -56,20 +56,20 @@ function tensor(shape: number[], values: number[]): FixtureTensor {
   return {shape, values: values.map(x => Number(x.toPrecision(9)))};
 }
 
-/** Keras's weights, in Keras's order: name, shape, and how many leading axes are inputs. */
-function weightShapes(s: MhaCaseSpec): Array<[string, number[], number]> {
+/** Keras's weights, in Keras's order: name and shape. */
+function weightShapes(s: MhaCaseSpec): Array<[string, number[]]> {
   const {numHeads: h, keyDim: k} = s.args;
   const v = s.args.valueDim ?? k;
   const dv = s.value?.[1] ?? s.queryFeatures;
   const dk = s.keyFeatures ?? dv;
   const out = s.args.outputShape == null ? [s.queryFeatures] : [s.args.outputShape].flat();
-  const projections: Array<[string, number[], number[], number]> = [
-    ['query', [s.queryFeatures, h, k], [h, k], 1], ['key', [dk, h, k], [h, k], 1],
-    ...(s.args.useGate ? [['gate', [s.queryFeatures, h, v], [h, v], 1] as [string, number[], number[], number]] : []),
-    ['value', [dv, h, v], [h, v], 1], ['attention_output', [h, v, ...out], out, 2]];
-  return projections.flatMap(([name, kernel, bias, inputAxes]) => [
-    [`${name}/kernel`, kernel, inputAxes] as [string, number[], number],
-    ...(s.args.useBias === false ? [] : [[`${name}/bias`, bias, 0] as [string, number[], number]]),
+  const projections: Array<[string, number[], number[]]> = [
+    ['query', [s.queryFeatures, h, k], [h, k]], ['key', [dk, h, k], [h, k]],
+    ...(s.args.useGate ? [['gate', [s.queryFeatures, h, v], [h, v]] as [string, number[], number[]]] : []),
+    ['value', [dv, h, v], [h, v]], ['attention_output', [h, v, ...out], out]];
+  return projections.flatMap(([name, kernel, bias]) => [
+    [`${name}/kernel`, kernel] as [string, number[]],
+    ...(s.args.useBias === false ? [] : [[`${name}/bias`, bias] as [string, number[]]]),
   ]);
 }
 
@@ -97,46 +97,21 @@ function makeCase(s: MhaCaseSpec, seed: number): ConformanceCase {
         'average' : 'zeros',
   };
 
-  // Flat parameter vector: [query, (value,) (key,) every weight] and its inverse.
-  const pieces = [flatten(query), ...(value ? [flatten(value)] : []), ...(key ? [flatten(key)] : []),
-                  ...weightValues];
-  const sizes = pieces.map(p => p.length);
-  const unflatten = (x: number[]) => {
-    let at = 0;
-    return sizes.map(n => x.slice(at, at += n));
-  };
-  const asBatch = (flat: number[], like: Matrix[]) => like.map((m, b) => m.map((row, i) =>
-      flat.slice((b * m.length + i) * row.length, (b * m.length + i + 1) * row.length)));
+  const params = parameterVector(query, value, key, weightValues);
   const evaluate = (x: number[]) => {
-    const parts = unflatten(x);
-    let at = 0;
-    const q = asBatch(parts[at++]!, query);
-    const v = value ? asBatch(parts[at++]!, value) : q;
-    const k = key ? asBatch(parts[at++]!, key) : v;
-    const byName = new Map(shapes.map(([name, shape, inputAxes], i) => {
-      const flat = parts[at + i]!;
-      const rows = size(shape.slice(0, Math.max(1, inputAxes)));
-      const cols = flat.length / rows;
-      return [name, inputAxes === 0 ? flat : Array.from({length: rows}, (_, r) =>
-          flat.slice(r * cols, (r + 1) * cols))] as const;
-    }));
-    const projection = (name: string) => byName.get(`${name}/kernel`) == null ? undefined : {
-      kernel: byName.get(`${name}/kernel`) as Matrix,
-      bias: byName.get(`${name}/bias`) as number[]|undefined,
-    };
-    const w: MhaReferenceWeights = {query: projection('query')!, key: projection('key')!,
-                                    value: projection('value')!, gate: projection('gate'),
-                                    output: projection('attention_output')!};
-    return mhaReference(q, v, k, w, options);
+    const p = params.unpack(x);
+    const w = referenceWeightsFrom(shapes.map(([name, shape], i) => ({name, shape, values: p.weights[i]!})));
+    return mhaReference(p.query, p.value, p.key, w, options);
   };
 
-  const x0 = pieces.flat();
+  const {x0, split} = params;
+  const pieces = split(x0);
   const expected = evaluate(x0);
   const output = flatten(expected.output);
   const cotangent = flatten(f32([randomMatrix(1, output.length, next)[0]!]));
   const loss = (x: number[]) =>
       flatten(evaluate(x).output).reduce((sum, o, i) => sum + o * cotangent[i]!, 0);
-  const grads = unflatten(finiteDifferences(loss, x0, 1e-5));
+  const grads = split(finiteDifferences(loss, x0, 1e-5));
 
   const out = s.args.outputShape == null ? [s.queryFeatures] : [s.args.outputShape].flat();
   const outputShape = [s.batch, s.timeQ, ...out];
