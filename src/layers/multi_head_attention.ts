@@ -25,6 +25,8 @@ import {ATTENTION_PATHS, AttentionPath, DEFAULT_MEMORY_BUDGET_BYTES} from '../at
 import {andMasks, toBool} from '../attention/masks';
 import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint,
         resolveInitializer, resolveRegularizer, serialize} from '../initializers';
+import {ApplyCachedArgs, AttentionCache, checkCacheArgs, checkCachedCall, contextCache,
+        CreateCacheArgs, emptySelfCache} from './attention_cache';
 import {attend, AttendOptions, checkFeatures, checkTokenMask, dense, mergeHeads, projectHeads,
         projectOutput, scoresMask} from './attention_layer';
 
@@ -479,6 +481,107 @@ export class MultiHeadAttention extends tf.layers.Layer {
       }
       return returnScores ? [result, weights!] : result;
     });
+  }
+
+  // ---- Decoding step by step (see src/layers/attention_cache.ts) ------------------------------
+
+  /**
+   * A cache for {@link applyCached}: `{batchSize, maxLength}` for causal self-attention (query,
+   * value and key the same tokens), `{context, contextMask?}` for cross-attention to a fixed
+   * `context` `[batch, timeK, valueFeatures]` (used as value and key, projected once). The
+   * layer must be built. Dispose the cache when done.
+   *
+   * ```ts
+   * const mha = multiHeadAttention({numHeads: 2, keyDim: 16});
+   * mha.apply([x, x], {useCausalMask: true});              // builds it
+   * const cache = mha.createCache({batchSize: 1, maxLength: 64});
+   * const y = mha.applyCached(xNew, cache);                 // [1, tNew, 32]
+   * cache.dispose();
+   * ```
+   */
+  createCache(args: CreateCacheArgs): AttentionCache {
+    const dims = this.cacheDims('createCache');
+    const spec = checkCacheArgs(`${CLASS} '${this.name}'`, args, dims.value);
+    if (spec.kind === 'self') {
+      if (dims.value !== dims.query || dims.key !== dims.query) {
+        throw new Error(`${CLASS}.createCache: a self-attention cache needs query, value and ` +
+                        `key of the same size. Received: layer '${this.name}' built for query ${
+                            dims.query}, value ${dims.value}, key ${dims.key} features`);
+      }
+      return emptySelfCache(this, spec, this.numHeads, this.keyDim, this.valueDim);
+    }
+    if (dims.key !== dims.value) {
+      throw new Error(`${CLASS}.createCache: a cross-attention cache uses context as value and ` +
+                      `key, so they must have the same size. Received: layer '${
+                          this.name}' built for value ${dims.value}, key ${dims.key} features`);
+    }
+    const h = this.numHeads;
+    const [keys, values] = tf.tidy(() => [
+      projectHeads(spec.context, this.keyDense.kernel, this.keyDense.bias, h, this.keyDim),
+      projectHeads(spec.context, this.valueDense.kernel, this.valueDense.bias, h, this.valueDim),
+    ]);  // [batch, heads, timeK, keyDim|valueDim]
+    return contextCache(this, keys!, values!, spec.contextMask);  // the cache owns them
+  }
+
+  /**
+   * The layer's output for new tokens `xNew` `[batch, tNew, queryFeatures]` →
+   * `[batch, tNew, ...outputShape]` (with `returnAttentionScores` also the scores over the keys
+   * so far), attending to `cache`: with a self-attention cache, causally (as a call with
+   * `useCausalMask: true`) to every token so far and the new ones, which it keeps; with a
+   * cross-attention cache, to the context. The rows equal the full call's. Inference only. A
+   * padding `mask` with a self-attention cache needs `fullyMaskedRows: 'zeros'` (Keras's rules
+   * for rows with no key average over keys a step has not seen yet).
+   */
+  applyCached(xNew: tf.Tensor, cache: AttentionCache, options: ApplyCachedArgs = {}):
+      tf.Tensor|tf.Tensor[] {
+    const dims = this.cacheDims('applyCached');
+    const mask = checkCachedCall(`${CLASS} '${this.name}'`, this, xNew, cache, dims.query,
+                                 options);
+    if (cache.kind === 'self' && mask != null && this.fullyMaskedRows !== 'zeros') {
+      throw new Error(`${CLASS}.applyCached: a padding mask with a self-attention cache needs ` +
+                      `fullyMaskedRows: 'zeros' (the '${this.fullyMaskedRows}' rule averages a ` +
+                      `row with no key over every key, later ones included). Received: ` +
+                      `fullyMaskedRows='${this.fullyMaskedRows}' and a mask`);
+    }
+    const [batch, tNew] = xNew.shape as [number, number, number];
+    const h = this.numHeads;
+    const returnScores = this.returnAttentionScores;
+    return tf.tidy(() => {
+      const q = projectHeads(xNew, this.queryDense.kernel, this.queryDense.bias, h, this.keyDim);
+      const added = cache.kind === 'cross' ? null : {
+        keys: projectHeads(xNew, this.keyDense.kernel, this.keyDense.bias, h, this.keyDim),
+        values: projectHeads(xNew, this.valueDense.kernel, this.valueDense.bias, h,
+                             this.valueDim),
+        mask,
+      };  // [batch, heads, tNew, keyDim|valueDim]
+      const step = cache.step(tNew, {causal: cache.kind === 'self' || this.useCausalMask,
+                                     slidingWindow: this.slidingWindow}, added);
+      const options: AttendOptions = {
+        mask: step.mask, queryMask: mask, path: this.attentionPath,
+        memoryBudgetBytes: this.memoryBudgetBytes, needWeights: returnScores,
+        layerName: `${CLASS} '${this.name}'`,
+      };
+      // Self: every row has a key (its own), so Keras's empty-row rule never applies.
+      const {output, weights} = cache.kind === 'self' ?
+          attend(q, step.keys, step.values, options) :
+          this.attendLikeKeras(q, step.keys, step.values, options);
+      const merged = mergeHeads(output);  // [batch, tNew, heads·valueDim]
+      const gated = this.gateDense == null ? merged :
+          tf.mul(merged, tf.sigmoid(dense(xNew, this.gateDense.kernel, this.gateDense.bias)));
+      const result = projectOutput(gated, this.outputDense.kernel, this.outputDense.bias)
+                         .reshape([batch, tNew, ...dims.output]);  // [batch, tNew, ...outputShape]
+      step.commit();
+      return returnScores ?
+          [result, weights!.slice([0, 0, 0, 0], [-1, -1, -1, step.visible])] : result;
+    });
+  }
+
+  private cacheDims(fn: string): Dims {
+    if (this.dims == null) {
+      throw new Error(`${CLASS}.${fn} needs a built layer: call apply() or build() first. ` +
+                      `Received: layer '${this.name}' not built.`);
+    }
+    return this.dims;
   }
 
   /**
