@@ -160,35 +160,98 @@ export function checkLayerClasses(topology: unknown, file: string): void {
 }
 
 /**
+ * Bytes a trial build may create beyond the model weights that the manifest holds. Strict
+ * loads need every weight in the manifest, so only a little room for rounding; `strict: false`
+ * lets layers keep weights the manifest lacks (initialized, not loaded), so more.
+ */
+export const TRIAL_BUILD_SLACK_BYTES = {strict: 16 * 2 ** 20, lenient: 2 ** 30};
+
+/** The error of a trial build refused before it allocated a weight (see checkWeightsFitModel). */
+class WeightBudgetError extends Error {}
+
+function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes)) return `${bytes} bytes`;
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/**
+ * Runs `build` (which creates layers) while every `Layer.addWeight` is first checked against a
+ * budget of `manifestBytes + slack` bytes in all, so that a topology asking for absurd weights (a kernel of
+ * 40,000 × 40,000) fails with an error naming the layer instead of allocating them. Only the
+ * synchronous part of `build` is watched.
+ */
+function withWeightBudget<T>(manifestBytes: number, slack: number, file: string,
+                             build: () => T): T {
+  type AddWeight = (this: tf.layers.Layer, name: string, shape: number[], dtype?: tf.DataType,
+                    ...rest: unknown[]) => tf.LayerVariable;
+  const prototype = tf.layers.Layer.prototype as unknown as {addWeight: AddWeight};
+  const original = prototype.addWeight;
+  let used = 0;
+  prototype.addWeight = function(name, shape, dtype, ...rest) {
+    const bytes = shape.reduce((a, b) => a * b, 1) * (BYTES[dtype ?? 'float32'] ?? 4);
+    used += bytes;
+    if (!(used <= manifestBytes + slack)) {
+      throw new WeightBudgetError(
+          `${file}: layer '${this.name}' (${this.getClassName()}) as configured would create ` +
+          `weight '${name}' of shape [${shape}] (${formatBytes(bytes)}), which brings the ` +
+          `model's weights to ${formatBytes(used)}, more than the ${formatBytes(manifestBytes)} ` +
+          `its weightsManifest holds (with ${formatBytes(slack)} of room). The topology does ` +
+          'not fit its weights; nothing was allocated for it.');
+    }
+    return original.call(this, name, shape, dtype, ...rest);
+  };
+  try {
+    return build();
+  } finally {
+    prototype.addWeight = original;
+  }
+}
+
+/**
  * Builds the model of `topology` once, compares its weights with the model weights in `specs`
- * (names as tfjs's loading matches them, unless not `strict`, and shapes), and disposes it. Throws, naming
- * `file`, on the first mismatch. Leaves no variables behind either way.
+ * (names as tfjs's loading matches them, unless not `strict`, shapes and dtypes), and disposes
+ * it. Throws, naming `file`, on the first mismatch. The build may create at most the bytes the
+ * model weights in `specs` take (plus {@link TRIAL_BUILD_SLACK_BYTES}): a weight beyond that
+ * fails before it is allocated. Leaves no tensors or variables behind either way.
  */
 export async function checkWeightsFitModel(topology: tf.io.ModelJSON['modelTopology'],
                                            specs: tf.io.WeightsManifestEntry[],
                                            file: string, strict = true): Promise<void> {
   const modelSpecs = specs.filter(s => s.group !== 'optimizer');
-  if (modelSpecs.length > 0 && !Number.isNaN(parseInt(modelSpecs[0]!.name.split('/').pop()!, 10))) {
-    return;  // Keras 3 weight names ("dense/0"): tfjs maps them its own way
-  }
+  const manifestBytes = modelSpecs.reduce(
+      (n, s) => n + s.shape.reduce((a, b) => a * b, 1) * (BYTES[s.dtype] ?? 4), 0);
+  const slack = strict ? TRIAL_BUILD_SLACK_BYTES.strict : TRIAL_BUILD_SLACK_BYTES.lenient;
   // modelFromJSON builds synchronously before its promise settles: the variables that appear
   // during the call are exactly the trial model's, even with other loads in flight.
   const before = new Set(Object.keys(tf.engine().registeredVariables));
-  const building = tf.models.modelFromJSON(
-      {modelTopology: topology} as unknown as tf.io.ModelJSON);
+  const building = withWeightBudget(manifestBytes, slack, file, () => tf.models.modelFromJSON(
+      {modelTopology: topology} as unknown as tf.io.ModelJSON));
   const created = Object.keys(tf.engine().registeredVariables).filter(n => !before.has(n));
   let model: tf.LayersModel;
   try {
     model = await building;
   } catch (e) {
     disposeVariables(created);
+    if (e instanceof WeightBudgetError) {
+      throw new Error(e.message);
+    }
     throw new Error(`${file}: the model it describes cannot be built: ${(e as Error).message}`);
   }
   try {
-    const byName = new Map<string, {shape: number[], layer: tf.layers.Layer}>();
+    if (modelSpecs.length > 0 && !Number.isNaN(parseInt(modelSpecs[0]!.name.split('/').pop()!, 10))) {
+      return;  // Keras 3 weight names ("dense/0"): tfjs maps them its own way
+    }
+    const byName = new Map<string, {shape: number[], dtype: tf.DataType, layer: tf.layers.Layer}>();
     for (const layer of model.layers) {
       for (const weight of layer.weights) {
-        byName.set(weight.originalName, {shape: weight.shape as number[], layer});
+        byName.set(weight.originalName, {shape: weight.shape as number[], dtype: weight.dtype, layer});
       }
     }
     for (const spec of modelSpecs) {
@@ -205,11 +268,14 @@ export async function checkWeightsFitModel(topology: tf.io.ModelJSON['modelTopol
         throw new Error(`${file}: the weightsManifest has weight '${spec.name}', which no layer ` +
                         'of the model it describes has.');
       }
+      const layer = `layer '${target.layer.name}' (${target.layer.getClassName()}) as configured`;
       if (!tf.util.arraysEqual(target.shape, spec.shape)) {
-        throw new Error(
-            `${file}: weight '${spec.name}' has shape [${spec.shape}] in the weightsManifest, ` +
-            `but layer '${target.layer.name}' (${target.layer.getClassName()}) as configured ` +
-            `expects [${target.shape}].`);
+        throw new Error(`${file}: weight '${spec.name}' has shape [${spec.shape}] in the ` +
+                        `weightsManifest, but ${layer} expects [${target.shape}].`);
+      }
+      if (target.dtype !== spec.dtype) {
+        throw new Error(`${file}: weight '${spec.name}' has dtype ${spec.dtype} in the ` +
+                        `weightsManifest, but ${layer} holds ${target.dtype}.`);
       }
       byName.delete(name);
     }
