@@ -55,7 +55,8 @@ function code(e: unknown): string|undefined {
 /**
  * An IOHandler for a model folder on disk.
  * Saving: `path` is the folder (created if needed; an existing one is replaced atomically,
- * keeping files in it other than the model's own, e.g. a vocabulary).
+ * keeping every file in it other than model.json and weights.bin, e.g. a vocabulary; a link to
+ * a folder is saved through; the working directory and the folders above it are refused).
  * Loading: `path` is the model.json file, or the folder holding it.
  */
 export class FileSystemHandler implements tf.io.IOHandler {
@@ -102,30 +103,14 @@ export class FileSystemHandler implements tf.io.IOHandler {
         (modelJson as unknown as Record<string, unknown>)[key] = artifacts[key];
       }
     }
-    const replaced = await this.ownFiles(node, folder);
+    // Only the two files a save writes are replaced; everything else in the folder (a
+    // vocabulary, notes, files some other tool wrote) is carried over untouched.
     await writeFolderAtomically(folder, [
       {name: WEIGHTS_BIN, data: weightBytes},
       {name: MODEL_JSON, data: JSON.stringify(modelJson)},  // last: its presence means complete
-    ], {keep: name => !replaced.has(name), onStep: this.options.onSaveStep});
+    ], {keep: name => name !== MODEL_JSON && name !== WEIGHTS_BIN, onStep: this.options.onSaveStep,
+        label: this.path});
     return {modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts)};
-  }
-
-  /** Names in an existing model folder that a new save replaces: model.json and its weights. */
-  private async ownFiles(node: NodeModules, folder: string): Promise<Set<string>> {
-    const names = new Set([MODEL_JSON, WEIGHTS_BIN]);
-    try {
-      const json = JSON.parse(await node.fs.readFile(node.path.join(folder, MODEL_JSON), 'utf8'));
-      for (const group of json?.weightsManifest ?? []) {
-        for (const p of group?.paths ?? []) {
-          if (typeof p === 'string' && !p.includes('/') && !p.includes('\\')) {
-            names.add(p);
-          }
-        }
-      }
-    } catch {
-      // no model there yet, or an unreadable one: it is replaced either way
-    }
-    return names;
   }
 
   async load(): Promise<tf.io.ModelArtifacts> {
