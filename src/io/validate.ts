@@ -116,6 +116,98 @@ export function weightsByteLength(specs: tf.io.WeightsManifestEntry[], data: Uin
   return offset;
 }
 
+/** The checks of a load that can be turned off (options of fileSystem() and checkedHttp()). */
+export interface LoadCheckOptions {
+  /**
+   * Build the model once while loading to check every weight's name, shape and dtype against
+   * the layers' configs (and that the topology asks for no more weights than the file holds),
+   * so that a mismatch fails with the file named and nothing half-built left. Costs one extra
+   * build of the model. Default true.
+   */
+  checkWeights?: boolean;
+  /**
+   * As tfjs's `LoadOptions.strict`: false lets weights without a layer, and layers without
+   * weights, pass the checks (shapes are still checked). Default true.
+   */
+  strict?: boolean;
+}
+
+/**
+ * The artifacts of the model.json `text` (named `file` in errors) with its weights from
+ * `readWeights`, after every check: the JSON's fields, the layer classes, and (unless
+ * `checkWeights: false`) that the weights fit the model. `afterRead` runs once the weights are
+ * read, before the trial build (the file handler checks there that its folder did not change).
+ */
+export async function checkedArtifacts(
+    text: string, file: string,
+    readWeights: (manifest: tf.io.WeightsManifestConfig) =>
+        Promise<[tf.io.WeightsManifestEntry[], ArrayBuffer]>,
+    options: LoadCheckOptions & {afterRead?: () => Promise<void>} = {}):
+    Promise<tf.io.ModelArtifacts> {
+  const modelJson = parseModelJson(text, file);
+  // Graph models (converted from TensorFlow) have no layers to check.
+  const layers = modelJson.format !== 'graph-model' &&
+      ('class_name' in modelJson.modelTopology || 'model_config' in modelJson.modelTopology);
+  if (layers) {
+    checkLayerClasses(modelJson.modelTopology, file);
+  }
+  const artifacts = await tf.io.getModelArtifactsForJSON(modelJson, readWeights);
+  await options.afterRead?.();
+  if (layers && (options.checkWeights ?? true)) {
+    await checkWeightsFitModel(modelJson.modelTopology, artifacts.weightSpecs ?? [], file,
+                               options.strict ?? true);
+  }
+  return artifacts;
+}
+
+/**
+ * Reads the weights of every group of `manifest` through `read` (which returns the bytes of the
+ * group's files, in order, after checking that they hold `expected` bytes together, and their
+ * SHA-256 when the group records one), and returns them as tfjs's loaders do. `expected` is null
+ * for a group with string weights, whose size is only known from the data: it is checked here
+ * once read. `file` names the model.json in errors.
+ */
+export async function readWeightsManifest(
+    manifest: tf.io.WeightsManifestConfig, file: string,
+    read: (group: ManifestGroup, expected: number|null, sizeSource: string) => Promise<Uint8Array[]>):
+    Promise<[tf.io.WeightsManifestEntry[], ArrayBuffer]> {
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  const chunks: Uint8Array[] = [];
+  for (const group of manifest as ManifestGroup[]) {
+    const expected = fixedByteLength(group.weights, file);
+    const sizeSource = `its weightsManifest describes (${group.weights.length} weights). The ` +
+        'weights do not belong to this model.json or were cut short';
+    const data = concat(await read(group, expected, sizeSource));
+    if (expected === null) {
+      const length = weightsByteLength(group.weights, data, file);
+      if (length !== data.byteLength) {
+        const where = group.paths.map(p => JSON.stringify(p)).join(', ');
+        throw new Error(`Cannot load ${file}: ${where} ${group.paths.length > 1 ? 'have' : 'has'} ` +
+                        `${data.byteLength} bytes, ${data.byteLength < length ? 'shorter' : 'longer'} ` +
+                        `than the ${Number.isFinite(length) ? length : 'more'} bytes ${sizeSource}.`);
+      }
+    }
+    specs.push(...group.weights);
+    chunks.push(data);
+  }
+  const all = concat(chunks);
+  return [specs, all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer];
+}
+
+/** `parts` as one array (the part itself when there is one). */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) {
+    return parts[0]!;
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
+
 /**
  * Throws when a layer class in `topology` is not registered (`tf.serialization.registerClass`),
  * naming the class, the layer and the file, before tfjs tries to build anything.

@@ -14,7 +14,7 @@ import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs';
 
-import {BACKENDS, editModelJson, expectLoadError, maxDiff, savedModel, sha256, smallModel, useBackend} from '../helpers/io/model_folders';
+import {BACKENDS, editModelJson, expectLoadError, inRealmFetch, maxDiff, savedModel, sha256, smallModel, useBackend} from '../helpers/io/model_folders';
 
 let root: string;
 let count = 0;
@@ -48,17 +48,6 @@ async function serve(folder: string): Promise<{url: string, close: () => Promise
   const {port} = server.address() as AddressInfo;
   return {url: `http://127.0.0.1:${port}`, close: () => new Promise(resolve => server.close(() => resolve()))};
 }
-
-/**
- * Node's fetch, with the JSON parsed in this realm: jest runs tests in a vm context, where arrays
- * that Node's own `response.json()` makes fail tfjs's `instanceof Array` checks.
- */
-const inRealmFetch = (async (url: string, init?: RequestInit) => {
-  const response = await fetch(url, init);
-  return {ok: response.ok, status: response.status, url: response.url,
-          json: async () => JSON.parse(await response.text()),
-          arrayBuffer: () => response.arrayBuffer()};
-}) as unknown as typeof fetch;
 
 describe.each(BACKENDS)('on %s', backend => {
   beforeAll(() => useBackend(backend));
