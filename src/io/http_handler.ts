@@ -22,7 +22,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {sha256Mismatch} from './sha256';
-import {checkedArtifacts, LoadCheckOptions, ManifestGroup, readWeightsManifest} from './validate';
+import {checkedArtifacts, concat, LoadCheckOptions, readWeightsManifest} from './validate';
 
 /** Options of {@link checkedHttp}. */
 export interface CheckedHttpOptions extends LoadCheckOptions {
@@ -65,7 +65,9 @@ async function readBody(response: Response, limit: number|null): Promise<Uint8Ar
     return limit !== null && data.byteLength > limit ? null : data;
   }
   const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
+  // The leading empty part makes concat copy even a single chunk into an array of this realm
+  // (a fetch's chunks may belong to another one, e.g. Node's own under jest's vm contexts).
+  const chunks: Uint8Array[] = [new Uint8Array(0)];
   let total = 0;
   for (;;) {
     const {done, value} = await reader.read();
@@ -79,13 +81,7 @@ async function readBody(response: Response, limit: number|null): Promise<Uint8Ar
     }
     chunks.push(value);
   }
-  const data = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    data.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return data;
+  return concat(chunks);
 }
 
 /** An IOHandler that loads a model over http(s), checked (see the module comment). */
@@ -102,14 +98,6 @@ export class CheckedHttpHandler implements tf.io.IOHandler {
     this.options = options;
   }
 
-  private fetch(url: URL): Promise<Response> {
-    const fetchFunc = this.options.fetchFunc ?? globalThis.fetch;
-    if (typeof fetchFunc !== 'function') {
-      throw new Error('checkedHttp: there is no fetch here; pass one as options.fetchFunc.');
-    }
-    return fetchFunc(url.href, this.options.requestInit);
-  }
-
   async load(): Promise<tf.io.ModelArtifacts> {
     let modelUrl: URL;
     try {
@@ -119,65 +107,104 @@ export class CheckedHttpHandler implements tf.io.IOHandler {
                       `to resolve it against). Received: url=${JSON.stringify(this.url)}`);
     }
     const listedIn = modelUrl.href;
-    const response = await this.fetch(modelUrl);
+    const response = await fetchWith(this.options, modelUrl);
     if (!response.ok) {
       throw new Error(`Cannot load ${listedIn}: the server answered HTTP ${response.status}.`);
     }
     // Parsed here, not by response.json(): the arrays must belong to this realm for tfjs.
     const text = await response.text();
-    const folder = new URL('.', modelUrl);
-    folder.search = '';
     return checkedArtifacts(text, listedIn, manifest => readWeightsManifest(
-        manifest, listedIn, (group, expected, sizeSource) =>
-            this.readGroup(group, expected, sizeSource, modelUrl, folder, listedIn)),
+        manifest, listedIn, (group, expected, sizeSource) => fetchModelFiles(
+            modelUrl, group.paths, {...this.options, totalBytes: expected ?? undefined,
+                                    sha256: group.sha256, sizeSource})),
         this.options);
   }
+}
 
-  /** Fetches the files of one weights group, holding them to `expected` bytes together. */
-  private async readGroup(group: ManifestGroup, expected: number|null, sizeSource: string,
-                          modelUrl: URL, folder: URL, listedIn: string): Promise<Uint8Array[]> {
-    const urls = group.paths.map(p => confinedUrl(p, modelUrl, folder, listedIn));
-    const where = urls.length === 1 ? urls[0]!.href :
-        `the files ${urls.map(u => u.href).join(', ')} together`;
-    const tooLong = (received: string) => new Error(
-        `Cannot load ${listedIn}: ${where} ${urls.length > 1 ? 'have' : 'has'} ${received} ` +
-        `bytes, longer than the ${expected} bytes ${sizeSource}.`);
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    for (const [i, url] of urls.entries()) {
-      const response = await this.fetch(url);
-      if (!response.ok) {
-        throw new Error(`Cannot load ${listedIn}: its weights file ${url.href} (listed as ` +
-                        `${JSON.stringify(group.paths[i])}) answered HTTP ${response.status}.`);
-      }
-      const left = expected === null ? null : expected - total;
-      const declared = Number(response.headers.get('content-length'));
-      const encoded = response.headers.get('content-encoding');
-      if (left !== null && (encoded == null || encoded === 'identity') &&
-          response.headers.has('content-length') && declared > left) {
-        await response.body?.cancel();
-        throw tooLong(`${total + declared}`);
-      }
-      const data = await readBody(response, left);
-      if (data === null) {
-        throw tooLong('more than that');
-      }
-      total += data.byteLength;
-      parts.push(data);
-    }
-    if (expected !== null && total !== expected) {
-      throw new Error(`Cannot load ${listedIn}: ${where} ${urls.length > 1 ? 'have' : 'has'} ` +
-                      `${total} bytes, shorter than the ${expected} bytes ${sizeSource}.`);
-    }
-    for (const [i, data] of parts.entries()) {
-      const hash = group.sha256?.[i];
-      const mismatch = hash == null ? null : await sha256Mismatch(data, hash, listedIn, urls[i]!.href);
-      if (mismatch !== null) {
-        throw new Error(mismatch);
-      }
-    }
-    return parts;
+function fetchWith(options: {fetchFunc?: typeof fetch, requestInit?: RequestInit}, url: URL):
+    Promise<Response> {
+  const fetchFunc = options.fetchFunc ?? globalThis.fetch;
+  if (typeof fetchFunc !== 'function') {
+    throw new Error('checkedHttp: there is no fetch here; pass one as options.fetchFunc.');
   }
+  return fetchFunc(url.href, options.requestInit);
+}
+
+/** What {@link fetchModelFiles} checks, and how it fetches. */
+export interface FetchModelFilesOptions {
+  /** Bytes the files must have together; a response that would pass it is not read on. */
+  totalBytes?: number;
+  /** SHA-256 (hex) each file must have, in the order of the paths; `null` checks none. */
+  sha256?: Array<string|null>;
+  /** How errors describe the expected size. Default 'expected'. */
+  sizeSource?: string;
+  /** The fetch to use. Default: the global `fetch`. */
+  fetchFunc?: typeof fetch;
+  /** Passed to every request. Default: none. */
+  requestInit?: RequestInit;
+}
+
+/**
+ * The http(s) twin of readModelFiles: fetches the files `paths` that the model.json at
+ * `modelUrl` lists, each confined to the model.json's folder (refused before any request
+ * otherwise), holding them to `totalBytes` together (Content-Length checked before reading,
+ * reading stopped past it), then verifying their SHA-256. Errors name the model.json URL and the
+ * entry. The model.json's query string is added to each URL, as tfjs does.
+ *
+ * ```ts
+ * const [shard] = await fetchModelFiles('https://example.com/m/model.json', ['group1-shard1of1.bin'],
+ *                                       {totalBytes: 4000});
+ * ```
+ */
+export async function fetchModelFiles(modelUrl: URL|string, paths: string[],
+                                      options: FetchModelFilesOptions = {}): Promise<Uint8Array[]> {
+  const model = new URL(modelUrl, baseUrl());
+  const listedIn = model.href;
+  const folder = new URL('.', model);
+  folder.search = '';
+  const expected = options.totalBytes ?? null;
+  const sizeSource = options.sizeSource ?? 'expected';
+  const urls = paths.map(p => confinedUrl(p, model, folder, listedIn));
+  const where = urls.length === 1 ? urls[0]!.href :
+      `the files ${urls.map(u => u.href).join(', ')} together`;
+  const tooLong = (received: string) => new Error(
+      `Cannot load ${listedIn}: ${where} ${urls.length > 1 ? 'have' : 'has'} ${received} ` +
+      `bytes, longer than the ${expected} bytes ${sizeSource}.`);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (const [i, url] of urls.entries()) {
+    const response = await fetchWith(options, url);
+    if (!response.ok) {
+      throw new Error(`Cannot load ${listedIn}: its weights file ${url.href} (listed as ` +
+                      `${JSON.stringify(paths[i])}) answered HTTP ${response.status}.`);
+    }
+    const left = expected === null ? null : expected - total;
+    const declared = Number(response.headers.get('content-length'));
+    const encoded = response.headers.get('content-encoding');
+    if (left !== null && (encoded == null || encoded === 'identity') &&
+        response.headers.has('content-length') && declared > left) {
+      await response.body?.cancel();
+      throw tooLong(`${total + declared}`);
+    }
+    const data = await readBody(response, left);
+    if (data === null) {
+      throw tooLong('more than that');
+    }
+    total += data.byteLength;
+    parts.push(data);
+  }
+  if (expected !== null && total !== expected) {
+    throw new Error(`Cannot load ${listedIn}: ${where} ${urls.length > 1 ? 'have' : 'has'} ` +
+                    `${total} bytes, shorter than the ${expected} bytes ${sizeSource}.`);
+  }
+  for (const [i, data] of parts.entries()) {
+    const hash = options.sha256?.[i];
+    const mismatch = hash == null ? null : await sha256Mismatch(data, hash, listedIn, urls[i]!.href);
+    if (mismatch !== null) {
+      throw new Error(mismatch);
+    }
+  }
+  return parts;
 }
 
 /**
