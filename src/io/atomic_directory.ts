@@ -35,7 +35,7 @@
  *   where a folder of the path should be is "not a folder".
  * - Errors name the target as the caller gave it (`label`), never the temporary folders.
  */
-import {NodeModules, nodeModules, nodeProcess, NodeStats} from './node_fs';
+import {code, NodeModules, nodeModules, nodeProcess, NodeStats} from './node_fs';
 import {lockFolder} from './save_lock';
 
 /** One file of the folder. */
@@ -100,13 +100,10 @@ function isAlive(pid: number): boolean {
     proc.kill(pid, 0);
     return true;
   } catch (e) {
-    return (e as {code?: string}).code === 'EPERM';  // exists, owned by someone else
+    return code(e) === 'EPERM';  // exists, owned by someone else
   }
 }
 
-function code(e: unknown): string|undefined {
-  return (e as {code?: string})?.code;
-}
 
 async function exists(node: NodeModules, path: string): Promise<boolean> {
   try {

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import {AtomicWriteOptions, committedFolder, writeFolderAtomically} from './atomic_directory';
 import {readModelFiles, readUserFile} from './model_files';
-import {isNode, NodeModules, nodeModules} from './node_fs';
+import {code, isNode, NodeModules, nodeModules} from './node_fs';
 import {sha256Hex} from './sha256';
 import {checkedArtifacts, LoadCheckOptions, ManifestGroup, readWeightsManifest} from './validate';
 
@@ -37,9 +37,6 @@ function stripScheme(path: string): string {
   return path.startsWith(FILE_SCHEME) ? path.slice(FILE_SCHEME.length) : path;
 }
 
-function code(e: unknown): string|undefined {
-  return (e as {code?: string})?.code;
-}
 
 /**
  * An IOHandler for a model folder on disk.

@@ -16,7 +16,7 @@
  * Any failure is an Error that names the entry as the model lists it and the folder.
  * The folder itself is the caller's (the user's) choice and may be a symbolic link.
  */
-import {NodeFileHandle, NodeModules, nodeModules, NodeStats} from './node_fs';
+import {code, NodeFileHandle, NodeModules, nodeModules, NodeStats} from './node_fs';
 import {isSha256Hex, sha256Mismatch} from './sha256';
 
 /** What {@link readModelFiles} checks besides confinement. Every field is optional. */
@@ -59,9 +59,6 @@ export class ModelFileError extends Error {
   }
 }
 
-function code(e: unknown): string|undefined {
-  return (e as {code?: string})?.code;
-}
 
 function kindOf(stats: NodeStats): string {
   if (stats.isDirectory()) return 'a folder';

@@ -99,6 +99,11 @@ interface NodeProcess {
   kill(pid: number, signal: number): boolean;
 }
 
+/** The `code` of a Node error ('ENOENT', 'EACCES', …), or undefined. */
+export function code(e: unknown): string|undefined {
+  return (e as {code?: string})?.code;
+}
+
 /** `process` when running under Node, else undefined. */
 export function nodeProcess(): NodeProcess|undefined {
   const p = (globalThis as {process?: NodeProcess}).process;

@@ -10,7 +10,7 @@
  * creates a new one exclusively; two processes taking over the same stale lock at the same
  * instant could, in a window of microseconds, both succeed. Loads never take the lock.
  */
-import {NodeModules, nodeModules, nodeProcess} from './node_fs';
+import {code, NodeModules, nodeModules, nodeProcess} from './node_fs';
 
 /** What a lock file holds. */
 interface LockInfo {
@@ -25,9 +25,6 @@ interface LockInfo {
 /** A lock left unreadable (its writer died between creating and writing it) is stale after this. */
 const UNREADABLE_STALE_MS = 10_000;
 
-function code(e: unknown): string|undefined {
-  return (e as {code?: string})?.code;
-}
 
 /** The start time of process `pid` (field 22 of /proc/<pid>/stat), null where unknown. */
 async function processStart(node: NodeModules, pid: number|'self'): Promise<string|null> {
