@@ -236,11 +236,13 @@ function refuse(label: string, problem: string): Error {
 }
 
 /**
- * The folder a save to `target` replaces, with links resolved, after checking the path: every
- * existing part of it is a folder (a link to one is followed), it is not the working directory
- * or a folder above it. Creates the missing parent folders.
+ * The folder (`kind` 'folder') or file a save to `target` replaces, with links resolved, after
+ * checking the path: every existing part above it is a folder (a link to one is followed), the
+ * target itself is of its kind if it exists, and a folder target is not the working directory or
+ * a folder above it. Creates the missing parent folders.
  */
-async function resolveTarget(node: NodeModules, target: string, label: string): Promise<string> {
+async function resolveTarget(node: NodeModules, target: string, label: string,
+                             kind: 'folder'|'file' = 'folder'): Promise<string> {
   const absolute = node.path.resolve(target);
   // The deepest part of the path that exists, and the names below it.
   let existing = absolute;
@@ -255,7 +257,11 @@ async function resolveTarget(node: NodeModules, target: string, label: string): 
       }
     }
     if (stats !== null) {
-      if (!stats.isDirectory()) {
+      if (existing === absolute && kind === 'file') {
+        if (!stats.isFile()) {
+          throw refuse(label, `it exists and is ${stats.isDirectory() ? 'a folder' : 'not a file'}.`);
+        }
+      } else if (!stats.isDirectory()) {
         throw refuse(label, existing === absolute ? 'it exists and is not a folder.' :
                                                     `${existing} is not a folder.`);
       }
@@ -263,8 +269,8 @@ async function resolveTarget(node: NodeModules, target: string, label: string): 
     }
     if (existing === absolute &&
         (await node.fs.lstat(absolute).then(s => s.isSymbolicLink(), () => false))) {
-      throw refuse(label, 'it is a symbolic link to a folder that does not exist. Create the ' +
-                          'folder or remove the link.');
+      throw refuse(label, `it is a symbolic link to a ${kind} that does not exist. Create the ` +
+                          `${kind} or remove the link.`);
     }
     const up = node.path.dirname(existing);
     if (up === existing) {
@@ -276,7 +282,8 @@ async function resolveTarget(node: NodeModules, target: string, label: string): 
   const real = node.path.join(await node.fs.realpath(existing), ...below);
   const cwd = await node.fs.realpath(nodeProcess()!.cwd());
   const sep = node.path.sep;
-  if (real === node.path.dirname(real) || cwd === real || cwd.startsWith(real + sep)) {
+  if (kind === 'folder' &&
+      (real === node.path.dirname(real) || cwd === real || cwd.startsWith(real + sep))) {
     throw refuse(label, `it is the working directory${cwd === real ? '' : ' or a folder above it'}. ` +
                         'A save replaces the whole folder: give the model a folder of its own, ' +
                         `e.g. ${node.path.join(label, 'model')}.`);
@@ -439,4 +446,53 @@ async function replaceFolder(node: NodeModules, target: string, files: FolderFil
     }
   }
   step('done');
+}
+
+/**
+ * The one-file form (a `.keras` archive): writes `data` as the file `target`, replacing it
+ * atomically, with the same care around it as writeFolderAtomically: the target's folders are
+ * checked and created, a link to a file is saved through, one save per target at a time
+ * (`.<name>.lock`), leftovers of earlier saves deleted at best effort, errors naming `label`.
+ * The bytes go to `.<name>.tmp-<pid>-<id>` beside the target (created exclusively, fsynced),
+ * then renamed over it, and the folder is fsynced: a kill leaves the old file or the new one.
+ */
+export async function writeFileAtomically(target: string, data: Uint8Array|string,
+                                          options: {label?: string} = {}): Promise<void> {
+  const node = await nodeModules();
+  const label = options.label ?? target;
+  const real = await resolveTarget(node, target, label, 'file');
+  const parent = node.path.dirname(real);
+  const name = node.path.basename(real);
+  let release: () => Promise<void>;
+  try {
+    release = await lockFolder(parent, name, label);
+  } catch (e) {
+    throw code(e) === 'ELOCKED' ? e : saveError(e, label, 'taking the lock beside it');
+  }
+  try {
+    try {
+      await tidyUp(node, real, label);
+    } catch (e) {
+      throw saveError(e, label, 'looking for what earlier saves left');
+    }
+    const tmp = node.path.join(parent, siblingName(name, TMP, nodeProcess()!.pid, randomId()));
+    let doing = `writing ${name}`;
+    try {
+      const handle = await node.fs.open(tmp, 'wx');
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      doing = `moving ${name} into place`;
+      await node.fs.rename(tmp, real);
+      await syncFolder(node, parent);
+    } catch (e) {
+      await node.fs.rm(tmp, {force: true}).catch(() => undefined);
+      throw saveError(e, label, doing);
+    }
+  } finally {
+    await release();
+  }
 }
