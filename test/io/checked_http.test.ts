@@ -1,7 +1,8 @@
 /**
  * checkedHttp: loads over http fetch only the model's own files, no more bytes than the manifest
  * implies, with their SHA-256 verified, and the weights checked against the layers. tfjs's own
- * http loader, for contrast, fetches a `../` path outside the model's folder. A local server on
+ * http loader, for contrast, fetches a `../` path outside the model's folder. loadKerasModel
+ * over http reads its shards the same way (fetchModelFiles). A local server on
  * 127.0.0.1 logs every request, so the tests see what was (not) fetched. On cpu and wasm.
  */
 import * as fs from 'fs';
@@ -12,7 +13,8 @@ import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs';
 
-import {checkedHttp} from '../../src';
+import {checkedHttp, loadKerasModel} from '../../src';
+import {FIXTURES, predictErrors, readReference} from '../helpers/keras_models';
 import {BACKENDS, editModelJson, expectLoadError, inRealmFetch, maxDiff, savedModel, smallModel, useBackend} from '../helpers/io/model_folders';
 
 let root: string;
@@ -164,5 +166,38 @@ describe.each(BACKENDS)('on %s', backend => {
     await expectLoadError(checkedHttp(`${origin}${again.at}/model.json`), [/has dtype int32 in the weightsManifest/]);
     expect(() => checkedHttp('')).toThrow('checkedHttp: url must be the URL of a model.json. Received: url=""');
     await expectLoadError(checkedHttp('models/x/model.json'), ['url must be an absolute http(s) URL here']);
+  });
+
+  describe('loadKerasModel over http reads its shards the same way', () => {
+    let at: string;
+    beforeAll(() => {
+      count++;
+      at = `/keras${count}`;
+      fs.cpSync(path.join(FIXTURES, 'sequential_mlp'), path.join(root, at), {recursive: true});
+    });
+
+    it('a converter folder loads and predicts what Keras predicts', async () => {
+      const model = await loadKerasModel(`${origin}${at}/model.json`);
+      expect(Math.max(...predictErrors(model, readReference(path.join(root, at))))).toBeLessThanOrEqual(1e-5);
+      model.dispose();
+      expect(requested).toEqual([`${at}/model.json`, `${at}/group1-shard1of1.bin`]);
+    });
+
+    it('a shard outside the folder is refused unfetched; a longer one by its size', async () => {
+      const json = path.join(root, at, 'model.json');
+      const original = fs.readFileSync(json, 'utf8');
+      const edited = JSON.parse(original);
+      edited.weightsManifest[0].paths = ['../secret.bin'];
+      fs.writeFileSync(json, JSON.stringify(edited));
+      await expect(loadKerasModel(`${origin}${at}/model.json`)).rejects.toThrow(
+          `lists the file "../secret.bin", which is outside the model's folder ${origin}${at}/`);
+      expect(requested).toEqual([`${at}/model.json`]);
+      fs.writeFileSync(json, original);
+      const shard = path.join(root, at, 'group1-shard1of1.bin');
+      const size = fs.statSync(shard).size;
+      fs.appendFileSync(shard, Buffer.alloc(8));
+      await expect(loadKerasModel(`${origin}${at}/model.json`)).rejects.toThrow(
+          `${origin}${at}/group1-shard1of1.bin has ${size + 8} bytes, longer than the ${size} bytes`);
+    });
   });
 });
