@@ -132,9 +132,9 @@ async function syncFolder(node: NodeModules, path: string): Promise<void> {
   }
 }
 
-async function writeSynced(node: NodeModules, path: string, data: Uint8Array|string):
-    Promise<void> {
-  const handle = await node.fs.open(path, 'w');
+async function writeSynced(node: NodeModules, path: string, data: Uint8Array|string,
+                           flags = 'w'): Promise<void> {
+  const handle = await node.fs.open(path, flags);
   try {
     await handle.writeFile(data);
     await handle.sync();
@@ -368,20 +368,31 @@ export async function writeFolderAtomically(target: string, files: FolderFile[],
   const node = await nodeModules();
   const label = options.label ?? target;
   const real = await resolveTarget(node, target, label);
+  await underLock(node, real, label, async () => {
+    (options.onStep ?? (() => undefined))('cleaned');
+    await replaceFolder(node, real, files, options, label);
+  });
+}
+
+/**
+ * Runs `work` holding the lock of `target` (resolved), after tidying up what earlier saves left
+ * beside it; releases the lock however `work` ends.
+ */
+async function underLock(node: NodeModules, target: string, label: string,
+                         work: () => Promise<void>): Promise<void> {
   let release: () => Promise<void>;
   try {
-    release = await lockFolder(node.path.dirname(real), node.path.basename(real), label);
+    release = await lockFolder(node.path.dirname(target), node.path.basename(target), label);
   } catch (e) {
     throw code(e) === 'ELOCKED' ? e : saveError(e, label, 'taking the lock beside it');
   }
   try {
     try {
-      await tidyUp(node, real, label);
+      await tidyUp(node, target, label);
     } catch (e) {
       throw saveError(e, label, 'looking for what earlier saves left');
     }
-    (options.onStep ?? (() => undefined))('cleaned');
-    await replaceFolder(node, real, files, options, label);
+    await work();
   } finally {
     await release();
   }
@@ -463,28 +474,11 @@ export async function writeFileAtomically(target: string, data: Uint8Array|strin
   const real = await resolveTarget(node, target, label, 'file');
   const parent = node.path.dirname(real);
   const name = node.path.basename(real);
-  let release: () => Promise<void>;
-  try {
-    release = await lockFolder(parent, name, label);
-  } catch (e) {
-    throw code(e) === 'ELOCKED' ? e : saveError(e, label, 'taking the lock beside it');
-  }
-  try {
-    try {
-      await tidyUp(node, real, label);
-    } catch (e) {
-      throw saveError(e, label, 'looking for what earlier saves left');
-    }
+  await underLock(node, real, label, async () => {
     const tmp = node.path.join(parent, siblingName(name, TMP, nodeProcess()!.pid, randomId()));
     let doing = `writing ${name}`;
     try {
-      const handle = await node.fs.open(tmp, 'wx');
-      try {
-        await handle.writeFile(data);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await writeSynced(node, tmp, data, 'wx');
       doing = `moving ${name} into place`;
       await node.fs.rename(tmp, real);
       await syncFolder(node, parent);
@@ -492,7 +486,5 @@ export async function writeFileAtomically(target: string, data: Uint8Array|strin
       await node.fs.rm(tmp, {force: true}).catch(() => undefined);
       throw saveError(e, label, doing);
     }
-  } finally {
-    await release();
-  }
+  });
 }
