@@ -14,6 +14,8 @@ export {TokenEmbedding, tokenEmbedding, TokenEmbeddingArgs} from './layers/token
 export {SelfAttention, selfAttention, SelfAttentionArgs, SelfAttentionCallArgs} from './layers/self_attention';
 export {Checkpoint, checkpoint, CheckpointArgs, CheckpointInfo} from './io/checkpoint';
 export {fileSystem, FileSystemHandler, FileSystemOptions, registerFileRouters} from './io/file_handler';
+export {checkedHttp, CheckedHttpHandler, CheckedHttpOptions} from './io/http_handler';
+export {LoadCheckOptions} from './io/validate';
 export {BackendChoice, useBestBackend, UseBestBackendArgs} from './backends';
 export {decoderBlock, encoderBlock, TransformerBlockArgs} from './layers/blocks';
 export {LayerNorm, layerNorm, LayerNormArgs} from './layers/layer_norm';

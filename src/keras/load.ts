@@ -17,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {FILE_SCHEME, FileSystemHandler, MODEL_JSON} from '../io/file_handler';
+import {fetchModelFiles} from '../io/http_handler';
 import {readModelFiles, readUserFile} from '../io/model_files';
 import {isNode, nodeModules} from '../io/node_fs';
 import {fixedByteLength, ManifestGroup, parseModelJson} from '../io/validate';
@@ -126,7 +127,6 @@ function httpFiles(url: string, options: LoadKerasModelOptions): KerasFiles {
   const fetchFunc = options.fetchFunc ??
       ((u: string, init?: RequestInit) => tf.env().platform.fetch(u, init));
   const base = new URL(url, (globalThis as {location?: {href: string}}).location?.href);
-  const folder = new URL('.', base);
   const get = async (target: URL, what: string): Promise<Response> => {
     let response: Response;
     try {
@@ -147,17 +147,19 @@ function httpFiles(url: string, options: LoadKerasModelOptions): KerasFiles {
       return parseModelJson(text, base.href) as unknown as Dict;
     },
     async weights(modelJson: Dict) {
-      const manifest = (modelJson['weightsManifest'] ?? []) as tf.io.WeightsManifestConfig;
+      // Each group's files, confined to the model.json's folder, held to the manifest's sizes
+      // while fetched, SHA-256 verified when recorded.
+      const manifest = (modelJson['weightsManifest'] ?? []) as ManifestGroup[];
       const buffers: ArrayBuffer[] = [];
       for (const group of manifest) {
-        for (const path of group.paths) {
-          const target = new URL(path, folder);
-          if (target.origin !== folder.origin || !target.pathname.startsWith(folder.pathname) ||
-              target.pathname.slice(folder.pathname.length).includes('/')) {
-            throw new Error(`Cannot load ${base.href}: its weights file '${path}' is not in the ` +
-                            `model's folder ${folder.href}.`);
-          }
-          buffers.push(await (await get(target, `weights file '${path}'`)).arrayBuffer());
+        const parts = await fetchModelFiles(base, group.paths, {
+          totalBytes: fixedByteLength(group.weights, base.href) ?? undefined, sha256: group.sha256,
+          sizeSource: `its weightsManifest describes (${group.weights.length} weights)`,
+          fetchFunc: fetchFunc as typeof fetch, requestInit: options.requestInit,
+        });
+        for (const part of parts) {
+          buffers.push(part.buffer.slice(part.byteOffset, part.byteOffset + part.byteLength) as
+                       ArrayBuffer);
         }
       }
       return {specs: manifest.flatMap(g => g.weights), data: buffers};
