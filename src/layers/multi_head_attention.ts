@@ -756,14 +756,27 @@ export class MultiHeadAttention extends tf.layers.Layer {
     return {...super.getConfig(), ...config};
   }
 
-  /** Rebuilds from getConfig's output, or a Keras 2 / Keras 3 config in camelCase. */
+  /**
+   * Rebuilds from getConfig's output, or a Keras 2 / Keras 3 config in camelCase. (tfjs's
+   * deserializer adds its `customObjects` to every config; they are not the layer's.)
+   */
   static override fromConfig<T extends tf.serialization.Serializable>(
       cls: tf.serialization.SerializableConstructor<T>,
       config: tf.serialization.ConfigDict): T {
-    return new cls(config);
+    const {customObjects: _customObjects, ...args} = config;
+    void _customObjects;
+    return new cls(args);
   }
 
+  /**
+   * As tfjs's, and a layer built from its config (weights made in the constructor) that no
+   * model uses counts as used once, so that its weights can be disposed (tfjs counts a use only
+   * when `apply` builds the layer).
+   */
   override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    if (this.built && this._refCount === null) {
+      this._refCount = 1;
+    }
     const result = super.dispose();
     if (result.refCountAfterDispose === 0) {
       this.activityLoss?.dispose();
