@@ -234,7 +234,12 @@ export async function loadKerasModel(source: string|tf.io.IOHandler,
                     `the ${expectedBytes(weights.specs)} its weightsManifest describes.`);
   }
   // Strict loads write every weight: no need to run the initializers first.
-  const built = buildKerasModel(plan, {initializeWeights: !(options.strict ?? true)});
+  let built;
+  try {
+    built = buildKerasModel(plan, {initializeWeights: !(options.strict ?? true)});
+  } catch (e) {
+    throw new Error(`${files.source}: ${(e as Error).message}`);
+  }
   try {
     assignConverterWeights(built, weights.specs, weights.data, files.source, options);
   } catch (e) {

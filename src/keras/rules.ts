@@ -460,7 +460,11 @@ function recurrentConfig(layer: KerasLayer, ctx: RuleContext, r: Reader):
     config['unitForgetBias'] = r.bool('unit_forget_bias', true);
   }
   if (cls === 'GRU') {
-    r.only('reset_after', ctx.version === 3 ? true : false, false);
+    // tfjs's GRU has only the original formulation (Keras 3's default is reset_after=true)
+    const resetAfter = r.get('reset_after', ctx.version === 3);
+    if (resetAfter !== false) {
+      ctx.report(`GRU argument reset_after=${preview(resetAfter, 20)}`);
+    }
     config['resetAfter'] = false;
   }
   r.only('stateful', false);
@@ -743,8 +747,12 @@ export const SUPPORTED_LAYERS: readonly string[] = Object.keys(RULES).sort();
  * that layers' configs carry.
  */
 function isOpLayer(layer: KerasLayer): boolean {
-  if (!(layer.className in OPS)) {
+  if (layer.className === 'InputLayer') {
     return false;
+  }
+  if (!(layer.className in OPS)) {  // an unknown class: ops' configs have neither of these
+    return !(layer.className in RULES) && !('trainable' in layer.config) &&
+        !('dtype' in layer.config);
   }
   return !(layer.className in RULES) || !('trainable' in layer.config);
 }
