@@ -76,7 +76,9 @@ type Rule = (layer: KerasLayer, ctx: RuleContext) => Translation|null;
 
 /** Reads a layer config key by key; `finish` reports the keys no one read. */
 class Reader {
-  private readonly seen = new Set<string>(['name', 'trainable', 'dtype', 'autocast']);
+  // the input shape a (first) layer may carry is read by the Sequential reader (config.ts)
+  private readonly seen = new Set<string>(['name', 'trainable', 'dtype', 'autocast',
+                                           'batch_input_shape', 'batch_shape', 'input_shape']);
 
   constructor(private readonly layer: KerasLayer, private readonly ctx: RuleContext,
               private readonly cls = layer.className) {
