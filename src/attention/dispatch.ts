@@ -14,15 +14,16 @@ import * as tf from '@tensorflow/tfjs';
 import {queryRowsMask} from './masks';
 import {PathOptions, PathResult} from './options';
 import {fastCpuAttention} from './paths/fast_cpu';
+import {fusedAttention} from './paths/fused';
 import {memoryEfficientAttention} from './paths/memory_efficient';
 import {scaledDotProductAttention} from './scaled_dot_product';
 
 /** A path the caller can ask for; 'auto' lets {@link choosePath} decide. */
-export type AttentionPath = 'auto'|'standard'|'fast'|'memoryEfficient';
+export type AttentionPath = 'auto'|'standard'|'fast'|'memoryEfficient'|'fused';
 
 /** The paths that exist. */
 export const ATTENTION_PATHS: readonly AttentionPath[] =
-    ['auto', 'standard', 'fast', 'memoryEfficient'];
+    ['auto', 'standard', 'fast', 'memoryEfficient', 'fused'];
 
 /**
  * Default memory budget of 'auto' for the attention scores: 64 MiB, a 4096×4096 float32 matrix.
@@ -139,6 +140,8 @@ function run(path: Exclude<AttentionPath, 'auto'>, query: tf.Tensor, key: tf.Ten
       return fastCpuAttention(query, key, value, options);
     case 'memoryEfficient':
       return memoryEfficientAttention(query, key, value, options);
+    case 'fused':
+      return fusedAttention(query, key, value, options);
   }
 }
 
