@@ -342,6 +342,12 @@ def make_tensorflow_fixtures():
          "Conv1D (same, causal dilated, strided valid), BatchNormalization, pooling, "
          "SpatialDropout1D, Flatten, Reshape, Permute, Concatenate")
 
+    k2 = tfjs.keras2_model_json(tfjs.read_layers_weights(
+        os.path.join(ROOT, "test", "fixtures", "keras", "conv_stack"))[0])
+    save("keras2_conv_stack", m, [np.random.default_rng(70).normal(0, 1, (2, 12, 5)).astype("float32")],
+         "tf.keras 2 form of conv_stack (no masks: the same numbers in both versions)",
+         model_json=k2, fmt="keras2")
+
     m = ops_constants()
     randomize(m, 6)
     save("ops_constants", m, [rng.normal(0, 1, (2, 4, 3)).astype("float32"),
