@@ -5,8 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {buildKerasModel, KerasCall, KerasGlobalAveragePooling1D, KerasLayerNormalization, KerasOp,
-        KerasRMSNormalization, planKerasModel, useBestBackend} from '../../src';
+import {buildKerasModel, KerasCall, KerasGlobalAveragePooling1D, KerasGRU, KerasLayerNormalization,
+        KerasOp, KerasRMSNormalization, planKerasModel, useBestBackend} from '../../src';
 import {expectClose} from '../helpers/tensors';
 
 beforeAll(async () => {
@@ -248,6 +248,31 @@ test('a model with KerasCall, KerasOp and the Keras layers saves and loads back'
   expectClose(b, Array.from(a.dataSync()), 0, 0);
   expect((loaded.getLayer('pool') as KerasCall).layer).toBeInstanceOf(KerasGlobalAveragePooling1D);
   tf.dispose([input, a, b]);
+  model.dispose();
+  loaded.dispose();
+});
+
+test('KerasGRU inside tfjs\'s Bidirectional saves and loads back, and its backward copy runs', async () => {
+  const x = tf.input({shape: [5, 3]});
+  const bi = tf.layers.bidirectional({
+    layer: new KerasGRU({units: 4, returnSequences: true}) as unknown as tf.RNN, mergeMode: 'concat'});
+  const model = tf.model({inputs: x, outputs: bi.apply(x) as tf.SymbolicTensor});
+  expect(model.weights.map(w => w.shape)).toEqual([[3, 12], [4, 12], [2, 12], [3, 12], [4, 12], [2, 12]]);
+  const saved: tf.io.ModelArtifacts[] = [];
+  await model.save(tf.io.withSaveHandler(async a => {
+    saved.push(a);
+    return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
+  }));
+  const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved[0]!));
+  const input = tf.randomNormal([2, 5, 3]);
+  const a = model.predict(input) as tf.Tensor;
+  const b = loaded.predict(input) as tf.Tensor;
+  expectClose(b, Array.from(a.dataSync()), 0, 0);
+  // the backward half is not the forward half reversed (it has its own weights)
+  const forward = a.slice([0, 0, 0], [2, 5, 4]);
+  const backward = a.slice([0, 0, 4], [2, 5, 4]);
+  expect(tf.tidy(() => tf.max(tf.abs(tf.sub(forward, backward))).dataSync()[0]!)).toBeGreaterThan(1e-3);
+  tf.dispose([input, a, b, forward, backward]);
   model.dispose();
   loaded.dispose();
 });
