@@ -20,15 +20,8 @@ import {FILE_SCHEME, FileSystemHandler, MODEL_JSON} from '../io/file_handler';
 import {readModelFiles, readUserFile} from '../io/model_files';
 import {isNode, nodeModules} from '../io/node_fs';
 import {fixedByteLength, ManifestGroup, parseModelJson} from '../io/validate';
-import './activations';
 import {buildKerasModel} from './build';
 import {Dict, isDict} from './config';
-import './layers/global_average_pooling_1d';
-import './layers/gru';
-import './layers/keras_call';
-import './layers/keras_op';
-import './layers/layer_normalization';
-import './layers/rms_normalization';
 import {modelConfigOf, planKerasModel} from './topology';
 import {AssignWeightsOptions, assignConverterWeights} from './weights';
 
