@@ -24,7 +24,7 @@ import {andMasks, checkMaskShape, toBool} from '../attention/masks';
 import {checkDropout, checkSlidingWindow} from '../attention/options';
 import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint,
         resolveInitializer, resolveRegularizer, serialize} from '../initializers';
-import {checkPositiveInt} from './args';
+import {checkPositiveInt} from '../args';
 import {attend, AttendOptions, checkFeatures, checkTokenMask, dense, mergeHeads, projectHeads,
         projectOutput, scoresMask} from './attention_layer';
 
