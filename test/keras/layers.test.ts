@@ -86,7 +86,8 @@ describe('KerasLayerNormalization', () => {
   test('bad arguments name the argument and the value', () => {
     expect(() => new KerasLayerNormalization({axis: [] as number[]})).toThrow('axis must be an integer or a non-empty list of integers. Received: axis=[]');
     expect(() => new KerasLayerNormalization({epsilon: -1})).toThrow('epsilon must be a non-negative number. Received: epsilon=-1');
-    expect(() => new KerasLayerNormalization({center: 'yes' as unknown as boolean})).toThrow('center must be a boolean. Received: center="yes"');
+    expect(() => new KerasLayerNormalization({center: 'yes' as unknown as boolean})).toThrow('center must be a boolean (true or false). Received: center="yes"');
+    expect(() => new KerasLayerNormalization({epsilom: 1e-3} as object)).toThrow(/unknown argument 'epsilom'. Did you mean 'epsilon'\?/);
   });
 });
 
@@ -205,7 +206,8 @@ describe('KerasOp', () => {
   test('an unknown op or a bad cast is an error naming it', () => {
     expect(() => new KerasOp({op: 'einsum'})).toThrow(/op must be one of .*Received: op="einsum"/);
     expect(() => new KerasOp({op: 'cast', castTo: 'int64'}))
-        .toThrow(`castTo must be 'float32', 'int32' or 'bool'. Received: castTo="int64"`);
+        .toThrow(`castTo must be one of 'float32', 'int32', 'bool'. Received: castTo="int64"`);
+    expect(() => new KerasOp({op: 'add', args: [{input: -1}]})).toThrow(/args must be an array of/);
   });
 });
 

@@ -18,8 +18,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {ArgSpec, checkArgs, is} from '../../args';
 import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint, resolveInitializer,
         resolveRegularizer, serialize} from '../../initializers';
+import {buildWeights} from '../../layers/build';
 
 type Shape = Array<number|null>;
 type CellArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
@@ -65,15 +67,6 @@ function activationOf(name: string, arg: string): Activation {
   return fromConfig(cls, {}) as unknown as Activation;
 }
 
-function rate(value: number|undefined, arg: string): number {
-  const r = value ?? 0;
-  if (!(typeof r === 'number' && r >= 0 && r < 1)) {
-    throw new Error(`KerasGRUCell: ${arg} must be a number in [0, 1). Received: ${arg}=${
-        JSON.stringify(value)}`);
-  }
-  return r;
-}
-
 /**
  * One step of Keras's GRU (reset_after=True): `[x [batch, inputDim], h [batch, units]]` →
  * `[h', h']`.
@@ -106,19 +99,15 @@ export class KerasGRUCell extends tf.layers.RNNCell {
   private bias: tf.LayerVariable|null = null;
 
   constructor(args: KerasGRUCellArgs) {
-    super(args);
-    if (!Number.isInteger(args?.units) || args.units <= 0) {
-      throw new Error(`KerasGRUCell: units must be a positive integer. Received: units=${
-          JSON.stringify(args?.units)}`);
-    }
+    super(checkArgs(KerasGRUCell.className, args, CELL_ARGS, {required: ['units']}));
     this.units = args.units;
     this.stateSize = args.units;
     this.useBias = args.useBias ?? true;
     this.activation = activationOf(args.activation ?? 'tanh', 'activation');
     this.recurrentActivation = activationOf(args.recurrentActivation ?? 'sigmoid',
                                             'recurrentActivation');
-    this.dropout = rate(args.dropout, 'dropout');
-    this.recurrentDropout = rate(args.recurrentDropout, 'recurrentDropout');
+    this.dropout = args.dropout ?? 0;
+    this.recurrentDropout = args.recurrentDropout ?? 0;
     this.kernelInitializer =
         resolveInitializer(args.kernelInitializer ?? 'glorotUniform', 'kernelInitializer')!;
     this.recurrentInitializer =
@@ -142,18 +131,20 @@ export class KerasGRUCell extends tf.layers.RNNCell {
                       `shape [${shape}]`);
     }
     const u = this.units;
-    this.kernel = this.addWeight('kernel', [inputDim, 3 * u], 'float32', this.kernelInitializer,
-                                 this.kernelRegularizer ?? undefined, true,
-                                 this.kernelConstraint ?? undefined);
-    this.recurrentKernel = this.addWeight('recurrent_kernel', [u, 3 * u], 'float32',
-                                          this.recurrentInitializer,
-                                          this.recurrentRegularizer ?? undefined, true,
-                                          this.recurrentConstraint ?? undefined);
-    if (this.useBias) {
-      this.bias = this.addWeight('bias', [2, 3 * u], 'float32', this.biasInitializer,
-                                 this.biasRegularizer ?? undefined, true,
-                                 this.biasConstraint ?? undefined);
-    }
+    buildWeights(this, () => {
+      this.kernel = this.addWeight('kernel', [inputDim, 3 * u], 'float32', this.kernelInitializer,
+                                   this.kernelRegularizer ?? undefined, true,
+                                   this.kernelConstraint ?? undefined);
+      this.recurrentKernel = this.addWeight('recurrent_kernel', [u, 3 * u], 'float32',
+                                            this.recurrentInitializer,
+                                            this.recurrentRegularizer ?? undefined, true,
+                                            this.recurrentConstraint ?? undefined);
+      if (this.useBias) {
+        this.bias = this.addWeight('bias', [2, 3 * u], 'float32', this.biasInitializer,
+                                   this.biasRegularizer ?? undefined, true,
+                                   this.biasConstraint ?? undefined);
+      }
+    });
     this.built = true;
   }
 
@@ -209,6 +200,14 @@ export class KerasGRUCell extends tf.layers.RNNCell {
 }
 tf.serialization.registerClass(KerasGRUCell);
 
+const CELL_ARGS: ArgSpec = {
+  units: is.positiveInt, activation: is.anything, recurrentActivation: is.anything,
+  useBias: is.boolean, kernelInitializer: is.anything, recurrentInitializer: is.anything,
+  biasInitializer: is.anything, kernelRegularizer: is.anything, recurrentRegularizer: is.anything,
+  biasRegularizer: is.anything, kernelConstraint: is.anything, recurrentConstraint: is.anything,
+  biasConstraint: is.anything, dropout: is.rate, recurrentDropout: is.rate,
+};
+
 type RNNArgs = ConstructorParameters<typeof tf.layers.RNN>[0];
 
 /** Arguments of {@link KerasGRU}: the cell's, and the recurrent layer's. */
@@ -234,7 +233,12 @@ export class KerasGRU extends tf.layers.RNN {
   static override className = 'KerasGRU';
 
   constructor(args: KerasGRUArgs) {
-    const {returnSequences, returnState, goBackwards, name, trainable, ...cellArgs} = args;
+    checkArgs(KerasGRU.className, args, GRU_ARGS, {required: ['units']});
+    const {returnSequences, returnState, goBackwards, name, trainable, stateful: _s, unroll: _u,
+           customObjects: _c, ...cellArgs} = args as KerasGRUArgs & Record<string, unknown>;
+    void _s;
+    void _u;
+    void _c;
     super({name, trainable, returnSequences, returnState, goBackwards,
            cell: new KerasGRUCell(cellArgs as KerasGRUCellArgs)} as RNNArgs);
   }
@@ -246,3 +250,9 @@ export class KerasGRU extends tf.layers.RNN {
   }
 }
 tf.serialization.registerClass(KerasGRU);
+
+/** KerasGRU's arguments; `stateful` (false) and `unroll` come back from tfjs's RNN.getConfig. */
+const GRU_ARGS: ArgSpec = {
+  ...CELL_ARGS, returnSequences: is.boolean, returnState: is.boolean, goBackwards: is.boolean,
+  stateful: is.oneOf([false]), unroll: is.boolean,
+};
