@@ -31,4 +31,5 @@ export {KerasRMSNormalization, KerasRMSNormalizationArgs} from './keras/layers/r
 export {KerasGlobalAveragePooling1D, KerasGlobalAveragePooling1DArgs} from './keras/layers/global_average_pooling_1d';
 export {KerasGRU, KerasGRUArgs, KerasGRUCell, KerasGRUCellArgs} from './keras/layers/gru';
 export {FullyMaskedRows, MultiHeadAttention, multiHeadAttention, MultiHeadAttentionArgs, MultiHeadAttentionBuildConfig, MultiHeadAttentionCallArgs, MultiHeadAttentionInput} from './layers/multi_head_attention';
+export {AttentionConversionOptions, multiHeadAttentionFromSelfAttention, selfAttentionFromMultiHeadAttention} from './layers/attention_conversion';
 export {isKerasArchive, kerasArchiveHandler, kerasConfig, KerasFileDestination, KerasFileSink, KerasFileSource, KerasObject, KerasSaveResult, kerasWeightLayout, KerasWeightSlot, loadKerasWeights, saveKerasModel, saveKerasWeights} from './keras/keras_file';
