@@ -21,14 +21,8 @@ import {fetchModelFiles} from '../io/http_handler';
 import {readModelFiles, readUserFile} from '../io/model_files';
 import {isNode, nodeModules} from '../io/node_fs';
 import {fixedByteLength, ManifestGroup, parseModelJson} from '../io/validate';
-import './activations';
 import {buildKerasModel} from './build';
 import {Dict, isDict} from './config';
-import './layers/global_average_pooling_1d';
-import './layers/keras_call';
-import './layers/keras_op';
-import './layers/layer_normalization';
-import './layers/rms_normalization';
 import {modelConfigOf, planKerasModel} from './topology';
 import {AssignWeightsOptions, assignConverterWeights} from './weights';
 
@@ -172,14 +166,6 @@ function byteLength(data: tf.io.WeightData): number {
   return Array.isArray(data) ? data.reduce((n, b) => n + b.byteLength, 0) : data.byteLength;
 }
 
-/** The bytes `specs` describe (strings excepted, which Keras models do not have). */
-function expectedBytes(specs: tf.io.WeightsManifestEntry[]): number {
-  const size: Record<string, number> = {float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2,
-                                        float16: 2};
-  return specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) *
-                                    (size[s.quantization?.dtype ?? s.dtype] ?? 4), 0);
-}
-
 /**
  * Loads a Keras model that `tensorflowjs_converter` wrote (model.json + weight shards), from
  * Keras 3 or tf.keras 2, as a trainable tf.LayersModel whose layers compute what Keras's do
@@ -230,13 +216,18 @@ export async function loadKerasModel(source: string|tf.io.IOHandler,
   const plan = planKerasModel(modelConfig, {source: files.source, kerasVersion});
   const weights = await files.weights(modelJson);
   const manifestSpecs = specsOf(modelJson);
-  if (manifestSpecs.length > 0 && weights.specs.length === manifestSpecs.length &&
-      byteLength(weights.data) !== expectedBytes(weights.specs)) {
+  const expected = fixedByteLength(weights.specs, files.source);
+  if (manifestSpecs.length > 0 && expected !== null && byteLength(weights.data) !== expected) {
     throw new Error(`${files.source}: its weight files have ${byteLength(weights.data)} bytes, not ` +
-                    `the ${expectedBytes(weights.specs)} its weightsManifest describes.`);
+                    `the ${expected} its weightsManifest describes.`);
   }
   // Strict loads write every weight: no need to run the initializers first.
-  const built = buildKerasModel(plan, {initializeWeights: !(options.strict ?? true)});
+  let built;
+  try {
+    built = buildKerasModel(plan, {initializeWeights: !(options.strict ?? true)});
+  } catch (e) {
+    throw new Error(`${files.source}: ${(e as Error).message}`);
+  }
   try {
     assignConverterWeights(built, weights.specs, weights.data, files.source, options);
   } catch (e) {
