@@ -18,7 +18,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {KerasObject, kerasLayerOrder} from './h5_layout';
+import {KerasObject, kerasLayerOrder, kerasWeightSlots} from './h5_layout';
+import type {KerasOrigin} from './save_origin';
 
 type Dict = Record<string, unknown>;
 
@@ -89,7 +90,11 @@ export function slotKey(scope: string[], name: string): string {
  * package's own layers register theirs; see save.ts).
  */
 export function exportKerasModel(model: tf.LayersModel,
-                                 exporters: Record<string, LayerExporter> = {}): KerasExport {
+                                 exporters: Record<string, LayerExporter> = {},
+                                 origin?: KerasOrigin): KerasExport {
+  if (origin !== undefined && typeof origin.config['module'] === 'string') {
+    return exportOrigin(origin);
+  }
   const table = {...BUILTIN_EXPORTERS, ...exporters};
   const bindings = new Map<string, WeightBinding>();
   const config = exportContainer(model, [], table, bindings);
@@ -178,6 +183,70 @@ function exportContainer(model: tf.LayersModel, scope: string[], table: Table,
   // Keras's own order of the layers: it decides their groups in the weights file.
   functional.config['layers'] = kerasLayerOrder(functional);
   return functional;
+}
+
+/**
+ * Keys that Keras versions after 3.9 added to configs, with their defaults (from the
+ * constructors' signatures, 3.9.2 against 3.15.1). Left out when they hold the default, an
+ * older Keras loads the config; with another value, only a Keras that knows the key can.
+ */
+const NEWER_KEYS_DEFAULTS: Record<string, unknown> = {
+  quantization_config: null, lora_alpha: null, gptq_unpacked_column_size: null,
+  input_axes: null, output_axes: null,      // variance-scaling initializers (3.14)
+  use_gate: false, sliding_window: null,    // MultiHeadAttention (3.14, 3.15)
+  renorm: false, renorm_clipping: null,     // BatchNormalization
+  output_padding: null,                     // Conv*Transpose
+  optional: false,                          // InputLayer
+};
+
+function withoutNewerDefaults(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return value.map(withoutNewerDefaults);
+  }
+  if (value === null || typeof value !== 'object') {
+    return value;
+  }
+  const dict = value as Dict;
+  const out: Dict = {};
+  for (const [key, v] of Object.entries(dict)) {
+    if (key in NEWER_KEYS_DEFAULTS && JSON.stringify(v) === JSON.stringify(NEWER_KEYS_DEFAULTS[key])) {
+      continue;
+    }
+    if (key === 'renorm_momentum' && dict['renorm'] !== true) {
+      continue;  // only read with renorm
+    }
+    out[key] = withoutNewerDefaults(v);
+  }
+  return out;
+}
+
+/**
+ * A model loaded from a Keras 3 config (config.json): that config again, without the newer
+ * keys that hold defaults, and a binding for each of its weights to the variable that holds it.
+ */
+function exportOrigin(origin: KerasOrigin): KerasExport {
+  const config = withoutNewerDefaults(origin.config) as KerasObject;
+  const bindings = new Map<string, WeightBinding>();
+  const byLayer = new Map<string, KerasOrigin['weights']>();
+  for (const w of origin.weights) {
+    byLayer.set(w.kerasLayer, [...(byLayer.get(w.kerasLayer) ?? []), w]);
+  }
+  const slots = kerasWeightSlots(config);
+  for (const slot of slots) {
+    const candidates = byLayer.get(slot.layer) ?? [];
+    const position = slots.filter(s => s.layer === slot.layer).indexOf(slot);
+    const weight = candidates.find(w => w.names.includes(slot.name)) ??
+        candidates.find(w => w.index === position);
+    if (weight === undefined) {
+      throw new Error(`Cannot save the layer ${slot.layer} (${slot.className}) for Keras: its ` +
+                      `weight ${slot.name} has no variable in the loaded model.`);
+    }
+    const key = slotKey(slot.scope, slot.name);
+    const binding = variableBinding(weight.variable, slot.name, weight.variable.shape as number[]);
+    bindings.set(key, {key, kerasShape: binding.kerasShape, read: binding.read, write: binding.write,
+                       layer: slot.layer});
+  }
+  return {config, bindings};
 }
 
 function exportInput(layer: tf.layers.Layer): KerasObject {
