@@ -125,7 +125,7 @@ export function kerasArchiveHandler(source: KerasFileSource): tf.io.IOHandler&{p
     // what the loader names in its messages
     path: typeof source === 'string' ? source :
         typeof Blob !== 'undefined' && source instanceof Blob ?
-        (source as {name?: string}).name ?? 'the given Blob' : 'the given .keras bytes',
+        (source as {name?: string}).name ?? 'the given Blob' : 'the given bytes',
     load: async () => (await impl()).loadKerasArchive(source),
   };
 }
