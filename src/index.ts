@@ -30,4 +30,5 @@ export {KerasLayerNormalization, KerasLayerNormalizationArgs} from './keras/laye
 export {KerasRMSNormalization, KerasRMSNormalizationArgs} from './keras/layers/rms_normalization';
 export {KerasGlobalAveragePooling1D, KerasGlobalAveragePooling1DArgs} from './keras/layers/global_average_pooling_1d';
 export {FullyMaskedRows, MultiHeadAttention, multiHeadAttention, MultiHeadAttentionArgs, MultiHeadAttentionBuildConfig, MultiHeadAttentionCallArgs, MultiHeadAttentionInput} from './layers/multi_head_attention';
+export {AttentionConversionOptions, multiHeadAttentionFromSelfAttention, selfAttentionFromMultiHeadAttention} from './layers/attention_conversion';
 export {isKerasArchive, kerasArchiveHandler, kerasConfig, KerasFileDestination, KerasFileSink, KerasFileSource, KerasObject, KerasSaveResult, kerasWeightLayout, KerasWeightSlot, loadKerasWeights, saveKerasModel, saveKerasWeights} from './keras/keras_file';

@@ -20,7 +20,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {AttentionPath, checkBudget, checkPath, DEFAULT_MEMORY_BUDGET_BYTES} from '../attention/dispatch';
-import {andMasks, checkMaskShape, toBool} from '../attention/masks';
+import {andMasks, toBool} from '../attention/masks';
 import {checkDropout, checkSlidingWindow} from '../attention/options';
 import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint,
         resolveInitializer, resolveRegularizer, serialize} from '../initializers';
@@ -298,7 +298,9 @@ export class MultiHeadAttention extends tf.layers.Layer {
   /** The positional input layout, or null for the default by count. */
   inputOrder: MultiHeadAttentionInput[]|null;
 
+  /** `outputShape` as a list, or null; `outputShapeGiven` as given (Keras 2 keeps a number). */
   private readonly outputShapeArg: number[]|null;
+  private readonly outputShapeGiven: number|number[]|null;
   private readonly attentionAxesArg: number[]|null;
   private readonly softmaxRobustMasking: boolean|null;
   private readonly kernelInitializer: Initializer;
@@ -329,6 +331,9 @@ export class MultiHeadAttention extends tf.layers.Layer {
     super(withoutOwnArgs(args));
     checkKnownArgs(args);
     const a = args ?? {} as MultiHeadAttentionArgs;
+    if (a.dtype != null && a.dtype !== 'float32') {
+      throw new Error(`${CLASS}: computes in float32 only. Received: dtype=${JSON.stringify(a.dtype)}`);
+    }
     this.numHeads = requiredPositiveInt(a.numHeads, 'numHeads');
     this.keyDim = requiredPositiveInt(a.keyDim, 'keyDim');
     checkPositiveInt(CLASS, a.valueDim, 'valueDim');
@@ -338,6 +343,7 @@ export class MultiHeadAttention extends tf.layers.Layer {
     this.useBias = bool(a.useBias, 'useBias', true);
     this.useGate = bool(a.useGate, 'useGate', false);
     this.outputShapeArg = outputShapeOf(a.outputShape);
+    this.outputShapeGiven = a.outputShape ?? null;
     this.attentionAxesArg = attentionAxesOf(a.attentionAxes);
     checkSlidingWindow(a.slidingWindow, 'slidingWindow', `${CLASS}: `);
     this.slidingWindow = a.slidingWindow ?? null;
@@ -569,7 +575,12 @@ export class MultiHeadAttention extends tf.layers.Layer {
     }
     const as4 = mask.rank === 3 ? mask.expandDims(1) :
         mask.reshape([...new Array<number>(4 - mask.rank).fill(1), ...mask.shape]);
-    checkMaskShape(as4, [batch, this.numHeads, timeQ, timeK], 'attentionMask');
+    const scores = [batch, this.numHeads, timeQ, timeK];
+    if (!as4.shape.every((size, i) => size === 1 || size === scores[i])) {
+      throw new Error(`${CLASS} '${this.name}': attentionMask must broadcast to the attention ` +
+                      `scores [batch, numHeads, timeQ, timeK] = [${scores}] (a 3-D mask is ` +
+                      `[batch, timeQ, timeK]). Received: attentionMask with shape [${mask.shape}].`);
+    }
     return toBool(as4);
   }
 
@@ -725,13 +736,14 @@ export class MultiHeadAttention extends tf.layers.Layer {
   override getConfig(): tf.serialization.ConfigDict {
     const shapes = this.builtShapes;
     const config: tf.serialization.ConfigDict = {
+      dtype: 'float32',
       numHeads: this.numHeads,
       keyDim: this.keyDim,
       valueDim: this.valueDim,
       dropout: this.dropout,
       useBias: this.useBias,
       useGate: this.useGate,
-      outputShape: this.outputShapeArg,
+      outputShape: this.outputShapeGiven,
       attentionAxes: this.attentionAxesArg ?? (this.built ? [1] : null),
       slidingWindow: this.slidingWindow,
       kernelInitializer: serialize(this.kernelInitializer),
@@ -756,14 +768,27 @@ export class MultiHeadAttention extends tf.layers.Layer {
     return {...super.getConfig(), ...config};
   }
 
-  /** Rebuilds from getConfig's output, or a Keras 2 / Keras 3 config in camelCase. */
+  /**
+   * Rebuilds from getConfig's output, or a Keras 2 / Keras 3 config in camelCase. (tfjs's
+   * deserializer adds its `customObjects` to every config; they are not the layer's.)
+   */
   static override fromConfig<T extends tf.serialization.Serializable>(
       cls: tf.serialization.SerializableConstructor<T>,
       config: tf.serialization.ConfigDict): T {
-    return new cls(config);
+    const {customObjects: _customObjects, ...args} = config;
+    void _customObjects;
+    return new cls(args);
   }
 
+  /**
+   * As tfjs's, and a layer built from its config (weights made in the constructor) that no
+   * model uses counts as used once, so that its weights can be disposed (tfjs counts a use only
+   * when `apply` builds the layer).
+   */
   override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    if (this.built && this._refCount === null) {
+      this._refCount = 1;
+    }
     const result = super.dispose();
     if (result.refCountAfterDispose === 0) {
       this.activityLoss?.dispose();
