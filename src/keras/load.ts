@@ -240,7 +240,13 @@ export async function loadKerasModel(source: string|tf.io.IOHandler|KerasFileSou
     throw new Error(`${files.source}: its weight files have ${byteLength(weights.data)} bytes, not ` +
                     `the ${expectedBytes(weights.specs)} its weightsManifest describes.`);
   }
-  const built = buildKerasModel(plan);
+  // Strict loads write every weight: no need to run the initializers first.
+  let built;
+  try {
+    built = buildKerasModel(plan, {initializeWeights: !(options.strict ?? true)});
+  } catch (e) {
+    throw new Error(`${files.source}: ${(e as Error).message}`);
+  }
   try {
     assignConverterWeights(built, weights.specs, weights.data, files.source, options);
   } catch (e) {

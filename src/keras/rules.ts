@@ -58,6 +58,8 @@ export interface Translation {
    * tfjs's Conv1D does not implement (it runs as `valid` after this padding, as in Keras).
    */
   padStepsBefore?: number;
+  /** Run it through a KerasCall even for a plain call (recurrent layers with dropout). */
+  wrap?: boolean;
   /** Number of outputs when more than one (LSTM with return_state). */
   outputs?: number;
   /** For 'op' layers: the KerasOp op and its options. */
@@ -74,7 +76,9 @@ type Rule = (layer: KerasLayer, ctx: RuleContext) => Translation|null;
 
 /** Reads a layer config key by key; `finish` reports the keys no one read. */
 class Reader {
-  private readonly seen = new Set<string>(['name', 'trainable', 'dtype', 'autocast']);
+  // the input shape a (first) layer may carry is read by the Sequential reader (config.ts)
+  private readonly seen = new Set<string>(['name', 'trainable', 'dtype', 'autocast',
+                                           'batch_input_shape', 'batch_shape', 'input_shape']);
 
   constructor(private readonly layer: KerasLayer, private readonly ctx: RuleContext,
               private readonly cls = layer.className) {
@@ -458,7 +462,11 @@ function recurrentConfig(layer: KerasLayer, ctx: RuleContext, r: Reader):
     config['unitForgetBias'] = r.bool('unit_forget_bias', true);
   }
   if (cls === 'GRU') {
-    r.only('reset_after', ctx.version === 3 ? true : false, false);
+    // tfjs's GRU has only the original formulation (Keras 3's default is reset_after=true)
+    const resetAfter = r.get('reset_after', ctx.version === 3);
+    if (resetAfter !== false) {
+      ctx.report(`GRU argument reset_after=${preview(resetAfter, 20)}`);
+    }
     config['resetAfter'] = false;
   }
   r.only('stateful', false);
@@ -468,6 +476,11 @@ function recurrentConfig(layer: KerasLayer, ctx: RuleContext, r: Reader):
   const zero = r.bool('zero_output_for_mask', false);
   const cell = {LSTM: 'lstm_cell', GRU: 'gru_cell', SimpleRNN: 'simple_rnn_cell'}[cls]!;
   return {config, cell, zero};
+}
+
+/** tfjs's cells cache dropout masks between calls: such layers run through a KerasCall. */
+function hasDropout(config: ConfigDict): boolean {
+  return (config['dropout'] as number) > 0 || (config['recurrentDropout'] as number) > 0;
 }
 
 function recurrent(layer: KerasLayer, ctx: RuleContext): Translation {
@@ -482,6 +495,7 @@ function recurrent(layer: KerasLayer, ctx: RuleContext): Translation {
           call: 'single', consumesMask: true,
           outputMask: config['returnSequences'] ? 'pass' : 'none',
           zeroMaskedSteps: zero && config['returnSequences'] === true,
+          wrap: hasDropout(config),
           outputs: config['returnState'] ? 1 + states : undefined};
 }
 
@@ -548,7 +562,7 @@ function bidirectional(layer: KerasLayer, ctx: RuleContext): Translation|null {
                    mergeMode},
           weights, call: 'single', consumesMask: true,
           outputMask: config['returnSequences'] ? 'pass' : 'none',
-          zeroMaskedSteps: config['returnSequences'] === true};
+          zeroMaskedSteps: config['returnSequences'] === true, wrap: hasDropout(config)};
 }
 
 function multiHeadAttention(layer: KerasLayer, ctx: RuleContext): Translation {
@@ -583,7 +597,9 @@ function multiHeadAttention(layer: KerasLayer, ctx: RuleContext): Translation {
     config['seed'] = seed;
   }
   r.only('flash_attention', null, false);
-  r.ignore('query_shape', 'key_shape', 'value_shape');
+  r.ignore('query_shape', 'key_shape', 'value_shape', 'softmax_robust_masking');
+  // rows with no key to attend: Keras 3's rule, or tf.keras 2's (which averages the values)
+  config['fullyMaskedRows'] = ctx.version === 3 ? 'keras3' : 'average';
   r.finish();
   // Keras's weight order: query, key, (gate,) value, attention_output
   const order = ['query', 'key', ...(useGate ? ['gate'] : []), 'value', 'attention_output'];
@@ -733,8 +749,12 @@ export const SUPPORTED_LAYERS: readonly string[] = Object.keys(RULES).sort();
  * that layers' configs carry.
  */
 function isOpLayer(layer: KerasLayer): boolean {
-  if (!(layer.className in OPS)) {
+  if (layer.className === 'InputLayer') {
     return false;
+  }
+  if (!(layer.className in OPS)) {  // an unknown class: ops' configs have neither of these
+    return !(layer.className in RULES) && !('trainable' in layer.config) &&
+        !('dtype' in layer.config);
   }
   return !(layer.className in RULES) || !('trainable' in layer.config);
 }

@@ -47,7 +47,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {Dict, isDict, KerasConfigError, KerasGraph, KerasLayer, KerasNode, KerasValue,
+import {isDict, KerasConfigError, KerasGraph, KerasLayer, KerasNode, KerasValue,
         readKerasConfig, refKey, TensorRef, tensorsOf} from './config';
 import {CallArg} from './layers/keras_call';
 import {OpArg} from './layers/keras_op';
@@ -606,19 +606,14 @@ class Planner {
     const kwargs: Record<string, string> = {};
     const maskIds = [queryMask, valueMask, ...(key === null ? [] : [keyMask])]
         .map(m => (m === null ? null : this.materialize(m, layer.name)));
-    const constants: Record<string, boolean> = {};
-    if (causal) {
-      constants['useCausalMask'] = true;
-    }
-    if (scores) {
-      constants['returnAttentionScores'] = true;
-    }
     if (attentionMask !== null) {
       kwargs['attentionMask'] = attentionMask.id;
     }
+    // The call's constants are the layer's settings (tfjs passes no call arguments in a model).
+    const config = {...t.config, useCausalMask: causal, returnAttentionScores: scores};
     const inputs = [query.id, value.id, ...(key === null ? [] : [key.id])];
-    const outputs = this.call(layer, {...t, outputs: scores ? 2 : 1}, inputs, true, kwargs,
-                              maskIds.some(m => m !== null) ? maskIds : undefined, constants);
+    const outputs = this.call(layer, {...t, config, outputs: scores ? 2 : 1}, inputs, true, kwargs,
+                              maskIds.some(m => m !== null) ? maskIds : undefined);
     outputs.forEach((id, i) => {
       this.values.set(refKey({layer: layer.name, node: index, index: i}),
                       {id, object: this.nextObject++});
@@ -685,8 +680,9 @@ class Planner {
     const unique = [...new Set([...inputs, ...Object.values(kwargs),
                                 ...(masks ?? []).filter((m): m is string => m !== null)])];
     const at = (id: string): CallArg => ({input: unique.indexOf(id)});
-    const wrapped = !direct && (unique.length !== inputs.length || Object.keys(kwargs).length > 0 ||
-                                masks !== undefined || Object.keys(constants).length > 0);
+    const wrapped = !direct && (t.wrap === true || unique.length !== inputs.length ||
+                                Object.keys(kwargs).length > 0 || masks !== undefined ||
+                                Object.keys(constants).length > 0);
     let planLayer: PlanLayer;
     let callInputs = unique;
     if (wrapped) {
@@ -712,7 +708,7 @@ class Planner {
       planLayer = {name: layer.name, className: t.className, config: t.config,
                    kerasLayer: layer.name};
     }
-    const signature = JSON.stringify({c: planLayer.className, w: wrapped ? planLayer.config : null,
+    const signature = JSON.stringify({c: planLayer.className, config: planLayer.config,
                                       n: callInputs.length});
     const previous = this.calls.get(layer.name);
     if (previous === undefined) {
@@ -763,10 +759,10 @@ function flatNumbers(value: unknown): number[]|null {
 
 /** The `model_config` of a converter model.json's `modelTopology` (or the topology itself). */
 export function modelConfigOf(topology: unknown): {modelConfig: unknown, kerasVersion?: string} {
+  const version = isDict(topology) ? topology['keras_version'] : undefined;
+  const kerasVersion = typeof version === 'string' ? version : undefined;
   if (isDict(topology) && 'model_config' in topology) {
-    const version = (topology as Dict)['keras_version'];
-    return {modelConfig: topology['model_config'],
-            kerasVersion: typeof version === 'string' ? version : undefined};
+    return {modelConfig: topology['model_config'], kerasVersion};
   }
-  return {modelConfig: topology};
+  return {modelConfig: topology, kerasVersion};
 }

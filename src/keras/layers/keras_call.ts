@@ -17,6 +17,11 @@
  *    here as ordinary inputs, passed to the wrapped layer as tfjs passes masks (`kwargs.mask`).
  *    `computeMask` returns null, so no tfjs mask ever enters the executor.
  *
+ * 4. tfjs's recurrent cells keep the dropout masks of their last call alive (`tf.keep`) until
+ *    their next call, so a model whose LSTM has `dropout` holds 8 tensors per layer after every
+ *    `predict` and still after `dispose`. Outside training (when no gradient needs them) the
+ *    wrapped layer's cached masks are released right after the call, and on `dispose`.
+ *
  * The wrapped layer's weights are this layer's weights (same variables, same order), so
  * training, `getWeights`/`setWeights` and `model.save` see them as usual; `layer` gives it back.
  */
@@ -54,6 +59,32 @@ function countInputs(arg: CallArg, seen: Set<number>): void {
     seen.add(arg.input);
   } else if ('list' in arg) {
     arg.list.forEach(a => countInputs(a, seen));
+  }
+}
+
+/** The dropout masks a tfjs recurrent layer's cells keep between calls (see the module comment). */
+interface MaskCache {
+  cell?: MaskCache;
+  forwardLayer?: MaskCache;
+  backwardLayer?: MaskCache;
+  dropoutMask?: tf.Tensor|tf.Tensor[]|null;
+  recurrentDropoutMask?: tf.Tensor|tf.Tensor[]|null;
+}
+
+function releaseDropoutMasks(layer: unknown): void {
+  const l = layer as MaskCache;
+  for (const inner of [l.cell, l.forwardLayer, l.backwardLayer]) {
+    if (inner != null) {
+      releaseDropoutMasks(inner);
+    }
+  }
+  if (l.dropoutMask != null) {
+    tf.dispose(l.dropoutMask);
+    l.dropoutMask = null;
+  }
+  if (l.recurrentDropoutMask != null) {
+    tf.dispose(l.recurrentDropoutMask);
+    l.recurrentDropoutMask = null;
   }
 }
 
@@ -116,16 +147,7 @@ export class KerasCall extends tf.layers.Layer {
   override computeOutputShape(inputShape: Shape|Shape[]): Shape|Shape[] {
     const shapes = this.shapes(inputShape);
     const first = resolve(this.callInputs, shapes) as Shape|Shape[];
-    const out = this.layer.computeOutputShape(first) as Shape|Shape[];
-    const scores = this.callKwargs['returnAttentionScores'];
-    if (scores !== undefined && 'value' in scores && scores.value === true &&
-        !Array.isArray((out as Shape[])[0])) {
-      // [batch, heads, query steps, key steps]
-      const [query, value] = first as Shape[];
-      const heads = (this.layer as unknown as {numHeads: number}).numHeads;
-      return [out as Shape, [query![0]!, heads, query![1]!, value![1]!]];
-    }
-    return out;
+    return this.layer.computeOutputShape(first) as Shape|Shape[];
   }
 
   override call(inputs: tf.Tensor|tf.Tensor[], kwargs: Kwargs): tf.Tensor|tf.Tensor[] {
@@ -138,8 +160,26 @@ export class KerasCall extends tf.layers.Layer {
       if (kwargs?.['training'] !== undefined) {
         callKwargs['training'] = kwargs['training'];
       }
-      return this.layer.call(resolve(this.callInputs, list) as tf.Tensor|tf.Tensor[], callKwargs);
+      const out = this.layer.call(resolve(this.callInputs, list) as tf.Tensor|tf.Tensor[],
+                                  callKwargs);
+      if (callKwargs['training'] !== true) {
+        releaseDropoutMasks(this.layer);
+      }
+      return out;
     });
+  }
+
+  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    const result = super.dispose();
+    if (result.refCountAfterDispose === 0) {
+      releaseDropoutMasks(this.layer);
+    }
+    return result;
+  }
+
+  override setFastWeightInitDuringBuild(value: boolean): void {
+    super.setFastWeightInitDuringBuild(value);
+    this.layer?.setFastWeightInitDuringBuild(value);
   }
 
   override computeMask(): tf.Tensor {
