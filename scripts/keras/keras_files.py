@@ -334,16 +334,21 @@ def check(keras_src):
                 # The same Keras on the file Keras itself saved, with the keys newer than it
                 # (holding their defaults) left out: what that Keras makes of the original.
                 original = without_newer_keys(os.path.join(ROOT, spec["source"]))
-                record["older_keras"]["outputs_of_original"] = \
-                    older_keras(keras_src, original, spec)["outputs"]
+                of_original = older_keras(keras_src, original, spec)
+                record["older_keras"]["original"] = {
+                    k: v for k, v in of_original.items() if k in ("outputs", "error")}
                 os.unlink(original)
         worst = max(max_relative_diff(k["data"], t["data"])
                     for k, t in zip(record["outputs"], spec["tfjs_outputs"]))
         record["max_difference_from_tfjs"] = worst
         write_json(record_file, record)
+        older = ""
+        if keras_src:
+            o = record["older_keras"]
+            older = (f"; Keras {o['keras']}: " + (f"fails: {o['error']}" if "error" in o else
+                     f"largest difference from tfjs {max(max_relative_diff(k['data'], t['data']) for k, t in zip(o['outputs'], spec['tfjs_outputs'])):.2e}"))
         print(f"check: {name}: Keras {keras.__version__} loads it; largest difference from "
-              f"tfjs {worst:.2e}" + (f"; Keras {record['older_keras']['keras']} too"
-                                      if keras_src else ""))
+              f"tfjs {worst:.2e}{older}")
 
 
 # Keys Keras added after 3.9 (constructor arguments of 3.15.1 missing in 3.9.2) and their
@@ -374,28 +379,39 @@ def without_newer_keys(file):
 
 
 def older_keras(keras_src, file, spec):
-    """Loads `file` with the Keras at `keras_src` (numpy backend) in a subprocess."""
+    """Loads `file` with the Keras at `keras_src` (TensorFlow backend) in a subprocess.
+
+    Returns {keras, backend, outputs}, or {keras, backend, error} with the last line of the
+    error when that Keras cannot load or run the file.
+    """
     code = (
         "import json, sys\n"
         "import numpy as np, keras\n"
+        "print(json.dumps({'keras': keras.__version__, 'backend': keras.backend.backend()}))\n"
         "spec = json.load(open(sys.argv[2]))\n"
         "x = [np.asarray(i['data'], dtype=i['dtype']).reshape(i['shape']) for i in spec['inputs']]\n"
         "m = keras.models.load_model(sys.argv[1])\n"
         "y = m.predict(x if len(x) > 1 else x[0], verbose=0)\n"
         "y = y if isinstance(y, (list, tuple)) else [y]\n"
-        "print(json.dumps({'keras': keras.__version__, 'backend': keras.backend.backend(),\n"
-        "  'outputs': [{'shape': list(np.shape(v)), 'data': np.asarray(v, dtype='float64')"
-        ".ravel().tolist()} for v in y]}))\n"
+        "print(json.dumps({'outputs': [{'shape': list(np.shape(v)), 'data': np.asarray(v, "
+        "dtype='float64').ravel().tolist()} for v in y]}))\n"
     )
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(spec, f)
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(keras_src), KERAS_BACKEND="numpy")
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(keras_src), KERAS_BACKEND="tensorflow")
     out = subprocess.run([sys.executable, "-c", code, file, f.name], env=env,
                          capture_output=True, text=True)
     os.unlink(f.name)
+    lines = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise SystemExit(f"the Keras at {keras_src} does not start:\n{out.stderr[-3000:]}")
+    result = lines[0]
     if out.returncode != 0:
-        raise SystemExit(f"the Keras at {keras_src} cannot load {file}:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        errors = [line for line in out.stderr.strip().splitlines() if "Error" in line]
+        result["error"] = errors[-1] if errors else out.stderr.strip().splitlines()[-1]
+    else:
+        result.update(lines[1])
+    return result
 
 
 def max_relative_diff(a, b):

@@ -96,6 +96,7 @@ export function exportKerasModel(model: tf.LayersModel,
     return exportOrigin(origin);
   }
   const table = {...BUILTIN_EXPORTERS, ...exporters};
+  checkMasks(model);
   const bindings = new Map<string, WeightBinding>();
   const config = exportContainer(model, [], table, bindings);
   return {config: {module: config.module, class_name: config.class_name, config: config.config,
@@ -183,6 +184,55 @@ function exportContainer(model: tf.LayersModel, scope: string[], table: Table,
   // Keras's own order of the layers: it decides their groups in the weights file.
   functional.config['layers'] = kerasLayerOrder(functional);
   return functional;
+}
+
+/** Layers that compute the same in tfjs and Keras when a padding mask reaches them, and pass it on. */
+const MASK_PASSING = new Set(['Dense', 'Dropout', 'Activation', 'LayerNormalization', 'LayerNorm',
+                              'KerasLayerNormalization', 'KerasRMSNormalization']);
+/** Layers that use a padding mask as Keras does and pass none on. */
+const MASK_ENDING = new Set(['KerasGlobalAveragePooling1D']);
+
+/**
+ * Padding masks (an Embedding or TokenEmbedding with maskZero, a Masking layer) are not written
+ * into a Keras file: Keras recomputes them from its own rules, which differ from tfjs's in many
+ * layers (tfjs's GlobalAveragePooling1D ignores the mask, Keras's averages over it; SelfAttention
+ * gives padded query rows 0, Keras's MultiHeadAttention the average of the values, and it clears
+ * its inputs' masks for later layers; tfjs 4.22 combines masks in merge layers its own way). So a
+ * mask may only reach layers that compute the same either way; anything else is refused here,
+ * naming the layer, rather than written into a file that predicts differently in Keras.
+ */
+function checkMasks(model: tf.LayersModel): void {
+  model.layers.filter(l => l instanceof tf.LayersModel).forEach(m => checkMasks(m as tf.LayersModel));
+  const sources = model.layers.filter(l => l.getConfig()['maskZero'] === true ||
+                                           l.getClassName() === 'Masking');
+  for (const source of sources) {
+    const seen = new Set<tf.layers.Layer>([source]);
+    const queue = [source];
+    while (queue.length > 0) {
+      const layer = queue.shift()!;
+      for (const node of layer.outboundNodes) {
+        const next = node.outboundLayer;
+        if (seen.has(next)) {
+          continue;
+        }
+        seen.add(next);
+        const className = next.getClassName();
+        if (MASK_ENDING.has(className)) {
+          continue;
+        }
+        if (!MASK_PASSING.has(className)) {
+          throw new Error(
+              `Cannot save the layer ${next.name} (class ${className}) for Keras: the padding mask ` +
+              `of ${source.name} (${source.getClassName()} with maskZero) reaches it, and Keras ` +
+              'applies masks there differently from tfjs, so the Keras model would predict ' +
+              'something else. Build it without maskZero to save it for Keras. (A model that ' +
+              'loadKerasModel loaded keeps the Keras graph it came from, masks included, and is ' +
+              'saved with it.)');
+        }
+        queue.push(next);
+      }
+    }
+  }
 }
 
 /**

@@ -6,9 +6,9 @@
  * - saveKerasModel writes the loaded model again; the config.json and weights it writes are the
  *   ones Keras loaded for the committed record (test/fixtures/keras/keras_file/from_keras/,
  *   made by scripts/keras/save_fixtures.ts + `keras_files.py check`); Keras 3.15.1 predicts on
- *   it what it predicted on the original, and what tfjs predicts; Keras 3.9.2 predicts on it
- *   exactly what it predicts on the original (which it can read once the keys it does not know
- *   are left out, as the saver does);
+ *   it what it predicted on the original, and what tfjs predicts; Keras 3.9.2 (TensorFlow
+ *   backend) does on it what it does on the original once the keys it does not know are left
+ *   out, as the saver does: the same predictions, or the same failure;
  * - loadKerasModel reads the saved file back with exactly the same weights and predictions.
  */
 import {createHash} from 'crypto';
@@ -36,7 +36,8 @@ interface KerasRecord {
   members_sha256: Record<string, string>;
   keras: string;
   outputs: Tensor[];
-  older_keras: {keras: string, outputs: Tensor[], outputs_of_original: Tensor[]};
+  older_keras: {keras: string, outputs?: Tensor[], error?: string,
+                original: {outputs?: Tensor[], error?: string}};
 }
 
 const SHARED = sharedPath('keras/keras3');
@@ -122,10 +123,17 @@ describe.each(NAMES)('%s saved again from tfjs', name => {
   });
 
   it('means to Keras 3.9.2 what its own file (without the keys 3.9 lacks) means to it', () => {
-    // Keras 3.9 and 3.15 compute some masked models differently (text_classifier: its
-    // attention masks), so 3.9.2 is held to its own reading of Keras's file.
-    expect(record.older_keras.keras).toBe('3.9.2');
-    expectOutputs(record.older_keras.outputs, record.older_keras.outputs_of_original);
+    const older = record.older_keras;
+    expect(older.keras).toBe('3.9.2');
+    if (older.original.error !== undefined) {
+      // Keras 3.9 cannot rebuild this graph from Keras 3.15's own file either (text_classifier:
+      // its mask ops clash with the names 3.9 gives the masks it makes itself)
+      expect(older.error).toBe(older.original.error);
+      return;
+    }
+    expect(older.error).toBeUndefined();
+    expectOutputs(older.outputs!, older.original.outputs!);
+    expectOutputs(predict(loaded, reference(name).inputs), older.outputs!);
   });
 
   it('loads back into tfjs with the same weights and predictions', async () => {
