@@ -10,6 +10,9 @@
  * saveKerasModel still writes the same config.json and weights, and compares tfjs's predictions
  * with the ones Keras recorded.
  *
+ * Also `made_<name>.keras` there: each Keras-made file of test/fixtures/keras/keras_file/made
+ * (nested models) loaded by loadKerasModel and saved again.
+ *
  * With ../shared beside the checkout, also into .tmp/keras_file/from_keras/ (not committed: the
  * files carry ../shared's weights): each Keras 3 file of ../shared/keras/keras3 loaded by
  * loadKerasModel and saved again by saveKerasModel, with its inputs (reference.json's) and
@@ -26,6 +29,7 @@ import {TEST_MODELS} from '../../test/helpers/keras_file_models';
 const ROOT = path.join(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'test', 'fixtures', 'keras', 'keras_file', 'saved');
 const FROM_KERAS = path.join(ROOT, '.tmp', 'keras_file', 'from_keras');
+const MADE = path.join(ROOT, 'test', 'fixtures', 'keras', 'keras_file', 'made');
 const SHARED = path.join(ROOT, '..', 'shared', 'keras', 'keras3');
 
 interface Spec {
@@ -57,6 +61,20 @@ async function main(): Promise<void> {
     };
     fs.writeFileSync(path.join(OUT, `${name}.inputs.json`), JSON.stringify(spec) + '\n');
     console.log(`saved ${name}.keras`);
+  }
+  // The Keras-made files of test/fixtures/keras/keras_file/made (nested models), loaded and saved again.
+  for (const name of fs.readdirSync(MADE)) {
+    const file = path.join(MADE, name, 'model.keras');
+    const reference = JSON.parse(fs.readFileSync(path.join(MADE, name, 'reference.json'), 'utf8')) as
+        {inputs: Spec[]};
+    const model = await loadKerasModel(file);
+    await saveKerasModel(model, path.join(OUT, `made_${name}.keras`));
+    const inputs = reference.inputs.map(i => tf.tensor(i.data, i.shape, i.dtype as tf.DataType));
+    fs.writeFileSync(path.join(OUT, `made_${name}.inputs.json`), JSON.stringify({
+      name: `made_${name}`, inputs: reference.inputs, tfjs_outputs: outputsOf(model, inputs),
+      source: path.relative(ROOT, file), generated_by: 'scripts/keras/save_fixtures.ts',
+    }) + '\n');
+    console.log(`saved again made/${name}`);
   }
   if (!fs.existsSync(SHARED)) {
     console.log(`no ${SHARED}: the files made from Keras's own were not written`);

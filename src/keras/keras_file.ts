@@ -13,6 +13,8 @@ import type * as tf from '@tensorflow/tfjs';
 
 import {isNode, nodeModules} from '../io/node_fs';
 
+import {kerasOriginOf, rememberKerasOrigin} from './save_origin';
+
 import type {KerasObject, KerasWeightSlot} from './h5_layout';
 
 export type {KerasObject, KerasWeightSlot} from './h5_layout';
@@ -46,6 +48,23 @@ export interface KerasSaveResult {
 }
 
 const impl = () => import('./keras_file_io');
+
+/**
+ * loadKerasModel's road for a `.keras` file (load.ts calls it with itself as `load`): the archive
+ * read, nested models inlined, the flat model built by `load`, and the model's Keras origin set
+ * to the file's own config (nesting and all), for saveKerasModel.
+ */
+export async function loadKerasArchiveModel(
+    source: KerasFileSource, load: (handler: tf.io.IOHandler) => Promise<tf.LayersModel>):
+    Promise<tf.LayersModel> {
+  const decoded = await (await impl()).decodeKerasFile(source);
+  const model = await load({path: decoded.name, load: async () => decoded.artifacts} as tf.io.IOHandler);
+  const origin = kerasOriginOf(model);
+  if (origin !== undefined) {
+    rememberKerasOrigin(model, decoded.config, origin.weights, decoded.names);
+  }
+  return model;
+}
 
 /**
  * Saves `model` as a Keras 3 `.keras` archive (config.json, metadata.json, model.weights.h5)

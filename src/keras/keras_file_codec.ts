@@ -17,6 +17,7 @@ import {isZip, readKerasArchive, writeKerasArchive, WEIGHTS_H5} from './archive'
 import {isH5, readH5} from './h5_read';
 import {H5Dataset, h5Datasets, h5Dataset, h5Get, h5Group, H5Group, h5MakeGroup} from './h5_tree';
 import {writeH5} from './h5_write';
+import {InlinedModel, inlineNestedModels} from './archive_nested';
 import {KerasObject, kerasWeightSlots, KerasWeightSlot, walkLayers, layerName} from './h5_layout';
 import {exportKerasModel, KerasExport, LayerExporter, slotKey, WeightBinding} from './save_config';
 import type {KerasOrigin} from './save_origin';
@@ -133,9 +134,14 @@ export interface DecodedArchive {
   config: KerasObject;
   /** metadata.json ({} when absent). */
   metadata: Record<string, unknown>;
+  /** Where each layer of a nested model went in the flat graph ('inner/dense' → 'dense'). */
+  names: Map<string, string>;
+  /** The file's name, for messages. */
+  name: string;
   /**
    * What tensorflowjs_converter writes for this model: the topology (`model_config` is the
-   * config.json) and the weights, named as the converter names them, float32.
+   * config.json, nested models inlined) and the weights, named as the converter names them,
+   * float32.
    */
   artifacts: tf.io.ModelArtifacts;
 }
@@ -156,10 +162,21 @@ export function decodeKerasArchive(bytes: Uint8Array, fileName: string): Decoded
   const h5Name = `${fileName} (${WEIGHTS_H5})`;
   const tree = readH5(archive.weights, h5Name);
   let slots: KerasWeightSlot[];
+  let inlined: InlinedModel|null;
   const layerGroups: Array<{path: string, name: string, extra: number}> = [];
   try {
-    slots = kerasWeightSlots(config);
-    walkLayers(config, (layer, path) => layerGroups.push({path, name: layerName(layer), extra: 0}));
+    // The loader builds one flat graph: nested models are inlined (archive_nested.ts), and
+    // their layers' weights named after the layers they became.
+    inlined = inlineNestedModels(config);
+    const flatName = (scope: string[], layer: string) =>
+        inlined?.names.get(slotKey(scope, layer)) ?? layer;
+    slots = kerasWeightSlots(config).map(slot => {
+      const flat = flatName(slot.scope, slot.layer);
+      return flat === slot.layer || !slot.name.startsWith(`${slot.layer}/`) ? slot :
+          {...slot, name: flat + slot.name.slice(slot.layer.length)};
+    });
+    walkLayers(config, (layer, path, scope) => layerGroups.push(
+        {path, name: flatName(scope, layerName(layer)), extra: 0}));
   } catch (e) {
     throw new Error(`${fileName}: config.json: ${(e as Error).message}`);
   }
@@ -208,10 +225,10 @@ export function decodeKerasArchive(bytes: Uint8Array, fileName: string): Decoded
   }
   const version = archive.metadata['keras_version'];
   return {
-    config, metadata: archive.metadata,
+    config, metadata: archive.metadata, names: inlined?.names ?? new Map(), name: fileName,
     artifacts: {
       modelTopology: {keras_version: typeof version === 'string' ? version : '3', backend: 'tensorflow',
-                      model_config: config},
+                      model_config: inlined?.config ?? config},
       format: 'layers-model',
       generatedBy: typeof version === 'string' ? `keras v${version}` : 'keras',
       convertedBy: null,

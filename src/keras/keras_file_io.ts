@@ -9,7 +9,7 @@ import {readUserFile} from '../io/model_files';
 import {isNode, nodeModules} from '../io/node_fs';
 
 
-import {decodeKerasArchive, encodeKerasModel, encodeKerasWeights, kerasConfigOf, layoutOf,
+import {DecodedArchive, decodeKerasArchive, encodeKerasModel, encodeKerasWeights, kerasConfigOf, layoutOf,
         readWeightsInto} from './keras_file_codec';
 import type {KerasObject, KerasWeightSlot} from './h5_layout';
 import type {KerasFileDestination, KerasFileSink, KerasFileSource, KerasSaveResult} from './keras_file';
@@ -50,8 +50,13 @@ export async function loadKerasWeights(model: tf.LayersModel, source: KerasFileS
 
 /** The `load()` of keras_file.ts's kerasArchiveHandler. */
 export async function loadKerasArchive(source: KerasFileSource): Promise<tf.io.ModelArtifacts> {
-  const {bytes, name} = await readSource(source, 'kerasArchiveHandler');
-  return decodeKerasArchive(bytes, name).artifacts;
+  return (await decodeKerasFile(source)).artifacts;
+}
+
+/** A `.keras` file read (keras_file.ts's loadKerasArchiveModel uses all of it). */
+export async function decodeKerasFile(source: KerasFileSource): Promise<DecodedArchive> {
+  const {bytes, name} = await readSource(source, 'loadKerasModel');
+  return decodeKerasArchive(bytes, name);
 }
 
 /** See keras_file.ts. */

@@ -22,7 +22,7 @@ import {isNode, nodeModules} from '../io/node_fs';
 import {fixedByteLength, ManifestGroup, parseModelJson} from '../io/validate';
 import './activations';
 import {buildKerasModel} from './build';
-import {isKerasArchiveSource, kerasArchiveHandler, KerasFileSource} from './keras_file';
+import {isKerasArchiveSource, KerasFileSource, loadKerasArchiveModel} from './keras_file';
 import {rememberKerasOrigin} from './save_origin';
 import {Dict, isDict} from './config';
 import './layers/global_average_pooling_1d';
@@ -204,7 +204,7 @@ function expectedBytes(specs: tf.io.WeightsManifestEntry[]): number {
 export async function loadKerasModel(source: string|tf.io.IOHandler|KerasFileSource,
                                      options: LoadKerasModelOptions = {}): Promise<tf.LayersModel> {
   if (await isKerasArchiveSource(source)) {  // a Keras 3 .keras file (keras_file.ts)
-    return loadKerasModel(kerasArchiveHandler(source as KerasFileSource), options);
+    return loadKerasArchiveModel(source as KerasFileSource, handler => loadKerasModel(handler, options));
   }
   let files: KerasFiles;
   if (source instanceof FileSystemHandler) {

@@ -283,9 +283,11 @@ function exportOrigin(origin: KerasOrigin): KerasExport {
   }
   const slots = kerasWeightSlots(config);
   for (const slot of slots) {
-    const candidates = byLayer.get(slot.layer) ?? [];
-    const position = slots.filter(s => s.layer === slot.layer).indexOf(slot);
-    const weight = candidates.find(w => w.names.includes(slot.name)) ??
+    const flat = origin.names?.get(slotKey(slot.scope, slot.layer)) ?? slot.layer;
+    const candidates = byLayer.get(flat) ?? [];
+    const position = slots.filter(s => s.layer === slot.layer && s.scope.join('/') === slot.scope.join('/'))
+                         .indexOf(slot);
+    const weight = (flat === slot.layer ? candidates.find(w => w.names.includes(slot.name)) : undefined) ??
         candidates.find(w => w.index === position);
     if (weight === undefined) {
       throw new Error(`Cannot save the layer ${slot.layer} (${slot.className}) for Keras: its ` +

@@ -26,14 +26,19 @@ export interface KerasOrigin {
   /** The Keras model config it was built from (config.json's content, or a model_config). */
   config: Record<string, unknown>;
   weights: OriginWeight[];
+  /**
+   * Where each layer of a nested model of `config` is in the loaded (flat) model, by nested
+   * path ('inner/dense' → 'dense'); layers not listed kept their names.
+   */
+  names?: Map<string, string>;
 }
 
 const origins = new WeakMap<tf.LayersModel, KerasOrigin>();
 
 /** Records that `model` was built from `config` (loadKerasModel calls this). */
 export function rememberKerasOrigin(model: tf.LayersModel, config: Record<string, unknown>,
-                                    weights: OriginWeight[]): void {
-  origins.set(model, {config, weights});
+                                    weights: OriginWeight[], names?: Map<string, string>): void {
+  origins.set(model, {config, weights, names});
 }
 
 /** The config `model` was loaded from, if loadKerasModel made it. */

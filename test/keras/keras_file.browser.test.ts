@@ -19,7 +19,7 @@ import {TEST_MODELS} from '../helpers/keras_file_models';
 const precondition = browserPrecondition();
 /** Starting Chromium on a busy machine; software WebGL is slow. */
 const BROWSER_HOOK_TIMEOUT_MS = 300_000;
-const MODELS = Object.keys(TEST_MODELS).filter(n => n !== 'nested');
+const MODELS = Object.keys(TEST_MODELS);
 
 interface Tensor {
   dtype?: string;
