@@ -1,0 +1,532 @@
+/**
+ * Fused attention on the WebGPU backend: flash attention as compute shaders, run through the
+ * backend's own program API (`WebGPUBackend.runWebGPUProgram`, one `WebGPUProgram` each). No
+ * `[timeQ, timeK]` tensor is ever stored, forward or backward.
+ *
+ * Forward, one program: a workgroup takes a block of query rows (one row per invocation) of one
+ * slice (batch×head) and walks the keys in tiles that the workgroup loads into shared memory
+ * together. Each invocation keeps its row of scale·Q, its running maximum m, sum l and output
+ * sums in registers; per tile it computes the tile's scores, rescales what it has by
+ * exp(m − m') once, and adds exp(s − m')·V (an online softmax). It writes O = sums / l and the
+ * row's log-sum-exp L = m + log l side by side, `[slices, timeQ, dv + 1]`; O is sliced off that
+ * (a copy of the output, one more program) and L stays for the backward pass.
+ *
+ * Backward, with D = rowsum(dO ⊙ O) and P = exp(scale·q·kᵀ − L) recomputed per tile:
+ *   dQ_i = scale · Σ_j P_ij (M_ij dO_i·V_j − D_i) K_j                  (a program per query row)
+ *   dK_j = scale · Σ_i P_ij (M_ij dO_i·V_j − D_i) Q_i,
+ *   dV_j = Σ_i P_ij M_ij dO_i                                           (one program per key row,
+ *                                                                        `[slices, timeK, dk+dv]`)
+ * and dK, dV are sliced off the second (two copies). M is the dropout multiplier (0 or
+ * 1/(1 − rate)) from the seed's hash (fused_common.ts); without dropout its code is left out.
+ * Causal programs skip the tiles past the diagonal. Masks (boolean, stored as int32 by this
+ * backend) are read where an entry is needed; a row with no allowed key gets O = 0 and no
+ * gradient. Weights, when asked for, are one more program: P from Q, K and L.
+ *
+ * Nothing here imports @tensorflow/tfjs-backend-webgpu: a program is a plain object the backend
+ * compiles, and the backend is the active one, reached through `tf.backend()`. Users without
+ * that package never load anything of it.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+import {PathOptions, PathResult} from './common';
+import {FusedPlan, FusedPrograms, runFused} from './fused_common';
+
+/**
+ * softmax(query · keyᵀ · scale) · value as {@link scaledDotProductAttention}, computed by the
+ * fused WebGPU programs. Inputs `[batch, (heads,) time, d]`; the same options and results as
+ * the other paths (weights, when `needWeights`, carry no gradient). Runs only on the 'webgpu'
+ * backend (from `@tensorflow/tfjs-backend-webgpu`, imported by the application).
+ *
+ * ```ts
+ * import '@tensorflow/tfjs-backend-webgpu';
+ * await tf.setBackend('webgpu');
+ * const q = tf.randomNormal([2, 4, 16, 8]);           // [batch, heads, time, dk]
+ * const {output} = fusedWebGPUAttention(q, q, q, {causal: true, needWeights: false});
+ * ```
+ */
+export function fusedWebGPUAttention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
+                                     options: PathOptions = {}): PathResult {
+  return runFused(WEBGPU_PROGRAMS, query, key, value, options);
+}
+
+/** Why the fused WebGPU programs cannot run on the active backend, or null when they can. */
+export function fusedWebGPUUnsupported(): string|null {
+  const backend = tf.getBackend();
+  return backend === 'webgpu' ? null : `the active backend is '${backend}', not 'webgpu'`;
+}
+
+/** What this module uses of the WebGPU backend (structurally; its package is not imported). */
+interface WebGPUBackendLike {
+  runWebGPUProgram(program: WebGPUProgramLike, inputs: tf.TensorInfo[], outputDtype: tf.DataType,
+                   uniforms?: Array<{type: string, data: number[]}>): tf.TensorInfo;
+  device: {limits: {maxComputeWorkgroupStorageSize: number}};
+}
+
+/** The fields of tfjs-backend-webgpu's `WebGPUProgram` these programs set. */
+interface WebGPUProgramLike {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: {x: number[], y?: number[], z?: number[]};
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  uniforms?: string;
+  getUserCode(): string;
+}
+
+/** Query (or key) rows per workgroup: one per invocation. */
+const ROWS_PER_WORKGROUP = 64;
+
+const WEBGPU_PROGRAMS: FusedPrograms = {
+  backend: 'webgpu',
+  forward(plan, q, k, v, needWeights) {
+    const masks = plan.mask ? [plan.mask] : [];
+    const both = run(new ForwardProgram(plan), [q, k, v, ...masks], plan);  // [slices, timeQ, dv+1]
+    const output = tf.slice(both, [0, 0, 0], [plan.slices, plan.timeQ, plan.dv]) as tf.Tensor3D;
+    const weights = needWeights ? run(new WeightsProgram(plan), [q, k, both, ...masks], plan) : null;
+    return {output, weights, saved: [both, ...masks]};
+  },
+  backward(plan, dy, q, k, v, _output, saved) {
+    const [both, ...masks] = saved as [tf.Tensor3D, ...tf.Tensor3D[]];
+    const inputs = [q, k, v, dy, both, ...masks];
+    const dq = run(new GradQueryProgram(plan), inputs, plan);
+    const dkv = run(new GradKeyValueProgram(plan), inputs, plan);     // [slices, timeK, dk+dv]
+    const dk = tf.slice(dkv, [0, 0, 0], [plan.slices, plan.timeK, plan.dk]) as tf.Tensor3D;
+    const dv = tf.slice(dkv, [0, 0, plan.dk], [plan.slices, plan.timeK, plan.dv]) as tf.Tensor3D;
+    tf.dispose(dkv);
+    return [dq, dk, dv];
+  },
+};
+
+/** Runs one program on the WebGPU backend and wraps its result as a tensor. */
+function run(program: WebGPUProgramLike, inputs: tf.Tensor[], plan: FusedPlan): tf.Tensor3D {
+  const backend = tf.backend() as unknown as WebGPUBackendLike;
+  const uniforms = plan.dropout > 0 ? [
+    {type: 'uint32', data: [plan.seedMix]}, {type: 'float32', data: [plan.dropout]},
+    {type: 'float32', data: [1 / (1 - plan.dropout)]},
+  ] : undefined;
+  const info = backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
+  return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor3D;
+}
+
+/** Floats of shared memory a workgroup may use: half the device's limit, at most 4096. */
+function sharedFloats(): number {
+  const backend = tf.backend() as unknown as WebGPUBackendLike;
+  const limit = backend.device?.limits?.maxComputeWorkgroupStorageSize ?? 16384;
+  return Math.min(4096, Math.floor(limit / 8));
+}
+
+/** Rows per shared tile so that a tile of `floatsPerRow` fits: a power of 2, 1 to 64. */
+function tileRows(floatsPerRow: number): number {
+  let rows = 64;
+  while (rows > 1 && rows * floatsPerRow > sharedFloats()) {
+    rows /= 2;
+  }
+  return rows;
+}
+
+/** A float as a WGSL literal. */
+function wgslFloat(x: number): string {
+  const s = Math.fround(x).toPrecision(9);
+  return /[.e]/.test(s) ? s : `${s}.0`;
+}
+
+/**
+ * WGSL shared by the programs: `allowed(s, i, j)` (causal, mask, in range), and with dropout
+ * `keep(s, i, j)` (the multiplier M: the hash of fused_common.ts, bit for bit).
+ */
+function commonCode(plan: FusedPlan): string {
+  const {timeQ, timeK, causal, mask, maskDims, heads, dropout} = plan;
+  let maskTest = '';
+  if (mask != null) {
+    const [mb, mh, mq, mk] = maskDims;
+    const slice = `${mb === 1 ? '0' : `(s / ${heads})`} * ${mh} + ${mh === 1 ? '0' : `(s % ${heads})`}`;
+    maskTest = ` && maskIn[((${slice}) * ${mq} + ${mq === 1 ? '0' : 'i'}) * ${mk} + ${mk === 1 ? '0' : 'j'}] != 0`;
+  }
+  return `
+    fn allowed(s : i32, i : i32, j : i32) -> bool {
+      return i < ${timeQ} && j < ${timeK}${causal ? ' && j <= i' : ''}${maskTest};
+    }
+    ${dropout > 0 ? `
+    fn fusedHash(x0 : u32) -> u32 {
+      var x = x0;
+      x = x ^ (x >> 16u);
+      x = x * 0x7feb352du;
+      x = x ^ (x >> 15u);
+      x = x * 0x846ca68bu;
+      return x ^ (x >> 16u);
+    }
+    fn keep(s : i32, i : i32, j : i32) -> f32 {
+      let h = fusedHash(u32((s * ${timeQ} + i) * ${timeK} + j) ^ uniforms.seedMix);
+      return select(0.0, uniforms.invKeep, f32(h >> 8u) * (1.0 / 16777216.0) >= uniforms.rate);
+    }` : ''}
+  `;
+}
+
+/** Fields every program here shares. */
+abstract class FusedWebGPUProgram implements WebGPUProgramLike {
+  abstract variableNames: string[];
+  abstract outputShape: number[];
+  abstract shaderKey: string;
+  dispatchLayout = {x: [1], y: [0]};
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [ROWS_PER_WORKGROUP, 1, 1];
+  uniforms?: string;
+  protected readonly plan: FusedPlan;
+
+  /** `rows`: the rows the workgroups split (one per invocation), per slice. */
+  constructor(plan: FusedPlan, rows: number) {
+    this.plan = plan;
+    this.dispatch = [Math.ceil(rows / ROWS_PER_WORKGROUP), plan.slices, 1];
+    if (plan.dropout > 0) {
+      this.uniforms = 'seedMix : u32, rate : f32, invKeep : f32,';
+    }
+  }
+
+  /** What the generated code depends on, for the backend's cache of compiled pipelines. */
+  protected key(name: string, extra: number): string {
+    const p = this.plan;
+    return [name, p.slices, p.timeQ, p.timeK, p.dk, p.dv, p.heads, wgslFloat(p.scale), p.causal,
+            p.mask ? p.maskDims.join('x') : 'nomask', p.dropout > 0, extra].join('_');
+  }
+
+  abstract getUserCode(): string;
+}
+
+/** O and L, `[slices, timeQ, dv + 1]`: one query row per invocation, key tiles shared. */
+class ForwardProgram extends FusedWebGPUProgram {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  private readonly tile: number;
+
+  constructor(plan: FusedPlan) {
+    super(plan, plan.timeQ);
+    this.variableNames = ['q', 'k', 'v', ...(plan.mask ? ['maskIn'] : [])];
+    this.outputShape = [plan.slices, plan.timeQ, plan.dv + 1];
+    this.tile = tileRows(plan.dk + plan.dv);
+    this.shaderKey = this.key('fusedAttentionForward', this.tile);
+  }
+
+  getUserCode(): string {
+    const {timeQ, timeK, dk, dv, scale, causal, dropout} = this.plan;
+    const T = this.tile;
+    const tiles = Math.ceil(timeK / T);
+    return `
+      ${commonCode(this.plan)}
+      var<workgroup> kTile : array<f32, ${T * dk}>;
+      var<workgroup> vTile : array<f32, ${T * dv}>;
+
+      fn main() {
+        _ = uniforms.outShape;  // a use, so the pipeline's layout keeps the uniforms
+        let s = i32(workgroupId.y);
+        let first = i32(workgroupId.x) * ${ROWS_PER_WORKGROUP};
+        let lane = i32(localId.x);
+        let i = first + lane;
+        var qRow : array<f32, ${dk}>;
+        var acc : array<f32, ${dv}>;
+        var scores : array<f32, ${T}>;
+        if (i < ${timeQ}) {
+          for (var d = 0; d < ${dk}; d++) {
+            qRow[d] = q[(s * ${timeQ} + i) * ${dk} + d] * ${wgslFloat(scale)};
+          }
+        }
+        var m = -3.0e38;
+        var l = 0.0;
+        for (var t = 0; t < ${tiles}; t++) {
+          let j0 = t * ${T};
+          workgroupBarrier();
+          for (var e = lane; e < ${T * dk}; e += ${ROWS_PER_WORKGROUP}) {
+            let j = min(j0 + e / ${dk}, ${timeK - 1});
+            kTile[e] = k[(s * ${timeK} + j) * ${dk} + e % ${dk}];
+          }
+          for (var e = lane; e < ${T * dv}; e += ${ROWS_PER_WORKGROUP}) {
+            let j = min(j0 + e / ${dv}, ${timeK - 1});
+            vTile[e] = v[(s * ${timeK} + j) * ${dv} + e % ${dv}];
+          }
+          workgroupBarrier();
+          // (Causal: a tile wholly after the block's last row has nothing allowed.)
+          if (${causal ? `j0 <= first + ${ROWS_PER_WORKGROUP - 1}` : 'true'}) {
+          var tileMax = -3.0e38;
+          for (var jj = 0; jj < ${T}; jj++) {
+            var x = -3.0e38;
+            if (allowed(s, i, j0 + jj)) {
+              x = 0.0;
+              for (var d = 0; d < ${dk}; d++) {
+                x += qRow[d] * kTile[jj * ${dk} + d];
+              }
+              tileMax = max(tileMax, x);
+            }
+            scores[jj] = x;
+          }
+          if (tileMax > -1.0e38) {
+            let mNew = max(m, tileMax);
+            let correction = exp(m - mNew);
+            l *= correction;
+            for (var c = 0; c < ${dv}; c++) {
+              acc[c] *= correction;
+            }
+            for (var jj = 0; jj < ${T}; jj++) {
+              if (scores[jj] > -1.0e38) {
+                let p = exp(scores[jj] - mNew);
+                l += p;
+                let w = p${dropout > 0 ? ' * keep(s, i, j0 + jj)' : ''};
+                for (var c = 0; c < ${dv}; c++) {
+                  acc[c] += w * vTile[jj * ${dv} + c];
+                }
+              }
+            }
+            m = mNew;
+          }
+          }
+        }
+        if (i < ${timeQ}) {
+          let base = (s * ${timeQ} + i) * ${dv + 1};
+          let inv = select(0.0, 1.0 / l, l > 0.0);
+          for (var c = 0; c < ${dv}; c++) {
+            result[base + c] = acc[c] * inv;
+          }
+          result[base + ${dv}] = select(0.0, m + log(l), l > 0.0);
+        }
+      }
+    `;
+  }
+}
+
+/** P = exp(scale·q·kᵀ − L) on allowed entries, else 0: the weights `[slices, timeQ, timeK]`. */
+class WeightsProgram extends FusedWebGPUProgram {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+
+  constructor(plan: FusedPlan) {
+    super(plan, plan.timeQ * plan.timeK);
+    this.variableNames = ['q', 'k', 'lse', ...(plan.mask ? ['maskIn'] : [])];
+    this.outputShape = [plan.slices, plan.timeQ, plan.timeK];
+    this.shaderKey = this.key('fusedAttentionWeights', 0);
+  }
+
+  getUserCode(): string {
+    const {timeQ, timeK, dk, dv, scale} = this.plan;
+    return `
+      ${commonCode(this.plan)}
+      fn main() {
+        _ = uniforms.outShape;  // a use, so the pipeline's layout keeps the uniforms
+        let s = i32(workgroupId.y);
+        let e = i32(workgroupId.x) * ${ROWS_PER_WORKGROUP} + i32(localId.x);
+        if (e >= ${timeQ * timeK}) {
+          return;
+        }
+        let i = e / ${timeK};
+        let j = e % ${timeK};
+        var w = 0.0;
+        if (allowed(s, i, j)) {
+          var x = 0.0;
+          for (var d = 0; d < ${dk}; d++) {
+            x += q[(s * ${timeQ} + i) * ${dk} + d] * k[(s * ${timeK} + j) * ${dk} + d];
+          }
+          w = exp(x * ${wgslFloat(scale)} - lse[(s * ${timeQ} + i) * ${dv + 1} + ${dv}]);
+        }
+        result[(s * ${timeQ} + i) * ${timeK} + j] = w;
+      }
+    `;
+  }
+}
+
+/** dQ `[slices, timeQ, dk]`: one query row per invocation, key and value tiles shared. */
+class GradQueryProgram extends FusedWebGPUProgram {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  private readonly tile: number;
+
+  constructor(plan: FusedPlan) {
+    super(plan, plan.timeQ);
+    this.variableNames = ['q', 'k', 'v', 'dy', 'o', ...(plan.mask ? ['maskIn'] : [])];
+    this.outputShape = [plan.slices, plan.timeQ, plan.dk];
+    this.tile = tileRows(plan.dk + plan.dv);
+    this.shaderKey = this.key('fusedAttentionGradQuery', this.tile);
+  }
+
+  getUserCode(): string {
+    const {timeQ, timeK, dk, dv, scale, causal, dropout} = this.plan;
+    const T = this.tile;
+    const tiles = Math.ceil(timeK / T);
+    return `
+      ${commonCode(this.plan)}
+      var<workgroup> kTile : array<f32, ${T * dk}>;
+      var<workgroup> vTile : array<f32, ${T * dv}>;
+
+      fn main() {
+        _ = uniforms.outShape;  // a use, so the pipeline's layout keeps the uniforms
+        let s = i32(workgroupId.y);
+        let first = i32(workgroupId.x) * ${ROWS_PER_WORKGROUP};
+        let lane = i32(localId.x);
+        let i = first + lane;
+        var qRow : array<f32, ${dk}>;
+        var dyRow : array<f32, ${dv}>;
+        var dq : array<f32, ${dk}>;
+        var lse = 0.0;
+        var delta = 0.0;
+        if (i < ${timeQ}) {
+          for (var d = 0; d < ${dk}; d++) {
+            qRow[d] = q[(s * ${timeQ} + i) * ${dk} + d] * ${wgslFloat(scale)};
+          }
+          let oBase = (s * ${timeQ} + i) * ${dv + 1};
+          for (var c = 0; c < ${dv}; c++) {
+            dyRow[c] = dy[(s * ${timeQ} + i) * ${dv} + c];
+            delta += dyRow[c] * o[oBase + c];
+          }
+          lse = o[oBase + ${dv}];
+        }
+        for (var t = 0; t < ${tiles}; t++) {
+          let j0 = t * ${T};
+          workgroupBarrier();
+          for (var e = lane; e < ${T * dk}; e += ${ROWS_PER_WORKGROUP}) {
+            let j = min(j0 + e / ${dk}, ${timeK - 1});
+            kTile[e] = k[(s * ${timeK} + j) * ${dk} + e % ${dk}];
+          }
+          for (var e = lane; e < ${T * dv}; e += ${ROWS_PER_WORKGROUP}) {
+            let j = min(j0 + e / ${dv}, ${timeK - 1});
+            vTile[e] = v[(s * ${timeK} + j) * ${dv} + e % ${dv}];
+          }
+          workgroupBarrier();
+          if (${causal ? `j0 <= first + ${ROWS_PER_WORKGROUP - 1}` : 'true'}) {
+          for (var jj = 0; jj < ${T}; jj++) {
+            let j = j0 + jj;
+            if (allowed(s, i, j)) {
+              var x = 0.0;
+              for (var d = 0; d < ${dk}; d++) {
+                x += qRow[d] * kTile[jj * ${dk} + d];
+              }
+              var dp = 0.0;
+              for (var c = 0; c < ${dv}; c++) {
+                dp += dyRow[c] * vTile[jj * ${dv} + c];
+              }
+              let g = exp(x - lse) * (dp${dropout > 0 ? ' * keep(s, i, j)' : ''} - delta);
+              for (var d = 0; d < ${dk}; d++) {
+                dq[d] += g * kTile[jj * ${dk} + d];
+              }
+            }
+          }
+          }
+        }
+        if (i < ${timeQ}) {
+          for (var d = 0; d < ${dk}; d++) {
+            result[(s * ${timeQ} + i) * ${dk} + d] = dq[d] * ${wgslFloat(scale)};
+          }
+        }
+      }
+    `;
+  }
+}
+
+/**
+ * dK and dV side by side, `[slices, timeK, dk + dv]`: one key row per invocation, tiles of
+ * queries (scale·Q, dO, L, D) shared.
+ */
+class GradKeyValueProgram extends FusedWebGPUProgram {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  private readonly tile: number;
+
+  constructor(plan: FusedPlan) {
+    super(plan, plan.timeK);
+    this.variableNames = ['q', 'k', 'v', 'dy', 'o', ...(plan.mask ? ['maskIn'] : [])];
+    this.outputShape = [plan.slices, plan.timeK, plan.dk + plan.dv];
+    // The tile's D and L are computed by one invocation per query row.
+    this.tile = Math.min(ROWS_PER_WORKGROUP, tileRows(plan.dk + plan.dv + 2));
+    this.shaderKey = this.key('fusedAttentionGradKeyValue', this.tile);
+  }
+
+  getUserCode(): string {
+    const {timeQ, timeK, dk, dv, scale, causal, dropout} = this.plan;
+    const T = this.tile;
+    const tiles = Math.ceil(timeQ / T);
+    return `
+      ${commonCode(this.plan)}
+      var<workgroup> qTile : array<f32, ${T * dk}>;
+      var<workgroup> dyTile : array<f32, ${T * dv}>;
+      var<workgroup> lseTile : array<f32, ${T}>;
+      var<workgroup> deltaTile : array<f32, ${T}>;
+
+      fn main() {
+        _ = uniforms.outShape;  // a use, so the pipeline's layout keeps the uniforms
+        let s = i32(workgroupId.y);
+        let first = i32(workgroupId.x) * ${ROWS_PER_WORKGROUP};
+        let lane = i32(localId.x);
+        let j = first + lane;
+        var kRow : array<f32, ${dk}>;
+        var vRow : array<f32, ${dv}>;
+        var dkSum : array<f32, ${dk}>;
+        var dvSum : array<f32, ${dv}>;
+        if (j < ${timeK}) {
+          for (var d = 0; d < ${dk}; d++) {
+            kRow[d] = k[(s * ${timeK} + j) * ${dk} + d];
+          }
+          for (var c = 0; c < ${dv}; c++) {
+            vRow[c] = v[(s * ${timeK} + j) * ${dv} + c];
+          }
+        }
+        for (var t = 0; t < ${tiles}; t++) {
+          let i0 = t * ${T};
+          workgroupBarrier();
+          for (var e = lane; e < ${T * dk}; e += ${ROWS_PER_WORKGROUP}) {
+            let i = min(i0 + e / ${dk}, ${timeQ - 1});
+            qTile[e] = q[(s * ${timeQ} + i) * ${dk} + e % ${dk}] * ${wgslFloat(scale)};
+          }
+          for (var e = lane; e < ${T * dv}; e += ${ROWS_PER_WORKGROUP}) {
+            let i = min(i0 + e / ${dv}, ${timeQ - 1});
+            dyTile[e] = dy[(s * ${timeQ} + i) * ${dv} + e % ${dv}];
+          }
+          if (lane < ${T}) {
+            let i = min(i0 + lane, ${timeQ - 1});
+            let oBase = (s * ${timeQ} + i) * ${dv + 1};
+            var delta = 0.0;
+            for (var c = 0; c < ${dv}; c++) {
+              delta += dy[(s * ${timeQ} + i) * ${dv} + c] * o[oBase + c];
+            }
+            deltaTile[lane] = delta;
+            lseTile[lane] = o[oBase + ${dv}];
+          }
+          workgroupBarrier();
+          // (Causal: a tile wholly before the block's first key has nothing allowed.)
+          if (${causal ? `i0 + ${T - 1} >= first` : 'true'}) {
+          for (var ii = 0; ii < ${T}; ii++) {
+            let i = i0 + ii;
+            if (allowed(s, i, j)) {
+              var x = 0.0;
+              for (var d = 0; d < ${dk}; d++) {
+                x += qTile[ii * ${dk} + d] * kRow[d];
+              }
+              var dp = 0.0;
+              for (var c = 0; c < ${dv}; c++) {
+                dp += dyTile[ii * ${dv} + c] * vRow[c];
+              }
+              let p = exp(x - lseTile[ii]);
+              ${dropout > 0 ? 'let mult = keep(s, i, j);' : 'let mult = 1.0;'}
+              let g = p * (dp * mult - deltaTile[ii]);
+              for (var d = 0; d < ${dk}; d++) {
+                dkSum[d] += g * qTile[ii * ${dk} + d];
+              }
+              for (var c = 0; c < ${dv}; c++) {
+                dvSum[c] += p * mult * dyTile[ii * ${dv} + c];
+              }
+            }
+          }
+          }
+        }
+        if (j < ${timeK}) {
+          let base = (s * ${timeK} + j) * ${dk + dv};
+          for (var d = 0; d < ${dk}; d++) {
+            result[base + d] = dkSum[d];
+          }
+          for (var c = 0; c < ${dv}; c++) {
+            result[base + ${dk} + c] = dvSum[c];
+          }
+        }
+      }
+    `;
+  }
+}
