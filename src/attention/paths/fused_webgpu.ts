@@ -74,8 +74,15 @@ interface WebGPUProgramLike {
   getUserCode(): string;
 }
 
-/** Query (or key) rows per workgroup: one per invocation. */
-const ROWS_PER_WORKGROUP = 64;
+/** Invocations per workgroup. */
+const WORKGROUP = 64;
+/**
+ * Rows (queries, or keys) each invocation computes: every value it reads from a shared tile
+ * serves that many rows. Two ran about twice as fast as one on SwiftShader; four, no faster.
+ */
+const ROWS = 2;
+/** The rows of a workgroup: invocation `lane` has rows first + lane + r·WORKGROUP, r < ROWS. */
+const BLOCK = WORKGROUP * ROWS;
 
 const WEBGPU_PROGRAMS: FusedPrograms = {
   backend: 'webgpu',
@@ -163,6 +170,25 @@ function commonCode(plan: FusedPlan): string {
   `;
 }
 
+/** WGSL repeated for each of an invocation's rows r = 0 … ROWS − 1. */
+function perRow(code: (r: number) => string): string {
+  return [...Array(ROWS).keys()].map(code).join('\n');
+}
+
+/**
+ * WGSL: copies rows `start …` of a `[slices, rows, d]` input into a shared `tile` of `tileRows`
+ * rows (rows past the end repeat the last one; the programs never use them), times `factor`.
+ */
+function loadTile(o: {tile: string, src: string, start: string, tileRows: number, d: number,
+                      rows: number, factor?: string}): string {
+  const {tile, src, start, tileRows, d, rows, factor} = o;
+  return `
+    for (var e = lane; e < ${tileRows * d}; e += ${WORKGROUP}) {
+      let row = min(${start} + e / ${d}, ${rows - 1});
+      ${tile}[e] = ${src}[(s * ${rows} + row) * ${d} + e % ${d}]${factor ? ` * ${factor}` : ''};
+    }`;
+}
+
 /** Fields every program here shares. */
 abstract class FusedWebGPUProgram implements WebGPUProgramLike {
   abstract variableNames: string[];
@@ -170,14 +196,14 @@ abstract class FusedWebGPUProgram implements WebGPUProgramLike {
   abstract shaderKey: string;
   dispatchLayout = {x: [1], y: [0]};
   dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [ROWS_PER_WORKGROUP, 1, 1];
+  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
   uniforms?: string;
   protected readonly plan: FusedPlan;
 
-  /** `rows`: the rows the workgroups split (one per invocation), per slice. */
-  constructor(plan: FusedPlan, rows: number) {
+  /** `items`: what the workgroups split per slice, `perWorkgroup` each. */
+  constructor(plan: FusedPlan, items: number, perWorkgroup = BLOCK) {
     this.plan = plan;
-    this.dispatch = [Math.ceil(rows / ROWS_PER_WORKGROUP), plan.slices, 1];
+    this.dispatch = [Math.ceil(items / perWorkgroup), plan.slices, 1];
     if (plan.dropout > 0) {
       this.uniforms = 'seedMix : u32, rate : f32, invKeep : f32,';
     }
@@ -187,13 +213,26 @@ abstract class FusedWebGPUProgram implements WebGPUProgramLike {
   protected key(name: string, extra: number): string {
     const p = this.plan;
     return [name, p.slices, p.timeQ, p.timeK, p.dk, p.dv, p.heads, wgslFloat(p.scale), p.causal,
-            p.mask ? p.maskDims.join('x') : 'nomask', p.dropout > 0, extra].join('_');
+            p.mask ? p.maskDims.join('x') : 'nomask', p.dropout > 0, ROWS, extra].join('_');
   }
 
   abstract getUserCode(): string;
+
+  /** The start of `main`: slice, lane, this invocation's rows (`name`0 …). */
+  protected header(name: string): string {
+    return `
+        _ = uniforms.outShape;  // a use, so the pipeline's layout keeps the uniforms
+        let s = i32(workgroupId.y);
+        let first = i32(workgroupId.x) * ${BLOCK};
+        let lane = i32(localId.x);
+        ${perRow(r => `let ${name}${r} = first + lane + ${r * WORKGROUP};`)}`;
+  }
 }
 
-/** O and L, `[slices, timeQ, dv + 1]`: one query row per invocation, key tiles shared. */
+/**
+ * O and L, `[slices, timeQ, dv + 1]`: ROWS query rows per invocation, key and value tiles
+ * shared by the workgroup.
+ */
 class ForwardProgram extends FusedWebGPUProgram {
   variableNames: string[];
   outputShape: number[];
@@ -211,83 +250,80 @@ class ForwardProgram extends FusedWebGPUProgram {
   getUserCode(): string {
     const {timeQ, timeK, dk, dv, scale, causal, dropout} = this.plan;
     const T = this.tile;
-    const tiles = Math.ceil(timeK / T);
     return `
       ${commonCode(this.plan)}
       var<workgroup> kTile : array<f32, ${T * dk}>;
       var<workgroup> vTile : array<f32, ${T * dv}>;
 
       fn main() {
-        _ = uniforms.outShape;  // a use, so the pipeline's layout keeps the uniforms
-        let s = i32(workgroupId.y);
-        let first = i32(workgroupId.x) * ${ROWS_PER_WORKGROUP};
-        let lane = i32(localId.x);
-        let i = first + lane;
-        var qRow : array<f32, ${dk}>;
-        var acc : array<f32, ${dv}>;
-        var scores : array<f32, ${T}>;
-        if (i < ${timeQ}) {
+        ${this.header('i')}
+        ${perRow(r => `
+        var q${r} : array<f32, ${dk}>;        // scale · this row of Q
+        var acc${r} : array<f32, ${dv}>;      // Σ exp(s − m) · V
+        var scores${r} : array<f32, ${T}>;    // this tile's scores (−3e38: masked)
+        var m${r} = -3.0e38;                   // running maximum
+        var l${r} = 0.0;                       // Σ exp(s − m)
+        if (i${r} < ${timeQ}) {
           for (var d = 0; d < ${dk}; d++) {
-            qRow[d] = q[(s * ${timeQ} + i) * ${dk} + d] * ${wgslFloat(scale)};
+            q${r}[d] = q[(s * ${timeQ} + i${r}) * ${dk} + d] * ${wgslFloat(scale)};
           }
-        }
-        var m = -3.0e38;
-        var l = 0.0;
-        for (var t = 0; t < ${tiles}; t++) {
+        }`)}
+        for (var t = 0; t < ${Math.ceil(timeK / T)}; t++) {
           let j0 = t * ${T};
           workgroupBarrier();
-          for (var e = lane; e < ${T * dk}; e += ${ROWS_PER_WORKGROUP}) {
-            let j = min(j0 + e / ${dk}, ${timeK - 1});
-            kTile[e] = k[(s * ${timeK} + j) * ${dk} + e % ${dk}];
-          }
-          for (var e = lane; e < ${T * dv}; e += ${ROWS_PER_WORKGROUP}) {
-            let j = min(j0 + e / ${dv}, ${timeK - 1});
-            vTile[e] = v[(s * ${timeK} + j) * ${dv} + e % ${dv}];
-          }
+          ${loadTile({tile: 'kTile', src: 'k', start: 'j0', tileRows: T, d: dk, rows: timeK})}
+          ${loadTile({tile: 'vTile', src: 'v', start: 'j0', tileRows: T, d: dv, rows: timeK})}
           workgroupBarrier();
           // (Causal: a tile wholly after the block's last row has nothing allowed.)
-          if (${causal ? `j0 <= first + ${ROWS_PER_WORKGROUP - 1}` : 'true'}) {
-          var tileMax = -3.0e38;
-          for (var jj = 0; jj < ${T}; jj++) {
-            var x = -3.0e38;
-            if (allowed(s, i, j0 + jj)) {
-              x = 0.0;
+          if (${causal ? `j0 <= first + ${BLOCK - 1}` : 'true'}) {
+            ${perRow(r => `var tileMax${r} = -3.0e38;`)}
+            for (var jj = 0; jj < ${T}; jj++) {
+              ${perRow(r => `var x${r} = 0.0;`)}
               for (var d = 0; d < ${dk}; d++) {
-                x += qRow[d] * kTile[jj * ${dk} + d];
+                let kd = kTile[jj * ${dk} + d];
+                ${perRow(r => `x${r} += q${r}[d] * kd;`)}
               }
-              tileMax = max(tileMax, x);
+              ${perRow(r => `
+              if (allowed(s, i${r}, j0 + jj)) {
+                tileMax${r} = max(tileMax${r}, x${r});
+              } else {
+                x${r} = -3.0e38;
+              }
+              scores${r}[jj] = x${r};`)}
             }
-            scores[jj] = x;
-          }
-          if (tileMax > -1.0e38) {
-            let mNew = max(m, tileMax);
-            let correction = exp(m - mNew);
-            l *= correction;
+            // Rescale what each row has to its new maximum, once per tile.
+            ${perRow(r => `
+            let mNew${r} = select(m${r}, max(m${r}, tileMax${r}), tileMax${r} > -1.0e38);
+            let correction${r} = exp(m${r} - mNew${r});
+            m${r} = mNew${r};
+            l${r} *= correction${r};`)}
             for (var c = 0; c < ${dv}; c++) {
-              acc[c] *= correction;
+              ${perRow(r => `acc${r}[c] *= correction${r};`)}
             }
             for (var jj = 0; jj < ${T}; jj++) {
-              if (scores[jj] > -1.0e38) {
-                let p = exp(scores[jj] - mNew);
-                l += p;
-                let w = p${dropout > 0 ? ' * keep(s, i, j0 + jj)' : ''};
-                for (var c = 0; c < ${dv}; c++) {
-                  acc[c] += w * vTile[jj * ${dv} + c];
-                }
+              ${perRow(r => `
+              var p${r} = 0.0;
+              if (scores${r}[jj] > -1.0e38) {
+                p${r} = exp(scores${r}[jj] - m${r});
+                l${r} += p${r};
+                ${dropout > 0 ? `p${r} *= keep(s, i${r}, j0 + jj);` : ''}
+              }`)}
+              for (var c = 0; c < ${dv}; c++) {
+                let vc = vTile[jj * ${dv} + c];
+                ${perRow(r => `acc${r}[c] += p${r} * vc;`)}
               }
             }
-            m = mNew;
-          }
           }
         }
-        if (i < ${timeQ}) {
-          let base = (s * ${timeQ} + i) * ${dv + 1};
-          let inv = select(0.0, 1.0 / l, l > 0.0);
+        ${perRow(r => `
+        if (i${r} < ${timeQ}) {
+          let base = (s * ${timeQ} + i${r}) * ${dv + 1};
+          let inv = select(0.0, 1.0 / l${r}, l${r} > 0.0);
           for (var c = 0; c < ${dv}; c++) {
-            result[base + c] = acc[c] * inv;
+            result[base + c] = acc${r}[c] * inv;
           }
-          result[base + ${dv}] = select(0.0, m + log(l), l > 0.0);
-        }
+          result[base + ${dv}] = select(0.0, m${r} + log(l${r}), l${r} > 0.0);
+        }`)}
       }
     `;
   }
@@ -300,7 +336,7 @@ class WeightsProgram extends FusedWebGPUProgram {
   shaderKey: string;
 
   constructor(plan: FusedPlan) {
-    super(plan, plan.timeQ * plan.timeK);
+    super(plan, plan.timeQ * plan.timeK, WORKGROUP);
     this.variableNames = ['q', 'k', 'lse', ...(plan.mask ? ['maskIn'] : [])];
     this.outputShape = [plan.slices, plan.timeQ, plan.timeK];
     this.shaderKey = this.key('fusedAttentionWeights', 0);
@@ -313,7 +349,7 @@ class WeightsProgram extends FusedWebGPUProgram {
       fn main() {
         _ = uniforms.outShape;  // a use, so the pipeline's layout keeps the uniforms
         let s = i32(workgroupId.y);
-        let e = i32(workgroupId.x) * ${ROWS_PER_WORKGROUP} + i32(localId.x);
+        let e = i32(workgroupId.x) * ${WORKGROUP} + i32(localId.x);
         if (e >= ${timeQ * timeK}) {
           return;
         }
@@ -333,7 +369,7 @@ class WeightsProgram extends FusedWebGPUProgram {
   }
 }
 
-/** dQ `[slices, timeQ, dk]`: one query row per invocation, key and value tiles shared. */
+/** dQ `[slices, timeQ, dk]`: ROWS query rows per invocation, key and value tiles shared. */
 class GradQueryProgram extends FusedWebGPUProgram {
   variableNames: string[];
   outputShape: number[];
@@ -351,79 +387,76 @@ class GradQueryProgram extends FusedWebGPUProgram {
   getUserCode(): string {
     const {timeQ, timeK, dk, dv, scale, causal, dropout} = this.plan;
     const T = this.tile;
-    const tiles = Math.ceil(timeK / T);
     return `
       ${commonCode(this.plan)}
       var<workgroup> kTile : array<f32, ${T * dk}>;
       var<workgroup> vTile : array<f32, ${T * dv}>;
 
       fn main() {
-        _ = uniforms.outShape;  // a use, so the pipeline's layout keeps the uniforms
-        let s = i32(workgroupId.y);
-        let first = i32(workgroupId.x) * ${ROWS_PER_WORKGROUP};
-        let lane = i32(localId.x);
-        let i = first + lane;
-        var qRow : array<f32, ${dk}>;
-        var dyRow : array<f32, ${dv}>;
-        var dq : array<f32, ${dk}>;
-        var lse = 0.0;
-        var delta = 0.0;
-        if (i < ${timeQ}) {
+        ${this.header('i')}
+        ${perRow(r => `
+        var q${r} : array<f32, ${dk}>;      // scale · this row of Q
+        var dy${r} : array<f32, ${dv}>;     // this row of dO
+        var dq${r} : array<f32, ${dk}>;
+        var lse${r} = 0.0;
+        var delta${r} = 0.0;                 // D = dO · O
+        if (i${r} < ${timeQ}) {
           for (var d = 0; d < ${dk}; d++) {
-            qRow[d] = q[(s * ${timeQ} + i) * ${dk} + d] * ${wgslFloat(scale)};
+            q${r}[d] = q[(s * ${timeQ} + i${r}) * ${dk} + d] * ${wgslFloat(scale)};
           }
-          let oBase = (s * ${timeQ} + i) * ${dv + 1};
+          let oBase = (s * ${timeQ} + i${r}) * ${dv + 1};
           for (var c = 0; c < ${dv}; c++) {
-            dyRow[c] = dy[(s * ${timeQ} + i) * ${dv} + c];
-            delta += dyRow[c] * o[oBase + c];
+            dy${r}[c] = dy[(s * ${timeQ} + i${r}) * ${dv} + c];
+            delta${r} += dy${r}[c] * o[oBase + c];
           }
-          lse = o[oBase + ${dv}];
-        }
-        for (var t = 0; t < ${tiles}; t++) {
+          lse${r} = o[oBase + ${dv}];
+        }`)}
+        for (var t = 0; t < ${Math.ceil(timeK / T)}; t++) {
           let j0 = t * ${T};
           workgroupBarrier();
-          for (var e = lane; e < ${T * dk}; e += ${ROWS_PER_WORKGROUP}) {
-            let j = min(j0 + e / ${dk}, ${timeK - 1});
-            kTile[e] = k[(s * ${timeK} + j) * ${dk} + e % ${dk}];
-          }
-          for (var e = lane; e < ${T * dv}; e += ${ROWS_PER_WORKGROUP}) {
-            let j = min(j0 + e / ${dv}, ${timeK - 1});
-            vTile[e] = v[(s * ${timeK} + j) * ${dv} + e % ${dv}];
-          }
+          ${loadTile({tile: 'kTile', src: 'k', start: 'j0', tileRows: T, d: dk, rows: timeK})}
+          ${loadTile({tile: 'vTile', src: 'v', start: 'j0', tileRows: T, d: dv, rows: timeK})}
           workgroupBarrier();
-          if (${causal ? `j0 <= first + ${ROWS_PER_WORKGROUP - 1}` : 'true'}) {
-          for (var jj = 0; jj < ${T}; jj++) {
-            let j = j0 + jj;
-            if (allowed(s, i, j)) {
-              var x = 0.0;
+          if (${causal ? `j0 <= first + ${BLOCK - 1}` : 'true'}) {
+            for (var jj = 0; jj < ${T}; jj++) {
+              let j = j0 + jj;
+              ${perRow(r => `var x${r} = 0.0; var dp${r} = 0.0;`)}
               for (var d = 0; d < ${dk}; d++) {
-                x += qRow[d] * kTile[jj * ${dk} + d];
+                let kd = kTile[jj * ${dk} + d];
+                ${perRow(r => `x${r} += q${r}[d] * kd;`)}
               }
-              var dp = 0.0;
               for (var c = 0; c < ${dv}; c++) {
-                dp += dyRow[c] * vTile[jj * ${dv} + c];
+                let vc = vTile[jj * ${dv} + c];
+                ${perRow(r => `dp${r} += dy${r}[c] * vc;`)}
               }
-              let g = exp(x - lse) * (dp${dropout > 0 ? ' * keep(s, i, j)' : ''} - delta);
+              // g = P (M·dP − D), 0 where not allowed.
+              ${perRow(r => `
+              var g${r} = 0.0;
+              if (allowed(s, i${r}, j)) {
+                g${r} = exp(x${r} - lse${r}) *
+                        (dp${r}${dropout > 0 ? ` * keep(s, i${r}, j)` : ''} - delta${r});
+              }`)}
               for (var d = 0; d < ${dk}; d++) {
-                dq[d] += g * kTile[jj * ${dk} + d];
+                let kd = kTile[jj * ${dk} + d];
+                ${perRow(r => `dq${r}[d] += g${r} * kd;`)}
               }
             }
           }
-          }
         }
-        if (i < ${timeQ}) {
+        ${perRow(r => `
+        if (i${r} < ${timeQ}) {
           for (var d = 0; d < ${dk}; d++) {
-            result[(s * ${timeQ} + i) * ${dk} + d] = dq[d] * ${wgslFloat(scale)};
+            result[(s * ${timeQ} + i${r}) * ${dk} + d] = dq${r}[d] * ${wgslFloat(scale)};
           }
-        }
+        }`)}
       }
     `;
   }
 }
 
 /**
- * dK and dV side by side, `[slices, timeK, dk + dv]`: one key row per invocation, tiles of
- * queries (scale·Q, dO, L, D) shared.
+ * dK and dV side by side, `[slices, timeK, dk + dv]`: ROWS key rows per invocation, tiles of
+ * queries (scale·Q, dO, L, D) shared by the workgroup.
  */
 class GradKeyValueProgram extends FusedWebGPUProgram {
   variableNames: string[];
@@ -435,15 +468,14 @@ class GradKeyValueProgram extends FusedWebGPUProgram {
     super(plan, plan.timeK);
     this.variableNames = ['q', 'k', 'v', 'dy', 'o', ...(plan.mask ? ['maskIn'] : [])];
     this.outputShape = [plan.slices, plan.timeK, plan.dk + plan.dv];
-    // The tile's D and L are computed by one invocation per query row.
-    this.tile = Math.min(ROWS_PER_WORKGROUP, tileRows(plan.dk + plan.dv + 2));
+    // A tile's D and L are computed by one invocation per query row.
+    this.tile = Math.min(WORKGROUP, tileRows(plan.dk + plan.dv + 2));
     this.shaderKey = this.key('fusedAttentionGradKeyValue', this.tile);
   }
 
   getUserCode(): string {
     const {timeQ, timeK, dk, dv, scale, causal, dropout} = this.plan;
     const T = this.tile;
-    const tiles = Math.ceil(timeQ / T);
     return `
       ${commonCode(this.plan)}
       var<workgroup> qTile : array<f32, ${T * dk}>;
@@ -452,34 +484,26 @@ class GradKeyValueProgram extends FusedWebGPUProgram {
       var<workgroup> deltaTile : array<f32, ${T}>;
 
       fn main() {
-        _ = uniforms.outShape;  // a use, so the pipeline's layout keeps the uniforms
-        let s = i32(workgroupId.y);
-        let first = i32(workgroupId.x) * ${ROWS_PER_WORKGROUP};
-        let lane = i32(localId.x);
-        let j = first + lane;
-        var kRow : array<f32, ${dk}>;
-        var vRow : array<f32, ${dv}>;
-        var dkSum : array<f32, ${dk}>;
-        var dvSum : array<f32, ${dv}>;
-        if (j < ${timeK}) {
+        ${this.header('j')}
+        ${perRow(r => `
+        var k${r} : array<f32, ${dk}>;      // this row of K
+        var v${r} : array<f32, ${dv}>;      // this row of V
+        var dk${r} : array<f32, ${dk}>;
+        var dv${r} : array<f32, ${dv}>;
+        if (j${r} < ${timeK}) {
           for (var d = 0; d < ${dk}; d++) {
-            kRow[d] = k[(s * ${timeK} + j) * ${dk} + d];
+            k${r}[d] = k[(s * ${timeK} + j${r}) * ${dk} + d];
           }
           for (var c = 0; c < ${dv}; c++) {
-            vRow[c] = v[(s * ${timeK} + j) * ${dv} + c];
+            v${r}[c] = v[(s * ${timeK} + j${r}) * ${dv} + c];
           }
-        }
-        for (var t = 0; t < ${tiles}; t++) {
+        }`)}
+        for (var t = 0; t < ${Math.ceil(timeQ / T)}; t++) {
           let i0 = t * ${T};
           workgroupBarrier();
-          for (var e = lane; e < ${T * dk}; e += ${ROWS_PER_WORKGROUP}) {
-            let i = min(i0 + e / ${dk}, ${timeQ - 1});
-            qTile[e] = q[(s * ${timeQ} + i) * ${dk} + e % ${dk}] * ${wgslFloat(scale)};
-          }
-          for (var e = lane; e < ${T * dv}; e += ${ROWS_PER_WORKGROUP}) {
-            let i = min(i0 + e / ${dv}, ${timeQ - 1});
-            dyTile[e] = dy[(s * ${timeQ} + i) * ${dv} + e % ${dv}];
-          }
+          ${loadTile({tile: 'qTile', src: 'q', start: 'i0', tileRows: T, d: dk, rows: timeQ,
+                      factor: wgslFloat(scale)})}
+          ${loadTile({tile: 'dyTile', src: 'dy', start: 'i0', tileRows: T, d: dv, rows: timeQ})}
           if (lane < ${T}) {
             let i = min(i0 + lane, ${timeQ - 1});
             let oBase = (s * ${timeQ} + i) * ${dv + 1};
@@ -493,39 +517,48 @@ class GradKeyValueProgram extends FusedWebGPUProgram {
           workgroupBarrier();
           // (Causal: a tile wholly before the block's first key has nothing allowed.)
           if (${causal ? `i0 + ${T - 1} >= first` : 'true'}) {
-          for (var ii = 0; ii < ${T}; ii++) {
-            let i = i0 + ii;
-            if (allowed(s, i, j)) {
-              var x = 0.0;
+            for (var ii = 0; ii < ${T}; ii++) {
+              let i = i0 + ii;
+              ${perRow(r => `var x${r} = 0.0; var dp${r} = 0.0;`)}
               for (var d = 0; d < ${dk}; d++) {
-                x += qTile[ii * ${dk} + d] * kRow[d];
-              }
-              var dp = 0.0;
-              for (var c = 0; c < ${dv}; c++) {
-                dp += dyTile[ii * ${dv} + c] * vRow[c];
-              }
-              let p = exp(x - lseTile[ii]);
-              ${dropout > 0 ? 'let mult = keep(s, i, j);' : 'let mult = 1.0;'}
-              let g = p * (dp * mult - deltaTile[ii]);
-              for (var d = 0; d < ${dk}; d++) {
-                dkSum[d] += g * qTile[ii * ${dk} + d];
+                let qd = qTile[ii * ${dk} + d];
+                ${perRow(r => `x${r} += qd * k${r}[d];`)}
               }
               for (var c = 0; c < ${dv}; c++) {
-                dvSum[c] += p * mult * dyTile[ii * ${dv} + c];
+                let dyc = dyTile[ii * ${dv} + c];
+                ${perRow(r => `dp${r} += dyc * v${r}[c];`)}
+              }
+              // w = P·M (into dV), g = P (M·dP − D) (into dK); 0 where not allowed.
+              ${perRow(r => `
+              var w${r} = 0.0;
+              var g${r} = 0.0;
+              if (allowed(s, i, j${r})) {
+                let p = exp(x${r} - lseTile[ii]);
+                ${dropout > 0 ? `let mult = keep(s, i, j${r});` : 'let mult = 1.0;'}
+                w${r} = p * mult;
+                g${r} = p * (dp${r} * mult - deltaTile[ii]);
+              }`)}
+              for (var d = 0; d < ${dk}; d++) {
+                let qd = qTile[ii * ${dk} + d];
+                ${perRow(r => `dk${r}[d] += g${r} * qd;`)}
+              }
+              for (var c = 0; c < ${dv}; c++) {
+                let dyc = dyTile[ii * ${dv} + c];
+                ${perRow(r => `dv${r}[c] += w${r} * dyc;`)}
               }
             }
           }
-          }
         }
-        if (j < ${timeK}) {
-          let base = (s * ${timeK} + j) * ${dk + dv};
+        ${perRow(r => `
+        if (j${r} < ${timeK}) {
+          let base = (s * ${timeK} + j${r}) * ${dk + dv};
           for (var d = 0; d < ${dk}; d++) {
-            result[base + d] = dkSum[d];
+            result[base + d] = dk${r}[d];
           }
           for (var c = 0; c < ${dv}; c++) {
-            result[base + ${dk} + c] = dvSum[c];
+            result[base + ${dk} + c] = dv${r}[c];
           }
-        }
+        }`)}
       }
     `;
   }
