@@ -8,6 +8,8 @@ export {attention, ATTENTION_PATHS, AttentionPath, choosePath, DEFAULT_MEMORY_BU
 export {DEFAULT_BLOCK_SIZE, PathOptions, PathResult} from './attention/paths/common';
 export {fastCpuAttention} from './attention/paths/fast_cpu';
 export {memoryEfficientAttention} from './attention/paths/memory_efficient';
+export {fusedAttention, fusedUnsupported} from './attention/paths/fused';
+export {fusedDropoutKeeps} from './attention/paths/fused_common';
 export {Identity, identity, IdentityArgs} from './initializers';
 export {PositionalEmbedding, positionalEmbedding, PositionalEmbeddingArgs, sinusoidalTable} from './layers/positional_embedding';
 export {TokenEmbedding, tokenEmbedding, TokenEmbeddingArgs} from './layers/token_embedding';
