@@ -2,13 +2,20 @@
  * Picks how attention is computed: the standard path (`scaledDotProductAttention`, the one
  * readable truth), the fast path for CPU backends, the memory-efficient path, or the fused GPU
  * programs. All compute the same function and are tested against the same float64 reference.
+ *
+ * `attention()` is what the layers call: it picks a path ({@link choosePath}), runs it with
+ * the options of options.ts, and zeroes the rows of padding queries (`queryMask`) afterwards,
+ * so that no path has to build a `[batch, timeQ, timeK]` mask for them. A new path is one
+ * function with the signature of `scaledDotProductAttention` (PathOptions → PathResult), a
+ * name in {@link AttentionPath}, a case in `run`, and a rule in `choosePath`.
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {queryRowsMask} from './masks';
+import {PathOptions, PathResult} from './options';
 import {fastCpuAttention} from './paths/fast_cpu';
 import {fusedAttention, fusedUnsupported} from './paths/fused';
 import {memoryEfficientAttention} from './paths/memory_efficient';
-import {PathOptions, PathResult} from './paths/common';
 import {scaledDotProductAttention} from './scaled_dot_product';
 
 /** A path the caller can ask for; 'auto' lets {@link choosePath} decide. */
@@ -125,8 +132,7 @@ export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
   const [output, weights = null] = tf.tidy(() => {
     // [batch, (1,) timeQ, 1]: broadcasts over heads and the last axis. `where` (not a product)
     // so padded rows are +0, as the standard path's masked softmax gives.
-    const rows = tf.notEqual(queryMask, 0).reshape(
-        [queryMask.shape[0]!, ...(query.rank === 4 ? [1] : []), queryMask.shape[1]!, 1]);
+    const rows = queryRowsMask(queryMask, query.rank === 4 ? 4 : 3);
     const zeroRows = (t: tf.Tensor) => tf.where(tf.broadcastTo(rows, t.shape), t, tf.zerosLike(t));
     const out = zeroRows(result.output);
     return result.weights == null ? [out] : [out, zeroRows(result.weights)];

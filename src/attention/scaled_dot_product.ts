@@ -1,38 +1,14 @@
 /**
- * Steps 3–6 of self-attention, in one place: scores Q·Kᵀ, divided by √dk, softmax over the
- * keys, weighted sum of V. The SelfAttention layer calls this; every faster path is tested
- * against it.
+ * The standard path: steps 3–6 of attention, in one place and as plainly as they read on paper:
+ * scores Q·Kᵀ, times 1/√dk, masked softmax over the keys, weighted sum of V. This is the one
+ * readable truth: every other path (src/attention/paths/) computes the same function and is
+ * tested against it and against a float64 reference. Options and input checks are in
+ * options.ts, masks in masks.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {andMasks, causalMask, checkMaskShape, MASK_FILL} from './masks';
-
-/** Options of {@link scaledDotProductAttention}. */
-export interface AttentionOptions {
-  /**
-   * Boolean mask broadcastable to the scores `[batch, (heads,) timeQ, timeK]`: `true` = may
-   * attend. Numbers are read as `!= 0`. Default: none.
-   */
-  mask?: tf.Tensor|null;
-  /** Query i attends only keys j <= i. Default false. */
-  causal?: boolean;
-  /** Factor the scores are multiplied by. Default 1/√dk (dk = last dimension of `query`). */
-  scale?: number;
-  /** Fraction of attention weights dropped, only when `training`. Default 0. */
-  dropout?: number;
-  /** Whether dropout applies. Default false. */
-  training?: boolean;
-  /** Seed for the dropout pattern. Default: random. */
-  seed?: number;
-}
-
-/** What {@link scaledDotProductAttention} returns. */
-export interface AttentionResult {
-  /** Weighted sums of the values: `[batch, (heads,) timeQ, dv]`. */
-  output: tf.Tensor;
-  /** Softmax weights before dropout: `[batch, (heads,) timeQ, timeK]`; rows sum to 1 or to 0. */
-  weights: tf.Tensor;
-}
+import {andMasks, MASK_FILL, positionMask} from './masks';
+import {AttentionOptions, AttentionResult, resolve} from './options';
 
 /** Every intermediate of steps 3–6, as {@link attentionSteps} returns them. */
 export interface AttentionSteps extends AttentionResult {
@@ -66,27 +42,15 @@ export function scaledDotProductAttention(
 export function attentionSteps(
     query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
     options: AttentionOptions = {}): AttentionSteps {
-  checkInputs(query, key, value);
-  const {mask = null, causal = false, dropout = 0, training = false, seed} = options;
-  const dk = query.shape[query.rank - 1]!;
-  const scale = options.scale ?? 1 / Math.sqrt(dk);
-  if (!(dropout >= 0 && dropout < 1)) {
-    throw new Error(`dropout must be in [0, 1). Received: dropout=${dropout}`);
-  }
-  const timeQ = query.shape[query.rank - 2]!;
-  const timeK = key.shape[key.rank - 2]!;
-  const scoresShape = [...query.shape.slice(0, -1), timeK];
-  if (mask != null) {
-    checkMaskShape(mask, scoresShape, 'mask');
-  }
+  const {timeQ, timeK, scale, mask, dropout, seed, ...rules} = resolve(query, key, value, options);
 
   const tensors = tf.tidy(() => {
     const scores = tf.matMul(query, key, false, true);  // step 3: [batch, (heads,) timeQ, timeK]
     const scaled = tf.mul(scores, scale);               // step 4: ÷ √dk
-    const allowed = andMasks(mask, causal ? causalMask(timeQ, timeK) : null);
+    const positions = positionMask(rules, {start: 0, size: timeQ}, {start: 0, size: timeK});
+    const allowed = andMasks(mask, positions);          // [batch|1, (heads|1,) timeQ, timeK]
     const weights = maskedSoftmax(scaled, allowed);     // step 5
-    const dropped = dropout > 0 && training ? tf.dropout(weights, dropout, undefined, seed) :
-                                              weights;
+    const dropped = dropout > 0 ? tf.dropout(weights, dropout, undefined, seed) : weights;
     const output = tf.matMul(dropped, value);           // step 6: [batch, (heads,) timeQ, dv]
     return {scores, scaled, weights, output};
   });
@@ -106,39 +70,4 @@ export function maskedSoftmax(scores: tf.Tensor, allowed: tf.Tensor|null): tf.Te
     const filled = tf.where(allowed, scores, tf.scalar(MASK_FILL));
     return tf.mul(tf.softmax(filled), tf.cast(allowed, scores.dtype));
   });
-}
-
-/** Throws a clear error unless query, key and value have ranks and shapes that fit. */
-export function checkInputs(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor): void {
-  const named = {query, key, value};
-  for (const [name, t] of Object.entries(named)) {
-    if (t.rank !== 3 && t.rank !== 4) {
-      throw new Error(
-          `${name} must have rank 3 [batch, time, d] or 4 [batch, heads, time, d]. ` +
-          `Received: ${name} with shape [${t.shape}].`);
-    }
-  }
-  if (key.rank !== query.rank || value.rank !== query.rank) {
-    throw new Error(
-        `query, key and value must have the same rank. Received: query [${query.shape}], ` +
-        `key [${key.shape}], value [${value.shape}].`);
-  }
-  const lead = (t: tf.Tensor) => t.shape.slice(0, -2).join(',');
-  const lastDim = (t: tf.Tensor) => t.shape[t.rank - 1];
-  const time = (t: tf.Tensor) => t.shape[t.rank - 2];
-  if (lead(key) !== lead(query) || lead(value) !== lead(query)) {
-    throw new Error(
-        `query, key and value must share their batch (and heads) dimensions. Received: ` +
-        `query [${query.shape}], key [${key.shape}], value [${value.shape}].`);
-  }
-  if (lastDim(key) !== lastDim(query)) {
-    throw new Error(
-        `key must have the same last dimension as query. Received: query [${query.shape}], ` +
-        `key [${key.shape}].`);
-  }
-  if (time(value) !== time(key)) {
-    throw new Error(
-        `value must have as many time steps as key. Received: key [${key.shape}], ` +
-        `value [${value.shape}].`);
-  }
 }

@@ -1,17 +1,23 @@
 /**
- * The SelfAttention layer: steps 1–2 of the seed (Q, K, V from learned W_q, W_k, W_v), split
- * into heads, steps 3–6 by `scaledDotProductAttention`, heads merged, then the optional output
- * projection W_o. Steps 3–6 go through `attention()` (src/attention/dispatch.ts), which picks the
- * standard, fast or memory-efficient path.
+ * The SelfAttention layer, this package's layout of attention: steps 1–2 of the seed (Q, K, V
+ * from learned 2-D kernels W_q, W_k, W_v `[features, heads*size]`), split into heads, steps 3–6
+ * by the attention core, heads merged, then the optional output projection W_o.
+ *
+ * What this file holds is what makes it *this* layer: its arguments, its weights (names, 2-D
+ * shapes, identity initialization), its call convention (one tensor, `[query, context]` or
+ * `[query, context, contextMask]`, masks from propagation) and its config. Everything between
+ * the inputs and the output (projections, mask assembly, the call into `attention()` in
+ * src/attention/dispatch.ts, which picks the standard, fast or memory-efficient path) is in
+ * attention_layer.ts, shared with the Keras-layout MultiHeadAttention.
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {checkScoresFitBackend} from '../attention/limits';
-import {paddingMask, toBool} from '../attention/masks';
-import {attention, AttentionPath, checkBudget, checkPath, DEFAULT_MEMORY_BUDGET_BYTES} from '../attention/dispatch';
-import {matMul2d} from '../ops/matmul';
+import {AttentionPath, checkBudget, checkPath, DEFAULT_MEMORY_BUDGET_BYTES} from '../attention/dispatch';
 import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint,
         resolveInitializer, resolveRegularizer, serialize} from '../initializers';
+import {checkPositiveInt} from './args';
+import {attend, checkFeatures, checkTokenMask, mergeHeads, projectHeads, projectOutput,
+        scoresMask} from './attention_layer';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = Array<number|null>;
@@ -127,10 +133,9 @@ export class SelfAttention extends tf.layers.Layer {
 
   constructor(args: SelfAttentionArgs = {}) {
     super(args);
-    checkPositiveInt(args.numHeads, 'numHeads');
-    checkPositiveInt(args.keyDim, 'keyDim');
-    checkPositiveInt(args.valueDim, 'valueDim');
-    checkPositiveInt(args.outputDim, 'outputDim');
+    for (const name of ['numHeads', 'keyDim', 'valueDim', 'outputDim'] as const) {
+      checkPositiveInt('SelfAttention', args[name], name);
+    }
     const dropout = args.dropout ?? 0;
     if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
       throw new Error(`SelfAttention: dropout must be a number in [0, 1). Received: dropout=${
@@ -210,18 +215,21 @@ export class SelfAttention extends tf.layers.Layer {
     return tf.tidy(() => {
       const [query, context] = splitInputs(inputs);
       const dims = this.dims!;
-      checkFeatures(query, dims.query, 'query');
-      checkFeatures(context, dims.context, inputs instanceof Array ? 'context' : 'inputs');
+      checkFeatures('SelfAttention', query, dims.query, 'query');
+      checkFeatures('SelfAttention', context, dims.context,
+                    inputs instanceof Array ? 'context' : 'inputs');
       const [batch, timeQ] = query.shape as [number, number, number];
       const timeK = context.shape[1]!;
-      checkScoresFitBackend(batch * this.numHeads, timeQ, timeK);
 
       // Steps 1–2: Q, K, V, each split into heads.  // [batch, heads, time, keyDim|valueDim]
       const {query: q, key: k, value: v} = this.projectQKV(query, context);
 
-      const [queryMask, mask] = this.attentionMask(inputs, kwargs, batch, timeQ, timeK);
+      const [queryMask, keyMask] = this.tokenMasks(inputs, kwargs.mask);
+      checkTokenMask(queryMask, [batch, timeQ], 'query mask');
+      const mask = scoresMask({keyMasks: [keyMask], attentionMask: kwargs.attentionMask, batch,
+                               numHeads: this.numHeads, timeQ, timeK});
       // Steps 3–6.  // output [batch, heads, timeQ, valueDim], weights [batch, heads, timeQ, timeK]
-      const {output, weights} = attention(q, k, v, {
+      const {output, weights} = attend(q, k, v, {
         mask,
         queryMask,
         causal: this.causal,
@@ -250,13 +258,13 @@ export class SelfAttention extends tf.layers.Layer {
                       `first. Received: layer '${this.name}' not built.`);
     }
     const dims = this.dims;
-    checkFeatures(query, dims.query, 'query');
-    checkFeatures(context, dims.context, 'context');
+    checkFeatures('SelfAttention', query, dims.query, 'query');
+    checkFeatures('SelfAttention', context, dims.context, 'context');
     const h = this.numHeads;
     return tf.tidy(() => ({
-      query: splitHeads(dense(query, this.queryKernel, this.queryBias), h, dims.key),
-      key: splitHeads(dense(context, this.keyKernel, this.keyBias), h, dims.key),
-      value: splitHeads(dense(context, this.valueKernel, this.valueBias), h, dims.value),
+      query: projectHeads(query, this.queryKernel, this.queryBias, h, dims.key),
+      key: projectHeads(context, this.keyKernel, this.keyBias, h, dims.key),
+      value: projectHeads(context, this.valueKernel, this.valueBias, h, dims.value),
     }));
   }
 
@@ -270,45 +278,16 @@ export class SelfAttention extends tf.layers.Layer {
       throw new Error(`SelfAttention.mergeHeads needs a built layer: call apply() or build() ` +
                       `first. Received: layer '${this.name}' not built.`);
     }
-    const [batch, heads, timeQ, size] = headsOutput.shape;
+    const [, heads, , size] = headsOutput.shape;
     if (headsOutput.rank !== 4 || heads !== this.numHeads || size !== this.dims.value) {
       throw new Error(`mergeHeads expects [batch, numHeads=${this.numHeads}, timeQ, valueDim=${
           this.dims.value}]. Received: headsOutput with shape [${headsOutput.shape}].`);
     }
     return tf.tidy(() => {
-      const merged = headsOutput.transpose([0, 2, 1, 3]).reshape([batch!, timeQ!, heads * size]);
+      const merged = mergeHeads(headsOutput);  // [batch, timeQ, heads*valueDim]
       return this.outputKernel == null ? merged :
-                                         dense(merged, this.outputKernel, this.outputBias);
+                                         projectOutput(merged, this.outputKernel, this.outputBias);
     });
-  }
-
-  /**
-   * [queryMask `[batch, timeQ]`, mask]: the padding mask of the keys (from mask propagation)
-   * AND the explicit `attentionMask`, as one tensor broadcastable to the scores. The query mask
-   * stays apart (it zeroes whole rows), so padding alone never builds a timeQ×timeK mask.
-   */
-  private attentionMask(inputs: tf.Tensor|tf.Tensor[], kwargs: SelfAttentionCallArgs,
-                        batch: number, timeQ: number, timeK: number):
-      [tf.Tensor|null, tf.Tensor|null] {
-    const [queryMask, keyMask] = this.tokenMasks(inputs, kwargs.mask);
-    checkTokenMask(queryMask, [batch, timeQ], 'query mask');
-    checkTokenMask(keyMask, [batch, timeK], 'key mask');
-    let mask = paddingMask(null, keyMask);  // [batch, 1, 1, timeK]
-    const extra = kwargs.attentionMask ?? null;
-    if (extra != null) {
-      const fits = (extra.rank === 3 || extra.rank === 4) && extra.shape[0] === batch &&
-          (extra.rank === 3 || extra.shape[1] === 1 || extra.shape[1] === this.numHeads) &&
-          extra.shape[extra.rank - 2] === timeQ && extra.shape[extra.rank - 1] === timeK;
-      if (!fits) {
-        throw new Error(
-            `attentionMask must have shape [batch, timeQ, timeK] = [${batch}, ${timeQ}, ${
-                timeK}] or [batch, 1|numHeads, timeQ, timeK]. Received: attentionMask with ` +
-            `shape [${extra.shape}].`);
-      }
-      const extra4 = extra.rank === 3 ? extra.expandDims(1) : extra;
-      mask = mask == null ? toBool(extra4) : tf.logicalAnd(mask, toBool(extra4));
-    }
-    return [queryMask, mask];
   }
 
   /**
@@ -391,14 +370,6 @@ export function selfAttention(args?: SelfAttentionArgs): SelfAttention {
 
 // ---- Helpers -----------------------------------------------------------------------------
 
-function checkPositiveInt(value: unknown, name: string): void {
-  if (value !== undefined && value !== null &&
-      !(typeof value === 'number' && Number.isInteger(value) && value > 0)) {
-    throw new Error(`SelfAttention: ${name} must be a positive integer. Received: ${name}=${
-        JSON.stringify(value)}`);
-  }
-}
-
 /** One shape for self-attention, two for cross-attention → [queryShape, contextShape]. */
 function splitShapes(inputShape: Shape|Shape[]): [Shape, Shape] {
   const shapes: Shape[] = Array.isArray(inputShape[0]) ? inputShape as Shape[] :
@@ -426,38 +397,4 @@ function splitInputs(inputs: tf.Tensor|tf.Tensor[]): [tf.Tensor, tf.Tensor] {
   const list = inputs instanceof Array ? inputs : [inputs];
   splitShapes(list.map(t => t.shape));
   return [list[0]!, list[1] ?? list[0]!];
-}
-
-function checkFeatures(x: tf.Tensor, expected: number, name: string): void {
-  if (x.shape[2] !== expected) {
-    throw new Error(`SelfAttention was built for ${name} with ${expected} features. Received: ` +
-                    `${name} with shape [${x.shape}].`);
-  }
-}
-
-function checkTokenMask(mask: tf.Tensor|null, expected: number[], name: string): void {
-  if (mask != null && mask.shape.join(',') !== expected.join(',')) {
-    throw new Error(`${name} must have shape [batch, time] = [${expected}]. Received: ${
-        name} with shape [${mask.shape}].`);
-  }
-}
-
-/**
- * x · W (+ b) over the last axis, as one 2-D matMul (with a flag-free gradient on wasm/cpu, see
- * matmul_2d.ts).  // [batch, time, units]
- */
-function dense(x: tf.Tensor, kernel: tf.LayerVariable, bias: tf.LayerVariable|null): tf.Tensor {
-  const [batch, time, features] = x.shape as [number, number, number];
-  const w = kernel.read();
-  let y: tf.Tensor = matMul2d(x.reshape([batch * time, features]), w as tf.Tensor2D);
-  if (bias != null) {
-    y = tf.add(y, bias.read());
-  }
-  return y.reshape([batch, time, w.shape[1]!]);
-}
-
-/** [batch, time, heads*size] → [batch, heads, time, size]: head h takes columns h*size…. */
-function splitHeads(x: tf.Tensor, heads: number, size: number): tf.Tensor {
-  const [batch, time] = x.shape as [number, number, number];
-  return x.reshape([batch, time, heads, size]).transpose([0, 2, 1, 3]);
 }

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {PathOptions, PathResult} from './common';
+import {PathOptions, PathResult} from '../options';
 import {fusedWebGLAttention, fusedWebGLUnsupported} from './fused_webgl';
 import {fusedWebGPUAttention, fusedWebGPUUnsupported} from './fused_webgpu';
 

@@ -17,8 +17,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {toBool} from '../masks';
-import {customGrad3, PathOptions, PathResult, resolve, toSlices} from './common';
+import {andMasks, slidingWindowMask, toBool} from '../masks';
+import {PathOptions, PathResult, resolve} from '../options';
+import {customGrad3, toSlices} from './common';
 
 /** Sizes and settings the programs of both backends are built from. */
 export interface FusedPlan {
@@ -105,12 +106,15 @@ function makePlan(r: ReturnType<typeof resolve>, query: tf.Tensor, options: Path
   const heads = query.rank === 4 ? query.shape[1]! : 1;
   let mask: tf.Tensor3D|null = null;
   let maskDims: [number, number, number, number] = [1, 1, 1, 1];
-  if (r.mask != null) {
+  // The programs know causal masks but not sliding windows: a window joins the explicit mask.
+  const window = r.slidingWindow == null ? null : slidingWindowMask(r.timeQ, r.timeK, r.slidingWindow);
+  const explicit = andMasks(r.mask, window);
+  if (explicit != null) {
     // Right-align the mask against [batch, heads, timeQ, timeK] (rank-3 inputs have no heads).
-    const full = [...new Array<number>(query.rank - r.mask.rank).fill(1), ...r.mask.shape];
+    const full = [...new Array<number>(query.rank - explicit.rank).fill(1), ...explicit.shape];
     const dims = query.rank === 4 ? full : [full[0]!, 1, full[1]!, full[2]!];
     maskDims = dims as [number, number, number, number];
-    mask = toBool(r.mask).reshape([dims[0]! * dims[1]!, dims[2]!, dims[3]!]) as tf.Tensor3D;
+    mask = toBool(explicit).reshape([dims[0]! * dims[1]!, dims[2]!, dims[3]!]) as tf.Tensor3D;
   }
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   return {

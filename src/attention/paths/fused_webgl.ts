@@ -29,7 +29,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {MASK_FILL} from '../masks';
-import {PathOptions, PathResult} from './common';
+import {PathOptions, PathResult} from '../options';
 import {FusedPlan, FusedPrograms, runFused} from './fused_common';
 
 /**

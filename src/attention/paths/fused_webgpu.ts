@@ -28,7 +28,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {PathOptions, PathResult} from './common';
+import {PathOptions, PathResult} from '../options';
 import {FusedPlan, FusedPrograms, runFused} from './fused_common';
 
 /**
