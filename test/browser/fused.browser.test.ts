@@ -4,7 +4,8 @@
  * - how many programs it dispatches and how many bytes they move, against the standard path;
  * - dropout: the pattern fused_common.ts documents (reproduced here on the CPU), the same in
  *   the forward and the backward pass, against a float64 reference and its finite differences;
- * - fully masked rows exactly 0, masks and causal together, odd sizes over several workgroups;
+ * - fully masked rows exactly 0, masks, causal and sliding windows together, odd sizes over
+ *   several workgroups and tiles;
  * - what 'auto' picks, and the errors where the path cannot run (wasm, WebGL 1), where 'auto'
  *   does not take it.
  */
@@ -33,6 +34,7 @@ interface Case {
   /** Mask shape (broadcast against [batch, (heads,) timeQ, timeK]) and which entries are false. */
   mask?: {shape: number[], masked: (index: number[]) => boolean};
   causal?: boolean;
+  slidingWindow?: number;
   scale?: number;
   dropout?: number;
   seed?: number;
@@ -49,6 +51,11 @@ const CASES: Case[] = [
    mask: {shape: [1, 1, 1, 75], masked: ([, , , j]) => j! % 7 === 3}, dropout: 0.2, seed: 99},
   {name: 'no dropout, every key of one sequence masked', qShape: [2, 3, 4, 2], timeK: 5, dv: 3,
    mask: {shape: [2, 1, 1, 5], masked: ([b]) => b === 1}},
+  {name: 'sliding window 3, causal, a key mask, dropout 0.25', qShape: [2, 2, 9, 4], timeK: 9,
+   dv: 3, causal: true, slidingWindow: 3,
+   mask: {shape: [2, 1, 1, 9], masked: ([b, , , j]) => b === 0 && j === 4}, dropout: 0.25, seed: 5},
+  {name: 'sliding window 20 over several workgroups and tiles, timeQ > timeK',
+   qShape: [1, 1, 150, 5], timeK: 90, dv: 4, slidingWindow: 20},
 ];
 
 /** Row-major multi-index of flat position `index` in `shape`. */
@@ -75,7 +82,8 @@ function inputs(c: Case): CaseInput {
     q: values(c.qShape), k: values(kShape), v: values(vShape), dy: values(dyShape),
     mask: c.mask ? Array.from({length: maskSize}, (_, i) => (c.mask!.masked(unravel(i, c.mask!.shape)) ? 0 : 1)) : null,
     qShape: c.qShape, kShape, vShape, maskShape: c.mask?.shape ?? null,
-    options: {causal: c.causal ?? false, scale: c.scale, dropout: c.dropout ?? 0,
+    options: {causal: c.causal ?? false, slidingWindow: c.slidingWindow ?? null, scale: c.scale,
+              dropout: c.dropout ?? 0,
               training: (c.dropout ?? 0) > 0, seed: c.seed},
   };
 }
@@ -135,6 +143,7 @@ function fixedParts(c: Case) {
       for (let i = 0; i < timeQ; i++) {
         allowedRows.push(Array.from({length: c.timeK}, (_, j) => {
           if (c.causal && j > i) return false;
+          if (c.slidingWindow != null && Math.abs(i - j) >= c.slidingWindow) return false;
           if (c.mask == null) return true;
           const full = [...sliceIndex, i, j];
           const index = full.slice(full.length - c.mask.shape.length)

@@ -21,7 +21,8 @@
  * fused.ts); without dropout it is 1 and its code is left out. P is the attention weights, so
  * `needWeights` costs nothing, and the backward pass reads the masking from P (P = 0 wherever a
  * key is masked), so it needs no mask. An entry of S at or below MASK_FILL counts as masked (a
- * real score that low has weight 0 anyway). Causal programs skip the texels above the diagonal.
+ * real score that low has weight 0 anyway). Causal masks and sliding windows are computed from
+ * the positions, and the scores program skips the texels they mask wholly.
  * With float16 textures (`WEBGL_RENDER_FLOAT32_ENABLED` false) every stored tensor is rounded to
  * half precision, as the standard path's are; MASK_FILL is float16's lowest finite value.
  * Requires WebGL 2 (the dropout hash uses unsigned integers).
@@ -188,8 +189,14 @@ class ScoresProgram extends FusedWebGLProgram {
 
   constructor(plan: FusedPlan) {
     super();
-    const {slices, timeQ, timeK, dk, scale, causal, mask, maskDims, heads} = plan;
+    const {slices, timeQ, timeK, dk, scale, causal, slidingWindow: w, mask, maskDims, heads} = plan;
     this.outputShape = [slices, timeQ, timeK];
+    // Texels wholly outside the allowed positions (past the diagonal, or out of the window's
+    // band) are written as masked without computing anything.
+    const outside = [
+      ...(causal ? ['j > i + 1'] : []),
+      ...(w == null ? [] : [`j - (i + 1) >= ${w}`, `i - (j + 1) >= ${w}`]),
+    ];
     const pairs = Math.floor(dk / 2);
     const qs = stream('q', texelIndex(timeQ, dk, 's', 'i', '0'), 1);
     const ks = stream('k', texelIndex(timeK, dk, 's', 'j', '0'), 1);
@@ -211,7 +218,7 @@ class ScoresProgram extends FusedWebGLProgram {
         int s = rc.x;
         int i = rc.y;
         int j = rc.z;
-        ${causal ? `if (j > i + 1) { setOutput(vec4(${FILL})); return; }` : ''}
+        ${outside.length ? `if (${outside.join(' || ')}) { setOutput(vec4(${FILL})); return; }` : ''}
         vec4 acc = vec4(0.0);
         ${qs.init}
         ${ks.init}
@@ -231,6 +238,7 @@ class ScoresProgram extends FusedWebGLProgram {
         vec4 ok = vec4(lessThan(ivec4(j, j + 1, j, j + 1), ivec4(${timeK}))) *
                   vec4(lessThan(ivec4(i, i, i + 1, i + 1), ivec4(${timeQ})));
         ${causal ? 'ok *= vec4(lessThanEqual(ivec4(j, j + 1, j, j + 1), ivec4(i, i, i + 1, i + 1)));' : ''}
+        ${w == null ? '' : `ok *= vec4(lessThan(abs(ivec4(j, j + 1, j, j + 1) - ivec4(i, i, i + 1, i + 1)), ivec4(${w})));`}
         ${maskCode}
         setOutput(vec4(ok.x > 0.5 ? acc.x : ${FILL}, ok.y > 0.5 ? acc.y : ${FILL},
                        ok.z > 0.5 ? acc.z : ${FILL}, ok.w > 0.5 ? acc.w : ${FILL}));

@@ -18,7 +18,8 @@
  *                                                                        `[slices, timeK, dk+dv]`)
  * and dK, dV are sliced off the second (two copies). M is the dropout multiplier (0 or
  * 1/(1 − rate)) from the seed's hash (fused_common.ts); without dropout its code is left out.
- * Causal programs skip the tiles past the diagonal. Masks (boolean, stored as int32 by this
+ * Causal masks and sliding windows are computed from the positions, and tiles they mask wholly
+ * are skipped. Masks (boolean, stored as int32 by this
  * backend) are read where an entry is needed; a row with no allowed key gets O = 0 and no
  * gradient. Weights, when asked for, are one more program: P from Q, K and L.
  *
@@ -139,11 +140,11 @@ function wgslFloat(x: number): string {
 }
 
 /**
- * WGSL shared by the programs: `allowed(s, i, j)` (causal, mask, in range), and with dropout
+ * WGSL shared by the programs: `allowed(s, i, j)` (causal, window, mask, in range), and with dropout
  * `keep(s, i, j)` (the multiplier M: the hash of fused_common.ts, bit for bit).
  */
 function commonCode(plan: FusedPlan): string {
-  const {timeQ, timeK, causal, mask, maskDims, heads, dropout} = plan;
+  const {timeQ, timeK, causal, slidingWindow, mask, maskDims, heads, dropout} = plan;
   let maskTest = '';
   if (mask != null) {
     const [mb, mh, mq, mk] = maskDims;
@@ -152,7 +153,8 @@ function commonCode(plan: FusedPlan): string {
   }
   return `
     fn allowed(s : i32, i : i32, j : i32) -> bool {
-      return i < ${timeQ} && j < ${timeK}${causal ? ' && j <= i' : ''}${maskTest};
+      return i < ${timeQ} && j < ${timeK}${causal ? ' && j <= i' : ''}${
+          slidingWindow == null ? '' : ` && abs(i - j) < ${slidingWindow}`}${maskTest};
     }
     ${dropout > 0 ? `
     fn fusedHash(x0 : u32) -> u32 {
@@ -213,10 +215,29 @@ abstract class FusedWebGPUProgram implements WebGPUProgramLike {
   protected key(name: string, extra: number): string {
     const p = this.plan;
     return [name, p.slices, p.timeQ, p.timeK, p.dk, p.dv, p.heads, wgslFloat(p.scale), p.causal,
+            p.slidingWindow ?? 'nowindow',
             p.mask ? p.maskDims.join('x') : 'nomask', p.dropout > 0, ROWS, extra].join('_');
   }
 
   abstract getUserCode(): string;
+
+  /**
+   * WGSL: whether the shared tile from `start` (`tile` positions) has anything this workgroup's
+   * rows may attend; false when the causal mask or the sliding window masks it wholly.
+   * `rowsAreQueries`: the workgroup's rows are queries and the tile keys (else the reverse).
+   */
+  protected tileNeeded(start: string, tile: number, rowsAreQueries: boolean): string {
+    const {causal, slidingWindow: w} = this.plan;
+    const tests: string[] = [];
+    if (causal) {
+      // Keys j <= queries i.
+      tests.push(rowsAreQueries ? `${start} <= first + ${BLOCK - 1}` : `${start} + ${tile - 1} >= first`);
+    }
+    if (w != null) {
+      tests.push(`${start} <= first + ${BLOCK - 1 + w - 1}`, `${start} + ${tile - 1} >= first - ${w - 1}`);
+    }
+    return tests.length ? tests.join(' && ') : 'true';
+  }
 
   /** The start of `main`: slice, lane, this invocation's rows (`name`0 …). */
   protected header(name: string): string {
@@ -248,7 +269,7 @@ class ForwardProgram extends FusedWebGPUProgram {
   }
 
   getUserCode(): string {
-    const {timeQ, timeK, dk, dv, scale, causal, dropout} = this.plan;
+    const {timeQ, timeK, dk, dv, scale, dropout} = this.plan;
     const T = this.tile;
     return `
       ${commonCode(this.plan)}
@@ -274,8 +295,7 @@ class ForwardProgram extends FusedWebGPUProgram {
           ${loadTile({tile: 'kTile', src: 'k', start: 'j0', tileRows: T, d: dk, rows: timeK})}
           ${loadTile({tile: 'vTile', src: 'v', start: 'j0', tileRows: T, d: dv, rows: timeK})}
           workgroupBarrier();
-          // (Causal: a tile wholly after the block's last row has nothing allowed.)
-          if (${causal ? `j0 <= first + ${BLOCK - 1}` : 'true'}) {
+          if (${this.tileNeeded('j0', T, true)}) {
             ${perRow(r => `var tileMax${r} = -3.0e38;`)}
             for (var jj = 0; jj < ${T}; jj++) {
               ${perRow(r => `var x${r} = 0.0;`)}
@@ -385,7 +405,7 @@ class GradQueryProgram extends FusedWebGPUProgram {
   }
 
   getUserCode(): string {
-    const {timeQ, timeK, dk, dv, scale, causal, dropout} = this.plan;
+    const {timeQ, timeK, dk, dv, scale, dropout} = this.plan;
     const T = this.tile;
     return `
       ${commonCode(this.plan)}
@@ -417,7 +437,7 @@ class GradQueryProgram extends FusedWebGPUProgram {
           ${loadTile({tile: 'kTile', src: 'k', start: 'j0', tileRows: T, d: dk, rows: timeK})}
           ${loadTile({tile: 'vTile', src: 'v', start: 'j0', tileRows: T, d: dv, rows: timeK})}
           workgroupBarrier();
-          if (${causal ? `j0 <= first + ${BLOCK - 1}` : 'true'}) {
+          if (${this.tileNeeded('j0', T, true)}) {
             for (var jj = 0; jj < ${T}; jj++) {
               let j = j0 + jj;
               ${perRow(r => `var x${r} = 0.0; var dp${r} = 0.0;`)}
@@ -474,7 +494,7 @@ class GradKeyValueProgram extends FusedWebGPUProgram {
   }
 
   getUserCode(): string {
-    const {timeQ, timeK, dk, dv, scale, causal, dropout} = this.plan;
+    const {timeQ, timeK, dk, dv, scale, dropout} = this.plan;
     const T = this.tile;
     return `
       ${commonCode(this.plan)}
@@ -515,8 +535,7 @@ class GradKeyValueProgram extends FusedWebGPUProgram {
             lseTile[lane] = o[oBase + ${dv}];
           }
           workgroupBarrier();
-          // (Causal: a tile wholly before the block's first key has nothing allowed.)
-          if (${causal ? `i0 + ${T - 1} >= first` : 'true'}) {
+          if (${this.tileNeeded('i0', T, false)}) {
             for (var ii = 0; ii < ${T}; ii++) {
               let i = i0 + ii;
               ${perRow(r => `var x${r} = 0.0; var dp${r} = 0.0;`)}
