@@ -8,6 +8,8 @@ export {AttentionSteps, attentionSteps, maskedSoftmax, scaledDotProductAttention
 export {attention, ATTENTION_PATHS, AttentionPath, choosePath, DEFAULT_MEMORY_BUDGET_BYTES, DispatchOptions} from './attention/dispatch';
 export {fastCpuAttention} from './attention/paths/fast_cpu';
 export {memoryEfficientAttention} from './attention/paths/memory_efficient';
+export {fusedAttention, fusedUnsupported} from './attention/paths/fused';
+export {fusedDropoutKeeps} from './attention/paths/fused_common';
 export {Identity, identity, IdentityArgs} from './initializers';
 export {PositionalEmbedding, positionalEmbedding, PositionalEmbeddingArgs, sinusoidalTable} from './layers/positional_embedding';
 export {TokenEmbedding, tokenEmbedding, TokenEmbeddingArgs} from './layers/token_embedding';
