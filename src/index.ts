@@ -32,3 +32,5 @@ export {KerasGlobalAveragePooling1D, KerasGlobalAveragePooling1DArgs} from './ke
 export {FullyMaskedRows, MultiHeadAttention, multiHeadAttention, MultiHeadAttentionArgs, MultiHeadAttentionBuildConfig, MultiHeadAttentionCallArgs, MultiHeadAttentionInput} from './layers/multi_head_attention';
 export {isKerasArchive, kerasArchiveHandler, kerasConfig, KerasFileDestination, KerasFileSink, KerasFileSource, KerasObject, KerasSaveResult, kerasWeightLayout, KerasWeightSlot, loadKerasWeights, saveKerasModel, saveKerasWeights} from './keras/keras_file';
 export {ApplyCachedArgs, AttentionCache, CACHE_LAYOUTS, CacheLayout, CreateCacheArgs, CrossAttentionCacheArgs, SelfAttentionCacheArgs} from './layers/attention_cache';
+export {DecodingSession, startDecoding, StartDecodingArgs} from './generation/decoding';
+export {generate, GenerateArgs} from './generation/generate';
