@@ -83,7 +83,7 @@ const gflops = (flops: number, ms: number|null) => (ms == null ? null : flops / 
 const fmt = (x: number|null, digits = 1) => (x == null ? '–' : x.toFixed(digits));
 const mib = (bytes: number|null) => (bytes == null ? '–' : (bytes / 2 ** 20).toFixed(1));
 
-function markdown(rows: Row[], memory: MemoryResult[], info: Machine,
+export function markdown(rows: Row[], memory: MemoryResult[], info: Machine,
                   o: Options): string {
   const lines = [
     `Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, ${info.platform}, Node ${

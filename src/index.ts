@@ -2,10 +2,10 @@
  * tfjs-self-attention: a trainable scaled dot-product self-attention layer for TensorFlow.js.
  * Importing this module registers every class for serialization.
  */
-export {andMasks, causalMask, MASK_FILL, paddingMask} from './attention/masks';
-export {AttentionOptions, AttentionResult, AttentionSteps, attentionSteps, maskedSoftmax, scaledDotProductAttention} from './attention/scaled_dot_product';
+export {andMasks, causalMask, MASK_FILL, paddingMask, positionCoverage, positionMask, PositionRules, slidingWindowMask, Span} from './attention/masks';
+export {AttentionOptions, AttentionResult, DEFAULT_BLOCK_SIZE, PathOptions, PathResult} from './attention/options';
+export {AttentionSteps, attentionSteps, maskedSoftmax, scaledDotProductAttention} from './attention/scaled_dot_product';
 export {attention, ATTENTION_PATHS, AttentionPath, choosePath, DEFAULT_MEMORY_BUDGET_BYTES, DispatchOptions} from './attention/dispatch';
-export {DEFAULT_BLOCK_SIZE, PathOptions, PathResult} from './attention/paths/common';
 export {fastCpuAttention} from './attention/paths/fast_cpu';
 export {memoryEfficientAttention} from './attention/paths/memory_efficient';
 export {Identity, identity, IdentityArgs} from './initializers';
@@ -19,3 +19,15 @@ export {decoderBlock, encoderBlock, TransformerBlockArgs} from './layers/blocks'
 export {LayerNorm, layerNorm, LayerNormArgs} from './layers/layer_norm';
 export {FeedForward, feedForward, FeedForwardArgs} from './layers/feed_forward';
 export {matMul2d} from './ops/matmul';
+export {loadKerasModel, LoadKerasModelOptions} from './keras/load';
+export {KerasUnsupportedError, UnsupportedItem} from './keras/problems';
+export {KerasConfigError} from './keras/config';
+export {KerasModelPlan, planKerasModel, PlanOptions} from './keras/topology';
+export {buildKerasModel, BuiltKerasModel, KerasWeight} from './keras/build';
+export {KerasCall, KerasCallArgs} from './keras/layers/keras_call';
+export {KerasOp, KerasOpArgs} from './keras/layers/keras_op';
+export {KerasLayerNormalization, KerasLayerNormalizationArgs} from './keras/layers/layer_normalization';
+export {KerasRMSNormalization, KerasRMSNormalizationArgs} from './keras/layers/rms_normalization';
+export {KerasGlobalAveragePooling1D, KerasGlobalAveragePooling1DArgs} from './keras/layers/global_average_pooling_1d';
+export {FullyMaskedRows, MultiHeadAttention, multiHeadAttention, MultiHeadAttentionArgs, MultiHeadAttentionBuildConfig, MultiHeadAttentionCallArgs, MultiHeadAttentionInput} from './layers/multi_head_attention';
+export {isKerasArchive, kerasArchiveHandler, kerasConfig, KerasFileDestination, KerasFileSink, KerasFileSource, KerasObject, KerasSaveResult, kerasWeightLayout, KerasWeightSlot, loadKerasWeights, saveKerasModel, saveKerasWeights} from './keras/keras_file';

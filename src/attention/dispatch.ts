@@ -2,20 +2,30 @@
  * Picks how attention is computed: the standard path (`scaledDotProductAttention`, the one
  * readable truth), the fast path for CPU backends, or the memory-efficient path. All three
  * compute the same function and are tested against the same float64 reference.
+ *
+ * `attention()` is what the layers call: it picks a path ({@link choosePath}), runs it with
+ * the options of options.ts, and zeroes the rows of padding queries (`queryMask`) afterwards,
+ * so that no path has to build a `[batch, timeQ, timeK]` mask for them. A new path is one
+ * function with the signature of `scaledDotProductAttention` (PathOptions → PathResult), a
+ * name in {@link AttentionPath}, a case in `run`, and a rule in `choosePath`.
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {ArgCheck, ArgSpec, checkArgs, checkTensorArg, is, Suggestion} from '../args';
+
+import {queryRowsMask} from './masks';
+import {PATH_OPTION_SUGGESTIONS, PATH_OPTIONS, PathOptions, PathResult} from './options';
 import {fastCpuAttention} from './paths/fast_cpu';
+import {fusedAttention} from './paths/fused';
 import {memoryEfficientAttention} from './paths/memory_efficient';
-import {PathOptions, PathResult} from './paths/common';
 import {scaledDotProductAttention} from './scaled_dot_product';
 
 /** A path the caller can ask for; 'auto' lets {@link choosePath} decide. */
-export type AttentionPath = 'auto'|'standard'|'fast'|'memoryEfficient';
+export type AttentionPath = 'auto'|'standard'|'fast'|'memoryEfficient'|'fused';
 
 /** The paths that exist. */
 export const ATTENTION_PATHS: readonly AttentionPath[] =
-    ['auto', 'standard', 'fast', 'memoryEfficient'];
+    ['auto', 'standard', 'fast', 'memoryEfficient', 'fused'];
 
 /**
  * Default memory budget of 'auto' for the attention scores: 64 MiB, a 4096×4096 float32 matrix.
@@ -69,6 +79,7 @@ export interface DispatchOptions extends PathOptions {
  */
 export function choosePath(query: tf.Tensor, key: tf.Tensor,
                            options: DispatchOptions = {}): Exclude<AttentionPath, 'auto'> {
+  checkDispatchOptions('choosePath', options);
   const path = options.path ?? 'auto';
   checkPath(path);
   if (path !== 'auto') {
@@ -95,6 +106,8 @@ export function choosePath(query: tf.Tensor, key: tf.Tensor,
  */
 export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
                           options: DispatchOptions = {}): PathResult {
+  checkDispatchOptions('attention', options);
+  checkTensorArg('attention', options.queryMask, 'queryMask');
   const {path: _path, memoryBudgetBytes: _budget, queryMask = null, valueDim: _dv, ...pathOptions} =
       options;
   void [_path, _budget, _dv];
@@ -107,20 +120,41 @@ export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
     }
   }
   const result = run(chosen, query, key, value, pathOptions);
-  if (queryMask == null) {
-    return result;
+  if (queryMask == null || result.output.size === 0 || key.shape[key.rank - 2] === 0) {
+    return result;  // nothing to zero (and no size-0 kernel: see isEmpty in options.ts)
   }
   const [output, weights = null] = tf.tidy(() => {
     // [batch, (1,) timeQ, 1]: broadcasts over heads and the last axis. `where` (not a product)
     // so padded rows are +0, as the standard path's masked softmax gives.
-    const rows = tf.notEqual(queryMask, 0).reshape(
-        [queryMask.shape[0]!, ...(query.rank === 4 ? [1] : []), queryMask.shape[1]!, 1]);
+    const rows = queryRowsMask(queryMask, query.rank === 4 ? 4 : 3);
     const zeroRows = (t: tf.Tensor) => tf.where(tf.broadcastTo(rows, t.shape), t, tf.zerosLike(t));
     const out = zeroRows(result.output);
     return result.weights == null ? [out] : [out, zeroRows(result.weights)];
   });
   tf.dispose([result.output, result.weights].filter(t => t != null) as tf.Tensor[]);
   return {output: output!, weights: weights ?? null};
+}
+
+const DISPATCH_OPTIONS: ArgSpec = {
+  ...PATH_OPTIONS,
+  path: is.oneOf(ATTENTION_PATHS),
+  memoryBudgetBytes: {expected: 'a positive number of bytes', test: is.positiveNumber.test} as
+      ArgCheck,
+  valueDim: is.positiveInt,
+  queryMask: is.anything,  // checked by checkTensorArg and its shape
+};
+
+const DISPATCH_SUGGESTIONS: Record<string, Suggestion> = {
+  ...PATH_OPTION_SUGGESTIONS,
+  attentionPath: 'path',
+  budget: 'memoryBudgetBytes',
+  memoryBudget: 'memoryBudgetBytes',
+};
+
+/** Throws, naming the option, unless `options` holds only known, well-typed options. */
+function checkDispatchOptions(fn: string, options: unknown): void {
+  checkArgs(fn, options, DISPATCH_OPTIONS,
+            {layer: false, argName: 'options', suggestions: DISPATCH_SUGGESTIONS});
 }
 
 function run(path: Exclude<AttentionPath, 'auto'>, query: tf.Tensor, key: tf.Tensor,
@@ -133,6 +167,8 @@ function run(path: Exclude<AttentionPath, 'auto'>, query: tf.Tensor, key: tf.Ten
       return fastCpuAttention(query, key, value, options);
     case 'memoryEfficient':
       return memoryEfficientAttention(query, key, value, options);
+    case 'fused':
+      return fusedAttention(query, key, value, options);
   }
 }
 

@@ -8,9 +8,10 @@ import * as tf from '@tensorflow/tfjs';
  * On WebGL every tensor lives in one 2-D texture of at most WEBGL_MAX_TEXTURE_SIZE² texels, and
  * the element-wise and softmax kernels store one score per texel, so the scores
  * `[batch·heads, timeQ, timeK]` must hold at most WEBGL_MAX_TEXTURE_SIZE² values. Throws a clear
- * error otherwise; does nothing on other backends.
+ * error otherwise (starting with `layerName`); does nothing on other backends.
  */
-export function checkScoresFitBackend(batchHeads: number, timeQ: number, timeK: number): void {
+export function checkScoresFitBackend(batchHeads: number, timeQ: number, timeK: number,
+                                      layerName = 'SelfAttention'): void {
   if (tf.getBackend() !== 'webgl') {
     return;
   }
@@ -19,7 +20,7 @@ export function checkScoresFitBackend(batchHeads: number, timeQ: number, timeK: 
   if (values > maxSize * maxSize) {
     const longest = Math.floor(maxSize / Math.sqrt(batchHeads));
     throw new Error(
-        `SelfAttention: the attention scores [batch·heads, timeQ, timeK] = [${batchHeads}, ${
+        `${layerName}: the attention scores [batch·heads, timeQ, timeK] = [${batchHeads}, ${
             timeQ}, ${timeK}] (${values} values) do not fit in one WebGL texture: ` +
         `WEBGL_MAX_TEXTURE_SIZE is ${maxSize} on this device, so at most ${maxSize}² = ${
             maxSize * maxSize} values. With batch·heads = ${batchHeads} that is sequences of ` +

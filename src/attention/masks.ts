@@ -1,6 +1,17 @@
 /**
- * Attention masks. Every mask here is boolean, `true` = may attend, `false` = masked out (the
- * Keras convention), and broadcasts against the scores `[batch, (heads,) timeQ, timeK]`.
+ * Every attention mask, built here and nowhere else. A mask is boolean, `true` = may attend,
+ * `false` = masked out (the Keras convention), and broadcasts against the scores
+ * `[batch, (heads,) timeQ, timeK]`.
+ *
+ * Kinds of mask, and who builds them:
+ * - position rules ({@link PositionRules}): causal (key j ≤ query i) and Keras 3.15's sliding
+ *   window (|i − j| < window), as a whole `[timeQ, timeK]` mask or for one block of rows and
+ *   columns ({@link positionMask}); {@link positionCoverage} tells a path which blocks it may
+ *   skip or compute unmasked;
+ * - padding from per-token masks `[batch, time]` ({@link paddingMask}, {@link queryRowsMask});
+ * - explicit masks a caller passes, checked by {@link checkMaskShape}, cut into per-slice
+ *   (batch×head) masks by {@link maskSlices} and into blocks by {@link blockMask};
+ * - {@link andMasks} combines any two; null means "attend everywhere" throughout.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -12,13 +23,82 @@ import * as tf from '@tensorflow/tfjs';
  */
 export const MASK_FILL = -65504;
 
+/** Rules on positions alone (the same for every batch entry and head). */
+export interface PositionRules {
+  /** Query i may attend key j only when j <= i. */
+  causal: boolean;
+  /** Query i may attend key j only when |i − j| < slidingWindow; null for no window. */
+  slidingWindow: number|null;
+}
+
+/** Positions `start … start+size-1`: the rows (queries) or columns (keys) of a block. */
+export interface Span {
+  start: number;
+  size: number;
+}
+
 /** Lower-triangular `[timeQ, timeK]`: query i may attend key j when j <= i (as Keras). */
 export function causalMask(timeQ: number, timeK: number): tf.Tensor2D {
+  return positionMask({causal: true, slidingWindow: null}, {start: 0, size: timeQ},
+                      {start: 0, size: timeK})!;
+}
+
+/**
+ * Band `[timeQ, timeK]`: query i may attend key j when |i − j| < window, as Keras 3.15's
+ * `MultiHeadAttention(sliding_window=window)` (AND it with {@link causalMask} for the causal
+ * sliding window).
+ */
+export function slidingWindowMask(timeQ: number, timeK: number, window: number): tf.Tensor2D {
+  return positionMask({causal: false, slidingWindow: window}, {start: 0, size: timeQ},
+                      {start: 0, size: timeK})!;
+}
+
+/**
+ * The position rules' mask of the block `rows × cols` (query positions × key positions),
+ * `[rows.size, cols.size]`, or null when no rule is set. Positions count from 0 at the first
+ * query and the first key (Keras's convention; top-left aligned when timeQ ≠ timeK).
+ */
+export function positionMask(rules: PositionRules, rows: Span, cols: Span): tf.Tensor2D|null {
+  if (!rules.causal && rules.slidingWindow == null) {
+    return null;
+  }
   return tf.tidy(() => {
-    const rows = tf.range(0, timeQ, 1, 'int32').reshape([timeQ, 1]);
-    const cols = tf.range(0, timeK, 1, 'int32').reshape([1, timeK]);
-    return tf.greaterEqual(rows, cols) as tf.Tensor2D;
+    const i = tf.range(rows.start, rows.start + rows.size, 1, 'int32').reshape([rows.size, 1]);
+    const j = tf.range(cols.start, cols.start + cols.size, 1, 'int32').reshape([1, cols.size]);
+    let allowed: tf.Tensor|null = rules.causal ? tf.greaterEqual(i, j) : null;  // j <= i
+    const w = rules.slidingWindow;
+    if (w != null) {
+      // |i − j| < w  ⇔  i < j + w  and  j < i + w.
+      const band = tf.logicalAnd(tf.less(i, tf.add(j, w)), tf.less(j, tf.add(i, w)));
+      allowed = allowed == null ? band : tf.logicalAnd(allowed, band);
+    }
+    return allowed as tf.Tensor2D;
   });
+}
+
+/**
+ * Which entries of the block `rows × cols` the position rules allow: 'all' (the block needs no
+ * position mask), 'none' (a path may skip it) or 'some'. Computed from the block's corners,
+ * without building a tensor.
+ */
+export function positionCoverage(rules: PositionRules, rows: Span, cols: Span):
+    'all'|'none'|'some' {
+  const [r0, r1, c0, c1] = [rows.start, rows.start + rows.size - 1, cols.start,
+                            cols.start + cols.size - 1];
+  let all = true;
+  let none = false;
+  if (rules.causal) {
+    all = c1 <= r0;
+    none = c0 > r1;
+  }
+  const w = rules.slidingWindow;
+  if (w != null) {
+    const farthest = Math.max(Math.abs(r1 - c0), Math.abs(c1 - r0));
+    const nearest = Math.max(0, c0 - r1, r0 - c1);
+    all = all && farthest < w;
+    none = none || nearest >= w;
+  }
+  return none ? 'none' : all ? 'all' : 'some';
 }
 
 /**
@@ -33,13 +113,22 @@ export function paddingMask(queryMask: tf.Tensor|null, keyMask: tf.Tensor|null,
     return null;
   }
   return tf.tidy(() => {
-    const lead = rank === 4 ? [1] : [];
-    const rows = queryMask == null ? null :
-        toBool(queryMask).reshape([queryMask.shape[0]!, ...lead, queryMask.shape[1]!, 1]);
+    const rows = queryMask == null ? null : queryRowsMask(queryMask, rank);
     const cols = keyMask == null ? null :
-        toBool(keyMask).reshape([keyMask.shape[0]!, ...lead, 1, keyMask.shape[1]!]);
+        toBool(keyMask).reshape([keyMask.shape[0]!, ...(rank === 4 ? [1] : []), 1,
+                                 keyMask.shape[1]!]);
     return andMasks(rows, cols)!;
   });
+}
+
+/**
+ * A per-token query mask `[batch, timeQ]` (nonzero = real token) as rows of the scores:
+ * `[batch, 1, timeQ, 1]` (or `[batch, timeQ, 1]` when `rank` is 3), broadcasting over heads and
+ * keys.
+ */
+export function queryRowsMask(queryMask: tf.Tensor, rank: 3|4 = 4): tf.Tensor {
+  const [batch, timeQ] = queryMask.shape as [number, number];
+  return tf.tidy(() => toBool(queryMask).reshape([batch, ...(rank === 4 ? [1] : []), timeQ, 1]));
 }
 
 /** Logical AND of two broadcastable masks; a null mask means "attend everywhere". */
@@ -73,4 +162,61 @@ export function checkMaskShape(mask: tf.Tensor, scoresShape: number[], argName: 
         `${argName} must broadcast to the attention scores [${scoresShape}] ` +
         `([batch, (heads,) timeQ, timeK]). Received: ${argName} with shape [${mask.shape}].`);
   }
+}
+
+/**
+ * An explicit mask cut into the masks of the 2-D slices a path computes one at a time (one per
+ * batch×head, row-major over `lead`): each `[1|timeQ, 1|timeK]` boolean, or null for "all
+ * allowed". Slices that share a mask (a mask without a heads axis, say) share one tensor.
+ */
+export function maskSlices(r: {mask: tf.Tensor|null, lead: number[], slices: number}):
+    Array<tf.Tensor2D|null> {
+  const {mask, lead, slices} = r;
+  if (mask == null) {
+    return new Array<null>(slices).fill(null);
+  }
+  const full = mask.reshape([...new Array<number>(lead.length + 2 - mask.rank).fill(1),
+                             ...mask.shape]);
+  const bool = toBool(full);
+  const [mq, mk] = bool.shape.slice(-2) as [number, number];
+  const cache = new Map<string, tf.Tensor2D>();
+  const out: tf.Tensor2D[] = [];
+  for (let s = 0; s < slices; s++) {
+    // Row-major multi-index of slice s over `lead`; broadcast axes (size 1) read index 0.
+    const begin: number[] = [];
+    let rest = s;
+    for (let d = lead.length - 1; d >= 0; d--) {
+      begin.unshift(bool.shape[d] === 1 ? 0 : rest % lead[d]!);
+      rest = Math.floor(rest / lead[d]!);
+    }
+    const id = begin.join(',');
+    if (!cache.has(id)) {
+      cache.set(id, bool.slice([...begin, 0, 0], [...begin.map(() => 1), mq, mk])
+                        .reshape([mq, mk]) as tf.Tensor2D);
+    }
+    out.push(cache.get(id)!);
+  }
+  return out;
+}
+
+/**
+ * The whole mask of the block `rows × cols` of one slice: the slice's explicit mask
+ * (`[1|timeQ, 1|timeK]`, from {@link maskSlices}) cut to the block, AND the position rules.
+ * Returns `[rows.size|1, cols.size|1]` boolean, or null when every entry is allowed.
+ */
+export function blockMask(mask: tf.Tensor2D|null, rules: PositionRules, rows: Span, cols: Span):
+    tf.Tensor|null {
+  const positionsNeeded = positionCoverage(rules, rows, cols) !== 'all';
+  if (mask == null && !positionsNeeded) {
+    return null;
+  }
+  return tf.tidy(() => {
+    let explicit: tf.Tensor|null = null;
+    if (mask != null) {
+      const [mq, mk] = mask.shape;
+      explicit = mask.slice([mq === 1 ? 0 : rows.start, mk === 1 ? 0 : cols.start],
+                            [mq === 1 ? 1 : rows.size, mk === 1 ? 1 : cols.size]);
+    }
+    return andMasks(explicit, positionsNeeded ? positionMask(rules, rows, cols) : null)!;
+  });
 }

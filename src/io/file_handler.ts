@@ -15,8 +15,10 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {AtomicWriteOptions, committedFolder, writeFolderAtomically} from './atomic_directory';
+import {readModelFiles, readUserFile} from './model_files';
 import {isNode, NodeModules, nodeModules} from './node_fs';
-import {checkLayerClasses, checkWeightsFitModel, parseModelJson, weightsByteLength} from './validate';
+import {sha256Hex} from './sha256';
+import {checkLayerClasses, checkWeightsFitModel, fixedByteLength, ManifestGroup, parseModelJson, weightsByteLength} from './validate';
 
 export const FILE_SCHEME = 'file://';
 export const MODEL_JSON = 'model.json';
@@ -38,6 +40,9 @@ export interface FileSystemOptions {
   /** Steps of the atomic save, for tests that kill the process at an exact point. */
   onSaveStep?: AtomicWriteOptions['onStep'];
 }
+
+/** Reads of a folder that a save swapped meanwhile before a load gives up. */
+const LOAD_ATTEMPTS = 12;
 
 function stripScheme(path: string): string {
   return path.startsWith(FILE_SCHEME) ? path.slice(FILE_SCHEME.length) : path;
@@ -78,9 +83,14 @@ export class FileSystemHandler implements tf.io.IOHandler {
     }
     const weightData = artifacts.weightData == null ? new ArrayBuffer(0) :
         tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+    const weightBytes = new Uint8Array(weightData);
+    // The SHA-256 sits in the manifest group, beside `paths`: tfjs and tfjs-node read only
+    // `paths` and `weights` there, so they load these files as before.
+    const group: ManifestGroup = {paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs ?? [],
+                                  sha256: [await sha256Hex(weightBytes)]};
     const modelJson: tf.io.ModelJSON = {
       modelTopology: artifacts.modelTopology ?? {},
-      weightsManifest: [{paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs ?? []}],
+      weightsManifest: [group],
       format: artifacts.format,
       generatedBy: artifacts.generatedBy,
       convertedBy: artifacts.convertedBy,
@@ -94,7 +104,7 @@ export class FileSystemHandler implements tf.io.IOHandler {
     }
     const replaced = await this.ownFiles(node, folder);
     await writeFolderAtomically(folder, [
-      {name: WEIGHTS_BIN, data: new Uint8Array(weightData)},
+      {name: WEIGHTS_BIN, data: weightBytes},
       {name: MODEL_JSON, data: JSON.stringify(modelJson)},  // last: its presence means complete
     ], {keep: name => !replaced.has(name), onStep: this.options.onSaveStep});
     return {modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts)};
@@ -124,14 +134,17 @@ export class FileSystemHandler implements tf.io.IOHandler {
     if (!file.endsWith('.json')) {
       file = node.path.join(file, MODEL_JSON);
     }
-    // A save may swap the folder while it is read: read again when that happened.
+    // A save may swap the folder while it is read: read again when that happened, after a
+    // pause that grows (random, so that a reader does not stay in step with a writer that saves
+    // in a loop).
     for (let attempt = 0;; attempt++) {
       try {
         return await this.loadOnce(node, file);
       } catch (e) {
-        if (!(e instanceof FolderChanged) || attempt >= 4) {
+        if (!(e instanceof FolderChanged) || attempt >= LOAD_ATTEMPTS - 1) {
           throw e instanceof FolderChanged ? e.original : e;
         }
+        await new Promise(resolve => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
       }
     }
   }
@@ -163,15 +176,11 @@ export class FileSystemHandler implements tf.io.IOHandler {
   }
 
   /** Reads and checks; `identity` is the folder's before anything was read from it. */
+  /** Reads and checks; `identity` is the folder's before anything was read from it. */
   private async readChecked(node: NodeModules, file: string, folder: string, identity: string,
                             recovered: boolean, requestedFolder: string):
       Promise<tf.io.ModelArtifacts> {
-    let text: string;
-    try {
-      text = await node.fs.readFile(file, 'utf8');
-    } catch (e) {
-      throw code(e) === 'ENOENT' ? new Error(`Cannot load ${file}: the file does not exist.`) : e;
-    }
+    const text = new TextDecoder().decode(await readUserFile(file));
     const modelJson = parseModelJson(text, file);
     // Graph models (converted from TensorFlow) have no layers to check.
     const layers = modelJson.format !== 'graph-model' &&
@@ -180,7 +189,7 @@ export class FileSystemHandler implements tf.io.IOHandler {
       checkLayerClasses(modelJson.modelTopology, file);
     }
     const artifacts = await tf.io.getModelArtifactsForJSON(
-        modelJson, manifest => this.readWeights(node, manifest, folder, file));
+        modelJson, manifest => this.readWeights(manifest, folder, file));
     if ((await folderIdentity(node, folder)) !== identity) {
       throw new Error(`${folder} was replaced while it was read.`);
     }
@@ -196,34 +205,30 @@ export class FileSystemHandler implements tf.io.IOHandler {
     return artifacts;
   }
 
-  private async readWeights(node: NodeModules, manifest: tf.io.WeightsManifestConfig,
-                            folder: string, file: string):
+  /**
+   * Reads each weights group's files, confined to the model's folder, after checking that their
+   * sizes are what the group's shapes and dtypes imply, and verifies their SHA-256 when the
+   * group records one (see readModelFiles).
+   */
+  private async readWeights(manifest: tf.io.WeightsManifestConfig, folder: string, file: string):
       Promise<[tf.io.WeightsManifestEntry[], ArrayBuffer]> {
     const specs: tf.io.WeightsManifestEntry[] = [];
     const chunks: Uint8Array[] = [];
-    for (const group of manifest) {
-      const parts: Uint8Array[] = [];
-      for (const name of group.paths) {
-        const path = node.path.join(folder, name);
-        try {
-          parts.push(await node.fs.readFile(path));
-        } catch (e) {
-          if (code(e) === 'ENOENT') {
-            throw new Error(`Cannot load ${file}: its weights file ${path} does not exist.`);
-          }
-          throw e;
+    for (const group of manifest as ManifestGroup[]) {
+      const expected = fixedByteLength(group.weights, file);  // null: string weights
+      const sizeSource = `its weightsManifest describes (${group.weights.length} weights). The ` +
+          'weights do not belong to this model.json or were cut short';
+      const data = concat(await readModelFiles(folder, group.paths, {
+        totalBytes: expected ?? undefined, sha256: group.sha256, listedIn: file, sizeSource,
+      }));
+      if (expected === null) {  // string lengths are in the data itself
+        const length = weightsByteLength(group.weights, data, file);
+        if (length !== data.byteLength) {
+          const where = group.paths.map(p => JSON.stringify(p)).join(', ');
+          throw new Error(`Cannot load ${file}: ${where} has ${data.byteLength} bytes, ` +
+                          `${data.byteLength < length ? 'shorter' : 'longer'} than the ` +
+                          `${Number.isFinite(length) ? length : 'more'} bytes ${sizeSource}.`);
         }
-      }
-      const data = concat(parts);
-      const expected = weightsByteLength(group.weights, data, file);
-      if (data.byteLength !== expected) {
-        const where = group.paths.length === 1 ? node.path.join(folder, group.paths[0]!) :
-            `the files ${group.paths.map(p => node.path.join(folder, p)).join(', ')} together`;
-        const problem = data.byteLength < expected ? 'shorter than' : 'longer than';
-        throw new Error(`Cannot load ${file}: ${where} has ${data.byteLength} bytes, ${problem} ` +
-                        `the ${Number.isFinite(expected) ? expected : 'more'} bytes its ` +
-                        `weightsManifest describes (${group.weights.length} weights). The ` +
-                        'weights do not belong to this model.json or were cut short.');
       }
       specs.push(...group.weights);
       chunks.push(data);

@@ -5,7 +5,18 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {isSha256Hex} from './sha256';
+
 type Dict = Record<string, unknown>;
+
+/**
+ * A weights manifest group as this package writes it: tfjs's `{paths, weights}` plus `sha256`,
+ * the SHA-256 (hex) of each file in `paths`. tfjs and tfjs-node ignore the extra field; files
+ * written without it (by tfjs-node, the converter, Keras) have none and load unverified.
+ */
+export type ManifestGroup = tf.io.WeightsManifestConfig[number] & {
+  sha256?: string[];
+};
 
 function isDict(x: unknown): x is Dict {
   return x != null && typeof x === 'object' && !Array.isArray(x);
@@ -43,6 +54,13 @@ export function parseModelJson(text: string, file: string): tf.io.ModelJSON {
         throw new Error(`${where}.paths[${i}] must be a file name. Received: ${JSON.stringify(p)}`);
       }
     });
+    const hashes = group['sha256'];
+    if (hashes !== undefined && (!Array.isArray(hashes) || hashes.length !== group['paths'].length ||
+                                 !hashes.every(isSha256Hex))) {
+      throw new Error(`${where}.sha256 must list the SHA-256 (64 hex digits) of each of its ` +
+                      `${group['paths'].length} path(s). Received: ` +
+                      `${JSON.stringify(hashes)?.slice(0, 200)}`);
+    }
     group['weights'].forEach((w: unknown, i) => {
       if (!isDict(w) || typeof w['name'] !== 'string' || typeof w['dtype'] !== 'string' ||
           !Array.isArray(w['shape']) ||
@@ -57,6 +75,17 @@ export function parseModelJson(text: string, file: string): tf.io.ModelJSON {
 
 const BYTES: Record<string, number> = {float32: 4, int32: 4, bool: 1, complex64: 8,
                                        uint8: 1, uint16: 2, float16: 2};
+
+/**
+ * Bytes that `specs` take in the weight data, from their shapes and dtypes alone; null when a
+ * weight is a string tensor (its size is only known from the data).
+ */
+export function fixedByteLength(specs: tf.io.WeightsManifestEntry[], file: string): number|null {
+  if (specs.some(s => s.dtype === 'string')) {
+    return null;
+  }
+  return weightsByteLength(specs, new Uint8Array(0), file);
+}
 
 /**
  * Bytes that `specs` take in the weight data. String weights have no fixed size: their lengths

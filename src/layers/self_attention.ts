@@ -1,17 +1,24 @@
 /**
- * The SelfAttention layer: steps 1–2 of the seed (Q, K, V from learned W_q, W_k, W_v), split
- * into heads, steps 3–6 by `scaledDotProductAttention`, heads merged, then the optional output
- * projection W_o. Steps 3–6 go through `attention()` (src/attention/dispatch.ts), which picks the
- * standard, fast or memory-efficient path.
+ * The SelfAttention layer, this package's layout of attention: steps 1–2 of the seed (Q, K, V
+ * from learned 2-D kernels W_q, W_k, W_v `[features, heads*size]`), split into heads, steps 3–6
+ * by the attention core, heads merged, then the optional output projection W_o.
+ *
+ * What this file holds is what makes it *this* layer: its arguments, its weights (names, 2-D
+ * shapes, identity initialization), its call convention (one tensor, `[query, context]` or
+ * `[query, context, contextMask]`, masks from propagation) and its config. Everything between
+ * the inputs and the output (projections, mask assembly, the call into `attention()` in
+ * src/attention/dispatch.ts, which picks the standard, fast or memory-efficient path) is in
+ * attention_layer.ts, shared with the Keras-layout MultiHeadAttention.
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {checkScoresFitBackend} from '../attention/limits';
-import {paddingMask, toBool} from '../attention/masks';
-import {attention, AttentionPath, checkBudget, checkPath, DEFAULT_MEMORY_BUDGET_BYTES} from '../attention/dispatch';
-import {matMul2d} from '../ops/matmul';
+import {ArgSpec, checkArgs, checkCallArgs, checkMaskArg, checkTensorArg, describeValue, is, Suggestion} from '../args';
+import {ATTENTION_PATHS, AttentionPath, DEFAULT_MEMORY_BUDGET_BYTES} from '../attention/dispatch';
 import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint,
         resolveInitializer, resolveRegularizer, serialize} from '../initializers';
+import {buildWeights, initializing} from './build';
+import {attend, checkFeatures, checkTokenMask, mergeHeads, projectHeads, projectOutput,
+        scoresMask} from './attention_layer';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = Array<number|null>;
@@ -35,6 +42,11 @@ export interface SelfAttentionArgs extends LayerArgs {
   useBias?: boolean;
   /** Each query attends only to itself and earlier keys. Default false. */
   causal?: boolean;
+  /**
+   * Query i attends only keys j with |i − j| < slidingWindow (Keras 3.15's `sliding_window`; with
+   * `causal`, the slidingWindow most recent keys up to i). Default: none (every key).
+   */
+  slidingWindow?: number;
   /** Dropout rate on the attention weights, during training only. Default 0. */
   dropout?: number;
   /** Return `[output, weights]`, weights `[batch, numHeads, timeQ, timeK]`. Default false. */
@@ -101,6 +113,7 @@ export class SelfAttention extends tf.layers.Layer {
   readonly numHeads: number;
   readonly useBias: boolean;
   readonly causal: boolean;
+  readonly slidingWindow: number|null;
   readonly dropout: number;
   readonly returnAttentionWeights: boolean;
   readonly attentionPath: AttentionPath;
@@ -126,33 +139,25 @@ export class SelfAttention extends tf.layers.Layer {
   private outputBias: tf.LayerVariable|null = null;
 
   constructor(args: SelfAttentionArgs = {}) {
-    super(args);
-    checkPositiveInt(args.numHeads, 'numHeads');
-    checkPositiveInt(args.keyDim, 'keyDim');
-    checkPositiveInt(args.valueDim, 'valueDim');
-    checkPositiveInt(args.outputDim, 'outputDim');
-    const dropout = args.dropout ?? 0;
-    if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
-      throw new Error(`SelfAttention: dropout must be a number in [0, 1). Received: dropout=${
-          String(args.dropout)}`);
-    }
+    super(checkSelfAttentionArgs(args));
     this.args = {...args};
     this.numHeads = args.numHeads ?? 1;
     this.useBias = args.useBias ?? false;
     this.causal = args.causal ?? false;
-    this.dropout = dropout;
+    this.slidingWindow = args.slidingWindow ?? null;
+    this.dropout = args.dropout ?? 0;
     this.returnAttentionWeights = args.returnAttentionWeights ?? false;
     this.attentionPath = args.attentionPath ?? 'auto';
-    checkPath(this.attentionPath, 'attentionPath', 'SelfAttention: ');
     this.memoryBudgetBytes = args.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
-    checkBudget(this.memoryBudgetBytes, 'memoryBudgetBytes', 'SelfAttention: ');
+    const name = 'SelfAttention';
     this.kernelInitializer =
-        resolveInitializer(args.kernelInitializer ?? 'identity', 'kernelInitializer')!;
-    this.biasInitializer = resolveInitializer(args.biasInitializer ?? 'zeros', 'biasInitializer')!;
-    this.kernelRegularizer = resolveRegularizer(args.kernelRegularizer, 'kernelRegularizer');
-    this.biasRegularizer = resolveRegularizer(args.biasRegularizer, 'biasRegularizer');
-    this.kernelConstraint = resolveConstraint(args.kernelConstraint, 'kernelConstraint');
-    this.biasConstraint = resolveConstraint(args.biasConstraint, 'biasConstraint');
+        resolveInitializer(args.kernelInitializer ?? 'identity', 'kernelInitializer', name)!;
+    this.biasInitializer =
+        resolveInitializer(args.biasInitializer ?? 'zeros', 'biasInitializer', name)!;
+    this.kernelRegularizer = resolveRegularizer(args.kernelRegularizer, 'kernelRegularizer', name);
+    this.biasRegularizer = resolveRegularizer(args.biasRegularizer, 'biasRegularizer', name);
+    this.kernelConstraint = resolveConstraint(args.kernelConstraint, 'kernelConstraint', name);
+    this.biasConstraint = resolveConstraint(args.biasConstraint, 'biasConstraint', name);
     this.supportsMasking = true;
   }
 
@@ -179,14 +184,26 @@ export class SelfAttention extends tf.layers.Layer {
 
   override build(inputShape: Shape|Shape[]): void {
     const dims = this.resolveDims(inputShape);
-    const h = this.numHeads;
-    const kernel = (name: string, shape: number[]) => this.addWeight(
-        name, shape, 'float32', this.kernelInitializer, this.kernelRegularizer ?? undefined, true,
-        this.kernelConstraint ?? undefined);
-    const bias = (name: string, size: number) => this.addWeight(
-        name, [size], 'float32', this.biasInitializer, this.biasRegularizer ?? undefined, true,
-        this.biasConstraint ?? undefined);
+    const kernel = (name: string, shape: number[]) => initializing(
+        'SelfAttention', 'kernelInitializer', name, shape, this.kernelInitializer,
+        () => this.addWeight(name, shape, 'float32', this.kernelInitializer,
+                             this.kernelRegularizer ?? undefined, true,
+                             this.kernelConstraint ?? undefined));
+    const bias = (name: string, size: number) => initializing(
+        'SelfAttention', 'biasInitializer', name, [size], this.biasInitializer,
+        () => this.addWeight(name, [size], 'float32', this.biasInitializer,
+                             this.biasRegularizer ?? undefined, true,
+                             this.biasConstraint ?? undefined));
+    buildWeights(this, () => this.createWeights(dims, kernel, bias));
+    this.dims = dims;
+    this.built = true;
+  }
 
+  /** The weights, in their documented order (see the class comment). */
+  private createWeights(dims: NonNullable<SelfAttention['dims']>,
+                        kernel: (name: string, shape: number[]) => tf.LayerVariable,
+                        bias: (name: string, size: number) => tf.LayerVariable): void {
+    const h = this.numHeads;
     this.queryKernel = kernel('query_kernel', [dims.query, h * dims.key]);
     this.keyKernel = kernel('key_kernel', [dims.context, h * dims.key]);
     this.valueKernel = kernel('value_kernel', [dims.context, h * dims.value]);
@@ -201,30 +218,35 @@ export class SelfAttention extends tf.layers.Layer {
         this.outputBias = bias('output_bias', dims.output);
       }
     }
-    this.dims = dims;
-    this.built = true;
   }
 
   override call(inputs: tf.Tensor|tf.Tensor[], kwargs: SelfAttentionCallArgs = {}):
       tf.Tensor|tf.Tensor[] {
+    checkCallArgs('SelfAttention', kwargs, CALL_ARGS, CALL_SUGGESTIONS);
+    checkMaskArg('SelfAttention', kwargs.mask);
+    checkTensorArg('SelfAttention', kwargs.attentionMask, 'attentionMask');
     return tf.tidy(() => {
       const [query, context] = splitInputs(inputs);
       const dims = this.dims!;
-      checkFeatures(query, dims.query, 'query');
-      checkFeatures(context, dims.context, inputs instanceof Array ? 'context' : 'inputs');
+      checkFeatures('SelfAttention', query, dims.query, 'query');
+      checkFeatures('SelfAttention', context, dims.context,
+                    inputs instanceof Array ? 'context' : 'inputs');
       const [batch, timeQ] = query.shape as [number, number, number];
       const timeK = context.shape[1]!;
-      checkScoresFitBackend(batch * this.numHeads, timeQ, timeK);
 
       // Steps 1–2: Q, K, V, each split into heads.  // [batch, heads, time, keyDim|valueDim]
       const {query: q, key: k, value: v} = this.projectQKV(query, context);
 
-      const [queryMask, mask] = this.attentionMask(inputs, kwargs, batch, timeQ, timeK);
+      const [queryMask, keyMask] = this.tokenMasks(inputs, kwargs.mask);
+      checkTokenMask(queryMask, [batch, timeQ], 'query mask');
+      const mask = scoresMask({keyMasks: [keyMask], attentionMask: kwargs.attentionMask, batch,
+                               numHeads: this.numHeads, timeQ, timeK});
       // Steps 3–6.  // output [batch, heads, timeQ, valueDim], weights [batch, heads, timeQ, timeK]
-      const {output, weights} = attention(q, k, v, {
+      const {output, weights} = attend(q, k, v, {
         mask,
         queryMask,
         causal: this.causal,
+        slidingWindow: this.slidingWindow,
         dropout: this.dropout,
         training: kwargs.training ?? false,
         path: this.attentionPath,
@@ -250,13 +272,13 @@ export class SelfAttention extends tf.layers.Layer {
                       `first. Received: layer '${this.name}' not built.`);
     }
     const dims = this.dims;
-    checkFeatures(query, dims.query, 'query');
-    checkFeatures(context, dims.context, 'context');
+    checkFeatures('SelfAttention', query, dims.query, 'query');
+    checkFeatures('SelfAttention', context, dims.context, 'context');
     const h = this.numHeads;
     return tf.tidy(() => ({
-      query: splitHeads(dense(query, this.queryKernel, this.queryBias), h, dims.key),
-      key: splitHeads(dense(context, this.keyKernel, this.keyBias), h, dims.key),
-      value: splitHeads(dense(context, this.valueKernel, this.valueBias), h, dims.value),
+      query: projectHeads(query, this.queryKernel, this.queryBias, h, dims.key),
+      key: projectHeads(context, this.keyKernel, this.keyBias, h, dims.key),
+      value: projectHeads(context, this.valueKernel, this.valueBias, h, dims.value),
     }));
   }
 
@@ -270,45 +292,16 @@ export class SelfAttention extends tf.layers.Layer {
       throw new Error(`SelfAttention.mergeHeads needs a built layer: call apply() or build() ` +
                       `first. Received: layer '${this.name}' not built.`);
     }
-    const [batch, heads, timeQ, size] = headsOutput.shape;
+    const [, heads, , size] = headsOutput.shape;
     if (headsOutput.rank !== 4 || heads !== this.numHeads || size !== this.dims.value) {
       throw new Error(`mergeHeads expects [batch, numHeads=${this.numHeads}, timeQ, valueDim=${
           this.dims.value}]. Received: headsOutput with shape [${headsOutput.shape}].`);
     }
     return tf.tidy(() => {
-      const merged = headsOutput.transpose([0, 2, 1, 3]).reshape([batch!, timeQ!, heads * size]);
+      const merged = mergeHeads(headsOutput);  // [batch, timeQ, heads*valueDim]
       return this.outputKernel == null ? merged :
-                                         dense(merged, this.outputKernel, this.outputBias);
+                                         projectOutput(merged, this.outputKernel, this.outputBias);
     });
-  }
-
-  /**
-   * [queryMask `[batch, timeQ]`, mask]: the padding mask of the keys (from mask propagation)
-   * AND the explicit `attentionMask`, as one tensor broadcastable to the scores. The query mask
-   * stays apart (it zeroes whole rows), so padding alone never builds a timeQ×timeK mask.
-   */
-  private attentionMask(inputs: tf.Tensor|tf.Tensor[], kwargs: SelfAttentionCallArgs,
-                        batch: number, timeQ: number, timeK: number):
-      [tf.Tensor|null, tf.Tensor|null] {
-    const [queryMask, keyMask] = this.tokenMasks(inputs, kwargs.mask);
-    checkTokenMask(queryMask, [batch, timeQ], 'query mask');
-    checkTokenMask(keyMask, [batch, timeK], 'key mask');
-    let mask = paddingMask(null, keyMask);  // [batch, 1, 1, timeK]
-    const extra = kwargs.attentionMask ?? null;
-    if (extra != null) {
-      const fits = (extra.rank === 3 || extra.rank === 4) && extra.shape[0] === batch &&
-          (extra.rank === 3 || extra.shape[1] === 1 || extra.shape[1] === this.numHeads) &&
-          extra.shape[extra.rank - 2] === timeQ && extra.shape[extra.rank - 1] === timeK;
-      if (!fits) {
-        throw new Error(
-            `attentionMask must have shape [batch, timeQ, timeK] = [${batch}, ${timeQ}, ${
-                timeK}] or [batch, 1|numHeads, timeQ, timeK]. Received: attentionMask with ` +
-            `shape [${extra.shape}].`);
-      }
-      const extra4 = extra.rank === 3 ? extra.expandDims(1) : extra;
-      mask = mask == null ? toBool(extra4) : tf.logicalAnd(mask, toBool(extra4));
-    }
-    return [queryMask, mask];
   }
 
   /**
@@ -360,6 +353,8 @@ export class SelfAttention extends tf.layers.Layer {
       useOutputProjection: a.useOutputProjection ?? null,
       useBias: this.useBias,
       causal: this.causal,
+      // Written only when set, so configs without a window stay as they were.
+      ...(this.slidingWindow == null ? {} : {slidingWindow: this.slidingWindow}),
       dropout: this.dropout,
       returnAttentionWeights: this.returnAttentionWeights,
       attentionPath: this.attentionPath,
@@ -391,12 +386,79 @@ export function selfAttention(args?: SelfAttentionArgs): SelfAttention {
 
 // ---- Helpers -----------------------------------------------------------------------------
 
-function checkPositiveInt(value: unknown, name: string): void {
-  if (value !== undefined && value !== null &&
-      !(typeof value === 'number' && Number.isInteger(value) && value > 0)) {
-    throw new Error(`SelfAttention: ${name} must be a positive integer. Received: ${name}=${
-        JSON.stringify(value)}`);
+/** The constructor's arguments and their checks (base layer arguments are added by checkArgs). */
+const ARGS: ArgSpec = {
+  numHeads: is.positiveInt,
+  keyDim: is.positiveInt,
+  valueDim: is.positiveInt,
+  outputDim: is.positiveInt,
+  useOutputProjection: is.boolean,
+  useBias: is.boolean,
+  causal: is.boolean,
+  slidingWindow: is.positiveInt,
+  dropout: is.rate,
+  returnAttentionWeights: is.boolean,
+  attentionPath: is.oneOf(ATTENTION_PATHS),
+  memoryBudgetBytes: {expected: 'a positive number of bytes', test: is.positiveNumber.test},
+  kernelInitializer: is.anything,
+  biasInitializer: is.anything,
+  kernelRegularizer: is.anything,
+  biasRegularizer: is.anything,
+  kernelConstraint: is.anything,
+  biasConstraint: is.anything,
+};
+
+const CALL_NOTE = 'masks come from mask propagation (an Embedding with maskZero), as ' +
+    '{mask: [queryMask, contextMask]}, or as the third input [query, context, contextMask]';
+
+/** Names from Keras, PyTorch and elsewhere that people write for SelfAttention's arguments. */
+const SUGGESTIONS: Record<string, Suggestion> = {
+  useCausalMask: 'causal',
+  isCausal: 'causal',
+  returnAttentionScores: 'returnAttentionWeights',
+  needWeights: 'returnAttentionWeights',
+  outputShape: 'outputDim',
+  heads: 'numHeads',
+  nHeads: 'numHeads',
+  numAttentionHeads: 'numHeads',
+  headDim: 'keyDim',
+  headSize: 'keyDim',
+  dropoutRate: 'dropout',
+  attentionDropout: 'dropout',
+  path: 'attentionPath',
+  flashAttention: 'attentionPath',
+  embedDim: {note: 'the model dimension is the input\'s last axis; the output size is outputDim'},
+  attentionAxes: {note: 'SelfAttention attends over the time axis (axis 1) only'},
+  mask: {note: `not a constructor argument: ${CALL_NOTE}`},
+  attentionMask: {note: 'not a constructor argument: pass it when calling, ' +
+                        'layer.apply(x, {attentionMask})'},
+};
+
+const CALL_ARGS: ArgSpec = {mask: is.anything, attentionMask: is.anything, training: is.boolean};
+
+const CALL_SUGGESTIONS: Record<string, Suggestion> = {
+  useCausalMask: {note: 'causal attention is a constructor argument: selfAttention({causal: true})'},
+  returnAttentionScores: {note: 'a constructor argument: ' +
+                                'selfAttention({returnAttentionWeights: true})'},
+  queryMask: {note: CALL_NOTE},
+  keyMask: {note: CALL_NOTE},
+  valueMask: {note: CALL_NOTE},
+  contextMask: {note: CALL_NOTE},
+};
+
+/** Checks SelfAttention's arguments (see {@link checkArgs}) and how they combine. */
+function checkSelfAttentionArgs(args: SelfAttentionArgs): SelfAttentionArgs {
+  checkArgs('SelfAttention', args, ARGS, {suggestions: SUGGESTIONS});
+  const project = args.useOutputProjection ?? (args.numHeads ?? 1) > 1;
+  if (args.outputDim != null && !project) {
+    throw new Error(
+        `SelfAttention: outputDim sets the size of the output projection, which this layer ` +
+        `does not have (${args.useOutputProjection === false ? 'useOutputProjection=false' :
+                                                             'numHeads=1 and no useOutputProjection'});` +
+        ` set useOutputProjection: true, or leave outputDim out. Received: outputDim=${
+            describeValue(args.outputDim)}`);
   }
+  return args;
 }
 
 /** One shape for self-attention, two for cross-attention → [queryShape, contextShape]. */
@@ -424,40 +486,8 @@ function splitShapes(inputShape: Shape|Shape[]): [Shape, Shape] {
 
 function splitInputs(inputs: tf.Tensor|tf.Tensor[]): [tf.Tensor, tf.Tensor] {
   const list = inputs instanceof Array ? inputs : [inputs];
+  const names = list.length === 1 ? ['inputs'] : ['query', 'context', 'contextMask'];
+  list.forEach((t, i) => checkTensorArg('SelfAttention', t, names[i] ?? `inputs[${i}]`));
   splitShapes(list.map(t => t.shape));
   return [list[0]!, list[1] ?? list[0]!];
-}
-
-function checkFeatures(x: tf.Tensor, expected: number, name: string): void {
-  if (x.shape[2] !== expected) {
-    throw new Error(`SelfAttention was built for ${name} with ${expected} features. Received: ` +
-                    `${name} with shape [${x.shape}].`);
-  }
-}
-
-function checkTokenMask(mask: tf.Tensor|null, expected: number[], name: string): void {
-  if (mask != null && mask.shape.join(',') !== expected.join(',')) {
-    throw new Error(`${name} must have shape [batch, time] = [${expected}]. Received: ${
-        name} with shape [${mask.shape}].`);
-  }
-}
-
-/**
- * x · W (+ b) over the last axis, as one 2-D matMul (with a flag-free gradient on wasm/cpu, see
- * matmul_2d.ts).  // [batch, time, units]
- */
-function dense(x: tf.Tensor, kernel: tf.LayerVariable, bias: tf.LayerVariable|null): tf.Tensor {
-  const [batch, time, features] = x.shape as [number, number, number];
-  const w = kernel.read();
-  let y: tf.Tensor = matMul2d(x.reshape([batch * time, features]), w as tf.Tensor2D);
-  if (bias != null) {
-    y = tf.add(y, bias.read());
-  }
-  return y.reshape([batch, time, w.shape[1]!]);
-}
-
-/** [batch, time, heads*size] → [batch, heads, time, size]: head h takes columns h*size…. */
-function splitHeads(x: tf.Tensor, heads: number, size: number): tf.Tensor {
-  const [batch, time] = x.shape as [number, number, number];
-  return x.reshape([batch, time, heads, size]).transpose([0, 2, 1, 3]);
 }

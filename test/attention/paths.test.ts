@@ -2,12 +2,11 @@
  * Every attention path (standard, fast CPU, memory-efficient) against the float64 reference:
  * outputs, weights, gradients by finite differences, masks, dropout, on cpu and wasm.
  */
-import * as path from 'path';
-
 import * as tf from '@tensorflow/tfjs';
 
 import {attention, choosePath, fastCpuAttention, memoryEfficientAttention, PathOptions,
         PathResult, scaledDotProductAttention, selfAttention} from '../../src';
+import {useBackend} from '../helpers/backends';
 import {expectClose, randomizeWeights, referenceOptions} from '../helpers/tensors';
 import {attentionBatch, finiteDifferences, flatten, Matrix, matmul, randomMatrix, rng,
         softmaxRows, transpose} from '../helpers/reference';
@@ -23,16 +22,6 @@ const PATHS: Array<[string, PathFn]> = [
 
 const BACKENDS = ['cpu', 'wasm'];
 
-async function useBackend(name: string): Promise<void> {
-  if (name === 'wasm') {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
-    wasm.setWasmPaths(path.dirname(
-        require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep);
-  }
-  expect(await tf.setBackend(name)).toBe(true);
-  expect(tf.getBackend()).toBe(name);
-}
 
 // ---- The float64 reference at the level of steps 3–6 ---------------------------------------
 
@@ -44,6 +33,8 @@ interface Case {
   dk: number;
   dv: number;
   causal?: boolean;
+  /** Keras 3.15's sliding window: key j allowed when |i − j| < slidingWindow. */
+  slidingWindow?: number;
   scale?: number;
   /** Mask shape (right-aligned against the scores) and fraction masked, or none. */
   mask?: {shape: number[], masked: number};
@@ -57,7 +48,8 @@ function reference(c: Case, q: Matrix[], k: Matrix[], v: Matrix[], allowed: (s: 
   const weights: Matrix[] = [];
   q.forEach((qs, s) => {
     const scores = matmul(qs, transpose(k[s]!)).map(row => row.map(x => x * scale));
-    const ok = allowed(s).map((row, i) => row.map((a, j) => a && (!c.causal || j <= i)));
+    const ok = allowed(s).map((row, i) => row.map((a, j) => a && (!c.causal || j <= i) &&
+        (c.slidingWindow == null || Math.abs(i - j) < c.slidingWindow)));
     const p = softmaxRows(scores, ok);
     weights.push(p);
     output.push(matmul(p, v[s]!));
@@ -115,6 +107,12 @@ const CASES: Case[] = [
    timeK: 9, dk: 2, dv: 5, causal: true, scale: 0.7},
   {name: 'rank 3, timeQ > timeK, mask [timeQ, timeK]', lead: [2], timeQ: 8, timeK: 5, dk: 3,
    dv: 3, mask: {shape: [8, 5], masked: 0.5}},
+  {name: 'rank 4, sliding window 3', lead: [2, 2], timeQ: 9, timeK: 9, dk: 3, dv: 2,
+   slidingWindow: 3},
+  {name: 'rank 4, causal sliding window 2, key padding mask', lead: [2, 2], timeQ: 8, timeK: 8,
+   dk: 3, dv: 3, causal: true, slidingWindow: 2, mask: {shape: [2, 1, 1, 8], masked: 0.3}},
+  {name: 'rank 3, sliding window 2, timeQ > timeK: later rows have no key', lead: [2],
+   timeQ: 11, timeK: 4, dk: 2, dv: 3, slidingWindow: 2},
 ];
 
 describe.each(BACKENDS)('on %s', backend => {
@@ -129,7 +127,8 @@ describe.each(BACKENDS)('on %s', backend => {
       const before = tf.memory().numTensors;
       tf.tidy(() => {
         const t = tensors();
-        const {output, weights} = run(t.q, t.k, t.v, {mask: t.mask, causal: c.causal, scale: c.scale});
+        const {output, weights} = run(t.q, t.k, t.v, {mask: t.mask, causal: c.causal,
+                                      slidingWindow: c.slidingWindow, scale: c.scale});
         expect(output.shape).toEqual([...c.lead, c.timeQ, c.dv]);
         expectClose(output, expected.output, 2e-6, 1e-5);
         expect(weights).not.toBeNull();
@@ -165,7 +164,8 @@ describe.each(BACKENDS)('on %s', backend => {
         const t = tensors();
         const r = tf.tensor(rFlat, [...c.lead, c.timeQ, c.dv]);
         const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) => tf.sum(tf.mul(
-            run(a, b, d, {mask: t.mask, causal: c.causal, scale: c.scale, needWeights: false}).output, r)))(
+            run(a, b, d, {mask: t.mask, causal: c.causal, slidingWindow: c.slidingWindow,
+                          scale: c.scale, needWeights: false}).output, r)))(
             [t.q, t.k, t.v]);
         let at = 0;
         grads.forEach((g, i) => {
@@ -196,6 +196,8 @@ describe.each(BACKENDS)('on %s', backend => {
         expect(() => run(q, q, q, {mask: tf.ones([2, 4, 3], 'bool')}))
             .toThrow(/mask must broadcast.*Received: mask with shape \[2,4,3\]/);
         expect(() => run(q, q, q, {dropout: 1.5, training: true})).toThrow(/dropout=1.5/);
+        expect(() => run(q, q, q, {slidingWindow: 0}))
+            .toThrow(/slidingWindow must be a positive integer\. Received: slidingWindow=0/);
       });
     });
   });

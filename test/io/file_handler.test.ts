@@ -2,6 +2,7 @@
  * file:// saving and loading in Node with plain @tensorflow/tfjs: round trips, the standard
  * layout (read and written by tfjs-node's handler too), and every way a load can fail.
  */
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -32,6 +33,18 @@ function buildModel(seed = 1): tf.LayersModel {
   const model = tf.model({inputs: input, outputs: output});
   model.compile({optimizer: tf.train.adam(0.01), loss: 'meanSquaredError'});
   return model;
+}
+
+function sha256(data: Buffer): string {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}
+
+/** Records the SHA-256 of a weights.bin edited on purpose, as a save would have. */
+function rehash(folder: string): void {
+  const file = path.join(folder, 'model.json');
+  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  json.weightsManifest[0].sha256 = [sha256(fs.readFileSync(path.join(folder, 'weights.bin')))];
+  fs.writeFileSync(file, JSON.stringify(json));
 }
 
 const x = () => tf.randomUniform([4, 5, 6], -1, 1, 'float32', 3);
@@ -79,7 +92,9 @@ describe('round trip through file://', () => {
     expect(fs.readdirSync(path.dirname(folder))).toEqual(['m']);  // no temporary left beside it
 
     const json = JSON.parse(fs.readFileSync(path.join(folder, 'model.json'), 'utf8'));
-    expect(json.weightsManifest).toEqual([{paths: ['weights.bin'], weights: expect.any(Array)}]);
+    const weightsBin = fs.readFileSync(path.join(folder, 'weights.bin'));
+    expect(json.weightsManifest).toEqual([{paths: ['weights.bin'], weights: expect.any(Array),
+                                           sha256: [sha256(weightsBin)]}]);
     expect(json.modelTopology.class_name).toBe('Model');
     expect(json.trainingConfig.loss).toBe('mean_squared_error');
     expect(json.weightsManifest[0].weights.filter((w: {group?: string}) => w.group === 'optimizer')
@@ -178,6 +193,7 @@ describe('other models through file://', () => {
     json.weightsManifest[0].weights.push({name: 'gone_layer/kernel', shape: [1], dtype: 'float32'});
     fs.writeFileSync(file, JSON.stringify(json));
     fs.appendFileSync(path.join(folder, 'weights.bin'), Buffer.alloc(4));
+    rehash(folder);  // edited on purpose: the checks below, not the checksum, are under test
     await expectLoadError(`file://${file}`, ["weight 'gone_layer/kernel', which no layer"]);
     const loaded = await tf.loadLayersModel(`file://${file}`, {strict: false});
     expect(maxDiff(loaded.predict(x()) as tf.Tensor, model.predict(x()) as tf.Tensor)).toBe(0);
@@ -275,6 +291,7 @@ describe('load errors name the file and the problem, and build nothing', () => {
     const bin = path.join(folder, 'weights.bin');
     const data = fs.readFileSync(bin);
     fs.writeFileSync(bin, data.subarray(0, data.length - 4 * last.shape.reduce((a: number, b: number) => a * b, 1)));
+    rehash(folder);
     await expectLoadError(`file://${file}`, [file, 'lacks 1 weight(s)', last.name]);
   });
 

@@ -60,6 +60,8 @@ it('the README example runs as written', () => {
     expect(out).toMatch(/output shape: \[2,5,16\]/);
     expect(out).toMatch(/weights shape: \[2,4,5,5\]/);
     expect(out).toMatch(/each row sums to 1: true/);
+    expect(out).toMatch(/loaded model predicts the same: true/);
+    expect(fs.existsSync(path.join(dir, 'my-model', 'model.json'))).toBe(true);
   } finally {
     fs.rmSync(file);
     fs.rmSync(dir, {recursive: true});

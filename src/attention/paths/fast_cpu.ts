@@ -14,10 +14,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {andMasks, causalMask} from '../masks';
+import {andMasks, maskSlices, positionMask} from '../masks';
+import {emptyAttention, isEmpty, PathOptions, PathResult, resolve} from '../options';
 import {maskedSoftmax} from '../scaled_dot_product';
-import {customGrad3, dropoutMultiplier, maskSlices, PathOptions, PathResult, resolve, SliceGradients,
-        stackSliceGradients, toSlices} from './common';
+import {customGrad3, dropoutMultiplier, SliceGradients, stackSliceGradients, toSlices} from './common';
 
 /**
  * softmax(query · keyᵀ · scale) · value as {@link scaledDotProductAttention}, for rank-3 or
@@ -26,15 +26,18 @@ import {customGrad3, dropoutMultiplier, maskSlices, PathOptions, PathResult, res
  */
 export function fastCpuAttention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
                                  options: PathOptions = {}): PathResult {
-  const r = resolve(query, key, value, options);
+  const r = resolve(query, key, value, options, 'fastCpuAttention');
+  if (isEmpty(r)) {
+    return emptyAttention(query, key, value, r);
+  }
   const {slices, timeQ, timeK, scale} = r;
   const [output, weights = null] = tf.tidy(() => {
     // Masks and the dropout draw are constants of the gradient; built once, per slice.
-    const causal = r.causal ? causalMask(timeQ, timeK) : null;
+    const positions = positionMask(r, {start: 0, size: timeQ}, {start: 0, size: timeK});
     const allowedCache = new Map<tf.Tensor|null, tf.Tensor|null>();
     const allowed = maskSlices(r).map(m => {
       if (!allowedCache.has(m)) {
-        allowedCache.set(m, andMasks(m, causal));
+        allowedCache.set(m, andMasks(m, positions));
       }
       return allowedCache.get(m)!;
     });
