@@ -57,8 +57,14 @@ export function splitEncoderDecoder(model: tf.LayersModel, args: SplitArgs): Enc
                     `Received: ${JSON.stringify(args.decoderInputs)}; inputs are ${
                         model.inputNames.join(', ')}`);
   }
-  const encoder = tf.model({inputs: encoderInputs, outputs: boundary,
-                            name: `${model.name}_encoder`});
+  let encoder: tf.LayersModel;
+  try {
+    encoder = tf.model({inputs: encoderInputs, outputs: boundary, name: `${model.name}_encoder`});
+  } catch (e) {
+    throw new Error(`splitEncoderDecoder: the boundary ${JSON.stringify(args.boundary)} cannot ` +
+                    `be computed without the decoder inputs ${JSON.stringify(args.decoderInputs)} ` +
+                    `(${(e as Error).message})`);
+  }
 
   // New inputs standing for the decoder's inputs and for each boundary tensor.
   const replaced = new Map<number, tf.SymbolicTensor>();

@@ -9,29 +9,34 @@ import * as tf from '@tensorflow/tfjs';
 import {splitEncoderDecoder} from '../../../examples/shared/encoder_decoder';
 import {withSeededRandom} from '../../../examples/shared/random';
 
-/** ids [b, t] → dense → "encoded"; decoder x [b, s, 3] + mean of encoded → dense. */
+/**
+ * source [b, t, 4] → dense + bias → "encoded"; the decoder adds target [b, 2, 3], the mean of
+ * encoded and the mean of bias: the bias input, like a padding mask, is used by both halves.
+ */
 function toyModel(): tf.LayersModel {
   return withSeededRandom(5, () => {
     const source = tf.input({shape: [null, 4], name: 'source'});
-    const mask = tf.input({shape: [null], name: 'source_mask'});
-    const target = tf.input({shape: [null, 3], name: 'target'});
-    const encoded = tf.layers.dense({units: 3, name: 'encoded'}).apply(source) as tf.SymbolicTensor;
-    const pooled = tf.layers.globalAveragePooling1d({name: 'pool'}).apply(encoded) as tf.SymbolicTensor;
-    const repeated = tf.layers.repeatVector({n: 2, name: 'repeat'}).apply(pooled) as tf.SymbolicTensor;
-    const joined = tf.layers.add({name: 'join'}).apply([target, repeated]) as tf.SymbolicTensor;
+    const bias = tf.input({shape: [null, 3], name: 'bias'});
+    const target = tf.input({shape: [2, 3], name: 'target'});
+    const projected = tf.layers.dense({units: 3, name: 'projected'}).apply(source) as tf.SymbolicTensor;
+    const encoded = tf.layers.add({name: 'encoded'}).apply([projected, bias]) as tf.SymbolicTensor;
+    const mean = (x: tf.SymbolicTensor, name: string) => tf.layers.repeatVector({n: 2, name: `${name}_repeat`})
+        .apply(tf.layers.globalAveragePooling1d({name: `${name}_pool`}).apply(x)) as tf.SymbolicTensor;
+    const joined = tf.layers.add({name: 'join'}).apply([target, mean(encoded, 'encoded'), mean(bias, 'bias')]) as
+        tf.SymbolicTensor;
     const out = tf.layers.dense({units: 2, name: 'out'}).apply(joined) as tf.SymbolicTensor;
-    return tf.model({inputs: [source, mask, target], outputs: out, name: 'toy'});
+    return tf.model({inputs: [source, bias, target], outputs: out, name: 'toy'});
   });
 }
 
 describe('splitEncoderDecoder', () => {
   it('the halves compute what the whole model does, with the same layers', () => {
     const model = toyModel();
-    const {encoder, decoder} = splitEncoderDecoder(model, {boundary: ['encoded', 'source_mask'],
+    const {encoder, decoder} = splitEncoderDecoder(model, {boundary: ['encoded', 'bias'],
                                                            decoderInputs: ['target']});
-    expect(encoder.inputNames).toEqual(['source', 'source_mask']);
+    expect(encoder.inputNames).toEqual(['source', 'bias']);
     const source = tf.randomNormal([2, 5, 4], 0, 1, 'float32', 1);
-    const mask = tf.ones([2, 5]);
+    const mask = tf.randomNormal([2, 5, 3], 0, 1, 'float32', 3);
     const target = tf.randomNormal([2, 2, 3], 0, 1, 'float32', 2);
     const whole = model.predict([source, mask, target]) as tf.Tensor;
     const [encoded, maskOut] = encoder.predict([source, mask]) as tf.Tensor[];
@@ -45,7 +50,7 @@ describe('splitEncoderDecoder', () => {
     expect(tf.max(tf.abs(tf.sub(whole2, halves2))).dataSync()[0]).toBeLessThan(1e-6);
     expect(tf.max(tf.abs(tf.sub(whole2, whole))).dataSync()[0]).toBeGreaterThan(1e-3);
     // A second split of the same model works too.
-    const again = splitEncoderDecoder(model, {boundary: ['encoded', 'source_mask'],
+    const again = splitEncoderDecoder(model, {boundary: ['encoded', 'bias'],
                                               decoderInputs: ['target']});
     const halves3 = again.decoder.predict([target, encoded!, maskOut!]) as tf.Tensor;
     expect(tf.max(tf.abs(tf.sub(whole2, halves3))).dataSync()[0]).toBeLessThan(1e-6);
@@ -57,8 +62,10 @@ describe('splitEncoderDecoder', () => {
     expect(() => splitEncoderDecoder(model, {boundary: ['nope'], decoderInputs: ['target']}))
         .toThrow('splitEncoderDecoder: boundary names a layer that the model toy does not have. Received: "nope"');
     expect(() => splitEncoderDecoder(model, {boundary: ['encoded'], decoderInputs: ['out']}))
-        .toThrow(/decoderInputs must name input layers of the model. Received: \["out"\]; inputs are source, source_mask, target/);
-    expect(() => splitEncoderDecoder(model, {boundary: ['encoded'], decoderInputs: ['source_mask']}))
-        .toThrow(/the model's outputs do not depend on the decoder inputs \["source_mask"\] and the boundary \["encoded"\] alone/);
+        .toThrow(/decoderInputs must name input layers of the model. Received: \["out"\]; inputs are source, bias, target/);
+    expect(() => splitEncoderDecoder(model, {boundary: ['encoded'], decoderInputs: ['bias']}))
+        .toThrow(/the boundary \["encoded"\] cannot be computed without the decoder inputs \["bias"\]/);
+    expect(() => splitEncoderDecoder(model, {boundary: ['projected'], decoderInputs: ['target']}))
+        .toThrow(/the model's outputs do not depend on the decoder inputs \["target"\] and the boundary \["projected"\] alone/);
   });
 });
