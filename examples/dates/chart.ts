@@ -44,20 +44,25 @@ export function chartSvg(entries: Curve[], budgetSeconds: number, clock = 'cpu',
     parts.push(`<text x="${x(t)}" y="${H - bottom + 16}" text-anchor="middle">${t}</text>`);
   }
   parts.push(`<text x="${(left + W - right) / 2}" y="${H - 12}" text-anchor="middle">` +
-                 `training time (${clock === 'cpu' ? 'CPU seconds' : 'seconds'}, ` +
-                 `optimizer steps only)</text>`,
+                 `seconds of training (${clock === 'cpu' ? 'CPU time' : 'wall clock'}, ` +
+                 `scoring excluded)</text>`,
              `<line x1="${left}" x2="${left}" y1="${top}" y2="${H - bottom}" stroke="#333"/>`,
              `<line x1="${left}" x2="${W - right}" y1="${H - bottom}" y2="${H - bottom}" ` +
                  `stroke="#333"/>`);
+  // The legend sits in the middle on the right, where the curves have long flattened out.
+  const legendX = W - right - 330;
+  const legendY = top + (H - top - bottom) * 0.45;
+  parts.push(`<rect x="${legendX - 6}" y="${legendY - 6}" width="336" height="${
+      entries.length * 18 + 8}" fill="white" fill-opacity="0.85"/>`);
   entries.forEach((e, i) => {
     const color = COLORS[i % COLORS.length];
     const points = e.curve.map(p => `${x(p.trainSeconds).toFixed(1)},${
         y(p.validationAccuracy).toFixed(1)}`).join(' ');
     const last = e.curve[e.curve.length - 1]!;
     parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${points}"/>`,
-               `<rect x="${left + 16}" y="${H - bottom - 60 + i * 18}" width="12" height="12" ` +
+               `<rect x="${legendX}" y="${legendY + i * 18}" width="12" height="12" ` +
                    `fill="${color}"/>`,
-               `<text x="${left + 34}" y="${H - bottom - 50 + i * 18}">${escape(e.name)}: ${
+               `<text x="${legendX + 18}" y="${legendY + 10 + i * 18}">${escape(e.name)}: ${
                    (100 * last.validationAccuracy).toFixed(2)}%</text>`);
   });
   parts.push('</svg>');

@@ -175,7 +175,9 @@ async function main(): Promise<void> {
       const live: Current = {translator: new Translator(model, vocab, committed.translator.calibration),
                              probe: await attentionProbe(model), name: 'trained'};
       const series: LiveSeries = {loss: [], accuracy: [], validation: []};
-      let lastHeatmap = -Infinity;
+      // Heatmaps are redrawn every `heatmapEvery` seconds, and never for more than a tenth of
+      // the time: a slow backend (software WebGL) redraws less often.
+      let nextHeatmap = 0;
       let lastChart = -Infinity;
       const redraw = () => {
         chart.innerHTML = lineChartSvg(series, 'training here, from scratch');
@@ -193,10 +195,12 @@ async function main(): Promise<void> {
           redraw();
         }
         const text = input.value.trim();
-        if (p.elapsed - lastHeatmap >= heatmapEvery && text !== '' && vocab.problem(text) == null) {
-          lastHeatmap = p.elapsed;
+        if (p.elapsed >= nextHeatmap && text !== '' && vocab.problem(text) == null) {
+          const started = performance.now();
           syncProbe(live.probe, model);
           drawHeatmaps(live, text);
+          const cost = (performance.now() - started) / 1000;
+          nextHeatmap = p.elapsed + cost + Math.max(heatmapEvery, 9 * cost);
         }
       };
       try {
