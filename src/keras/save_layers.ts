@@ -33,7 +33,8 @@ function reshaped(layer: tf.layers.Layer, tfjsName: string, suffix: string,
 
 const selfAttention: LayerExporter = (layer, ctx) => {
   const c = ctx.config(['numHeads', 'keyDim', 'valueDim', 'outputDim', 'useOutputProjection',
-                        'useBias', 'causal', 'dropout', 'returnAttentionWeights', 'attentionPath',
+                        'useBias', 'causal', 'slidingWindow', 'dropout', 'returnAttentionWeights',
+                        'attentionPath',
                         'memoryBudgetBytes', 'kernelInitializer', 'biasInitializer',
                         'kernelRegularizer', 'biasRegularizer', 'kernelConstraint',
                         'biasConstraint']);
@@ -79,6 +80,8 @@ const selfAttention: LayerExporter = (layer, ctx) => {
     config: {
       num_heads: heads, key_dim: keyDim, value_dim: valueDim, dropout: c['dropout'] ?? 0,
       use_bias: useBias, output_shape: outputDim === dim ? null : outputDim, attention_axes: null,
+      // Keras 3.15's sliding_window, the same band (|i − j| < window); absent means none.
+      ...(c['slidingWindow'] == null ? {} : {sliding_window: c['slidingWindow']}),
       kernel_initializer: ctx.initializer(c['kernelInitializer'], 'kernelInitializer', 3) ??
           object('keras.initializers', 'GlorotUniform', {seed: null}),
       bias_initializer: ctx.initializer(c['biasInitializer'], 'biasInitializer', 1) ??

@@ -16,6 +16,8 @@ import {ArgSpec, checkArgs, checkCallArgs, checkMaskArg, checkTensorArg, describ
 import {ATTENTION_PATHS, AttentionPath, DEFAULT_MEMORY_BUDGET_BYTES} from '../attention/dispatch';
 import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint,
         resolveInitializer, resolveRegularizer, serialize} from '../initializers';
+import {ApplyCachedArgs, AttentionCache, checkCacheArgs, checkCachedCall, contextCache,
+        CreateCacheArgs, emptySelfCache} from './attention_cache';
 import {buildWeights, initializing} from './build';
 import {attend, checkFeatures, checkTokenMask, mergeHeads, projectHeads, projectOutput,
         scoresMask} from './attention_layer';
@@ -257,6 +259,87 @@ export class SelfAttention extends tf.layers.Layer {
       const result = this.mergeHeads(output);  // [batch, timeQ, outputDim]
       return this.returnAttentionWeights ? [result, weights!] : result;
     });
+  }
+
+  /**
+   * A cache for decoding step by step with {@link applyCached} (see src/layers/attention_cache.ts).
+   * `{batchSize, maxLength}`: a self-attention cache, empty, for a causal layer (its keys are
+   * the tokens given to `applyCached`). `{context, contextMask?}`: a cross-attention cache, the
+   * context `[batch, timeK, contextFeatures]` projected to keys and values once. The layer must
+   * be built. Dispose the cache when done.
+   *
+   * ```ts
+   * const self = selfAttention({numHeads: 4, causal: true});
+   * self.apply(tf.zeros([1, 1, 64]));                       // builds it
+   * const cache = self.createCache({batchSize: 1, maxLength: 128});
+   * const y = self.applyCached(x, cache);                    // x [1, t, 64] → [1, t, 64]
+   * cache.dispose();
+   * ```
+   */
+  createCache(args: CreateCacheArgs): AttentionCache {
+    const dims = this.builtDims('createCache');
+    const spec = checkCacheArgs('SelfAttention', args, dims.context);
+    const h = this.numHeads;
+    if (spec.kind === 'self') {
+      if (!this.causal || dims.context !== dims.query) {
+        throw new Error(`SelfAttention.createCache: a self-attention cache needs a causal ` +
+                        `self-attention layer (causal: true, context = query), whose outputs for ` +
+                        `earlier tokens do not depend on later ones. Received: layer '${
+                            this.name}' with causal=${this.causal}${
+                            dims.context !== dims.query ? ', built for cross-attention' : ''}`);
+      }
+      return emptySelfCache(this, spec, h, dims.key, dims.value);
+    }
+    const [keys, values] = tf.tidy(() => [
+      projectHeads(spec.context, this.keyKernel, this.keyBias, h, dims.key),
+      projectHeads(spec.context, this.valueKernel, this.valueBias, h, dims.value),
+    ]);  // [batch, heads, timeK, keyDim|valueDim]
+    return contextCache(this, keys!, values!, spec.contextMask);  // the cache owns them
+  }
+
+  /**
+   * The layer's output for new tokens `xNew` `[batch, tNew, queryFeatures]` → `[batch, tNew,
+   * outputDim]` (with `returnAttentionWeights` also the weights `[batch, numHeads, tNew, keys
+   * so far]`), attending to what `cache` holds: for a self-attention cache, every token given
+   * so far plus the new ones (causal within them), which it then keeps; for a cross-attention
+   * cache, the context. The rows equal the full call's rows for those positions. Inference
+   * only (no dropout). Throws naming the argument when xNew's batch or features do not fit,
+   * the cache is full (maxLength), disposed, or another layer's.
+   */
+  applyCached(xNew: tf.Tensor, cache: AttentionCache, options: ApplyCachedArgs = {}):
+      tf.Tensor|tf.Tensor[] {
+    const dims = this.builtDims('applyCached');
+    const mask = checkCachedCall('SelfAttention', this, xNew, cache, dims.query, options);
+    const h = this.numHeads;
+    const tNew = xNew.shape[1]!;
+    return tf.tidy(() => {
+      const q = projectHeads(xNew, this.queryKernel, this.queryBias, h, dims.key);
+      const added = cache.kind === 'cross' ? null : {
+        keys: projectHeads(xNew, this.keyKernel, this.keyBias, h, dims.key),
+        values: projectHeads(xNew, this.valueKernel, this.valueBias, h, dims.value),
+        mask,
+      };  // [batch, heads, tNew, keyDim|valueDim]
+      const step = cache.step(tNew, {causal: this.causal, slidingWindow: this.slidingWindow},
+                              added);
+      // output [batch, heads, tNew, valueDim], weights [batch, heads, tNew, keys]
+      const {output, weights} = attend(q, step.keys, step.values, {
+        mask: step.mask, queryMask: mask, path: this.attentionPath,
+        memoryBudgetBytes: this.memoryBudgetBytes, needWeights: this.returnAttentionWeights,
+      });
+      const result = this.mergeHeads(output);  // [batch, tNew, outputDim]
+      step.commit();
+      return this.returnAttentionWeights ?
+          [result, weights!.slice([0, 0, 0, 0], [-1, -1, -1, step.visible])] : result;
+    });
+  }
+
+  /** The sizes known once built; throws naming `fn` on a layer not built yet. */
+  private builtDims(fn: string): NonNullable<SelfAttention['dims']> {
+    if (this.dims == null) {
+      throw new Error(`SelfAttention.${fn} needs a built layer: call apply() or build() ` +
+                      `first. Received: layer '${this.name}' not built.`);
+    }
+    return this.dims;
   }
 
   /**
