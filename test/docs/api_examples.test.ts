@@ -1,8 +1,9 @@
 /**
  * The TypeScript examples in the doc comments of src/ (what the API reference and an editor's
  * hover show) compile against the package's own exports, strict, as a user would paste them:
- * each ```ts block in a function of its own, with `tf` and every export of src/index.ts in
- * scope, and a trained `model` with its data (`xs`, `ys`, `valXs`, `valYs`) declared.
+ * each ```ts block in a function of its own (its `import` lines above it, at the top of the
+ * file), with `tf` and every export of src/index.ts in scope, and a trained `model` with its
+ * data (`xs`, `ys`, `valXs`, `valYs`) declared.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -63,15 +64,19 @@ it('every TypeScript example in the API doc comments compiles', () => {
     const module = path.join(root, b.where.replace(/:\d+$/, ''));
     const own = ownExports(module);
     const fromIndex = index.filter(name => !own.includes(name));
+    const lines = b.code.split('\n');
+    const imports = lines.filter(line => /^import\s/.test(line));
+    const body = lines.filter(line => !/^import\s/.test(line));
     const text = [
       `// ${b.where}`,
+      ...imports,
       `import * as tf from '@tensorflow/tfjs';`,
       `import {${fromIndex.join(', ')}} from '../../src';`,
       `import {${own.join(', ')}} from '../../${
           path.relative(root, module).replace(/\.ts$/, '')}';`,
       'declare const model: tf.LayersModel;',
       'declare const xs: tf.Tensor, ys: tf.Tensor, valXs: tf.Tensor, valYs: tf.Tensor;',
-      `export async function example() {\n${b.code}\n}`,
+      `export async function example() {\n${body.join('\n')}\n}`,
     ].join('\n');
     const file = path.join(dir, `example${i}.ts`);
     fs.writeFileSync(file, text);
