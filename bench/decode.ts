@@ -15,8 +15,8 @@
  * which `npm run docs:bench` shows in docs/benchmarks.md.
  *
  * Flags: --backends cpu,wasm  --tokens 256  --layers 2  --width 128  --heads 4  --vocab 256
- *        --runs 3 (timed runs of the cached variants; the full re-run runs once, its ratio is
- *        against the cached median)  --out bench/results/decode
+ *        --runs 3 (interleaved rounds of the cached variants; the full re-run runs once, in the
+ *        middle round, and its ratio is against the cached medians)  --out bench/results/decode
  */
 import {execFileSync} from 'child_process';
 import * as path from 'path';
@@ -95,21 +95,27 @@ export async function measureBackend(backend: string, o: DecodeOptions): Promise
   await generate(model, {...args, maxNewTokens: 8});
   await generate(model, {...args, maxNewTokens: 8, layout: 'preallocated'});
   await generate(model, {...args, maxNewTokens: 8, useCache: false});
-  const variants: Variant[] = [];
+  const plan = [{name: 'cached (growing)', extra: {}, runs: o.runs},
+                {name: 'cached (preallocated)', extra: {layout: 'preallocated' as const}, runs: o.runs},
+                {name: 'full re-run', extra: {useCache: false}, runs: 1}];
+  const seconds: number[][] = plan.map(() => []);
   const tokens: number[][][] = [];
-  for (const [name, extra, runs] of [
-           ['cached (growing)', {}, o.runs],
-           ['cached (preallocated)', {layout: 'preallocated' as const}, o.runs],
-           ['full re-run', {useCache: false}, 1]] as const) {
-    const seconds: number[] = [];
-    for (let r = 0; r < runs; r++) {
-      const result = await timed(() => generate(model, {...args, ...extra}));
-      seconds.push(result.seconds);
-      tokens.push(result.tokens);
+  // Interleaved rounds (the full re-run in the middle one), so that a change in the machine's
+  // load during the run touches every variant alike.
+  const middle = Math.floor(o.runs / 2);
+  for (let round = 0; round < o.runs; round++) {
+    for (const [i, v] of plan.entries()) {
+      if (v.runs === o.runs || round === middle) {
+        const result = await timed(() => generate(model, {...args, ...v.extra}));
+        seconds[i]!.push(result.seconds);
+        tokens.push(result.tokens);
+      }
     }
-    const median = [...seconds].sort((a, b) => a - b)[Math.floor(seconds.length / 2)]!;
-    variants.push({name, seconds, tokensPerSecond: o.tokens / median});
   }
+  const variants: Variant[] = plan.map((v, i) => {
+    const median = [...seconds[i]!].sort((a, b) => a - b)[Math.floor(seconds[i]!.length / 2)]!;
+    return {name: v.name, seconds: seconds[i]!, tokensPerSecond: o.tokens / median};
+  });
   const first = JSON.stringify(tokens[0]);
   const tensorsLeft = tf.memory().numTensors - before;
   model.dispose();

@@ -67,8 +67,8 @@ export function decodeMarkdown(r: DecodeResults): string {
         o.layers} decoder blocks, width ${o.width}, ${o.heads} heads, feed-forward ${
         4 * o.width}, vocabulary ${o.vocab}: \`generate\` on the attention caches (keys appended ` +
         'with a concat, or written into a preallocated buffer) against re-running the model on the ' +
-        `whole sequence for every token (\`useCache: false\`). Median of ${o.runs} runs of each cached ` +
-        'variant, one full re-run; `npm run bench:decode`.',
+        `whole sequence for every token (\`useCache: false\`). Median of ${o.runs} interleaved runs of each cached ` +
+        'variant, one full re-run in the middle round; `npm run bench:decode`.',
     '',
     '| backend | cached, growing (tokens/s) | cached, preallocated (tokens/s) | full re-run (tokens/s) | ' +
         'speed-up (growing) | speed-up (preallocated) | same tokens |',
