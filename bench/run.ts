@@ -13,7 +13,6 @@
  * Times are medians of the runs after one warm-up run; (a), (b), (c) are interleaved so their
  * ratios share the machine's state. What a case measures is bench/measure.ts, in both places.
  */
-import * as os from 'os';
 import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs';
@@ -23,7 +22,7 @@ import {useBackend} from '../examples/shared/backend';
 import {BROWSER_BACKENDS, checkBrowserPrerequisites, measureInBrowser} from './browser';
 import {Case} from './cases';
 import {measureCase, peakBytes} from './measure';
-import {Machine, MemoryResult, Options, Row, writeResults} from './report';
+import {machine, MemoryResult, Options, Row, writeResults} from './report';
 
 
 const USAGE = `npm run bench [-- flags]: SelfAttention (a) vs naive attention (b) vs the backend's 2-D matMul (c).
@@ -144,15 +143,6 @@ async function memoryCase(backend: string, n: number): Promise<MemoryResult> {
   x.dispose();
   return {backend, time: n, model, defaultPath, standardPeakBytes, defaultPeakBytes,
           standardMs: t2 - t1, defaultMs: t1 - t0, maxRelativeDifference};
-}
-
-function machine(): Machine {
-  const cpus = os.cpus();
-  return {
-    cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version, tfjs: tf.version.tfjs, platform: `${os.platform()} ${os.arch()}`,
-    loadAverageAtStart: os.loadavg().map(l => Number(l.toFixed(2))),
-  };
 }
 
 /** The grid: every n × (heads, model) pair; batch 8, batch 1 at n ≥ 4096. */
