@@ -1,7 +1,7 @@
 /**
  * Picks how attention is computed: the standard path (`scaledDotProductAttention`, the one
- * readable truth), the fast path for CPU backends, or the memory-efficient path. All three
- * compute the same function and are tested against the same float64 reference.
+ * readable truth), the fast path for CPU backends, the memory-efficient path, or the fused GPU
+ * programs. All compute the same function and are tested against the same float64 reference.
  *
  * `attention()` is what the layers call: it picks a path ({@link choosePath}), runs it with
  * the options of options.ts, and zeroes the rows of padding queries (`queryMask`) afterwards,
@@ -11,18 +11,21 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {ArgCheck, ArgSpec, checkArgs, checkTensorArg, is, Suggestion} from '../args';
+
 import {queryRowsMask} from './masks';
-import {PathOptions, PathResult} from './options';
+import {PATH_OPTION_SUGGESTIONS, PATH_OPTIONS, PathOptions, PathResult} from './options';
 import {fastCpuAttention} from './paths/fast_cpu';
+import {fusedAttention, fusedUnsupported} from './paths/fused';
 import {memoryEfficientAttention} from './paths/memory_efficient';
 import {scaledDotProductAttention} from './scaled_dot_product';
 
 /** A path the caller can ask for; 'auto' lets {@link choosePath} decide. */
-export type AttentionPath = 'auto'|'standard'|'fast'|'memoryEfficient';
+export type AttentionPath = 'auto'|'standard'|'fast'|'memoryEfficient'|'fused';
 
 /** The paths that exist. */
 export const ATTENTION_PATHS: readonly AttentionPath[] =
-    ['auto', 'standard', 'fast', 'memoryEfficient'];
+    ['auto', 'standard', 'fast', 'memoryEfficient', 'fused'];
 
 /**
  * Default memory budget of 'auto' for the attention scores: 64 MiB, a 4096×4096 float32 matrix.
@@ -70,12 +73,17 @@ export interface DispatchOptions extends PathOptions {
  * The path 'auto' takes for these inputs on the active backend:
  * 1. 'standard' when the weights are wanted (`needWeights`, the default): they are a full
  *    `[timeQ, timeK]` tensor anyway, and only the standard path's weights carry gradients;
- * 2. 'memoryEfficient' when the float32 scores would exceed `memoryBudgetBytes`;
- * 3. 'fast' on the wasm backend when a slice has at least {@link FAST_PATH_MIN_WORK} of work;
- * 4. 'standard' elsewhere (webgl, webgpu, tensorflow run batched matMuls at full speed; cpu).
+ * 2. 'fused' on webgpu: its programs keep no `[timeQ, timeK]` tensor, at any length;
+ * 3. 'memoryEfficient' when the float32 scores would exceed `memoryBudgetBytes`;
+ * 4. 'fused' on webgl with WebGL 2 (its programs keep two score-sized textures);
+ * 5. 'fast' on the wasm backend when a slice has at least {@link FAST_PATH_MIN_WORK} of work;
+ * 6. 'standard' elsewhere (tensorflow runs batched matMuls at full speed; cpu).
+ * The fused path measured faster than the standard one on both GPU backends
+ * (docs/attention-paths.md, `npm run bench -- --browser`).
  */
 export function choosePath(query: tf.Tensor, key: tf.Tensor,
                            options: DispatchOptions = {}): Exclude<AttentionPath, 'auto'> {
+  checkDispatchOptions('choosePath', options);
   const path = options.path ?? 'auto';
   checkPath(path);
   if (path !== 'auto') {
@@ -86,9 +94,16 @@ export function choosePath(query: tf.Tensor, key: tf.Tensor,
   }
   const budget = options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
   checkBudget(budget);
+  const fused = fusedUnsupported() == null;
+  if (fused && tf.getBackend() === 'webgpu') {
+    return 'fused';
+  }
   const scoresBytes = 4 * query.size / query.shape[query.rank - 1]! * key.shape[key.rank - 2]!;
   if (scoresBytes > budget) {
     return 'memoryEfficient';
+  }
+  if (fused) {
+    return 'fused';
   }
   const work = query.shape[query.rank - 2]! * key.shape[key.rank - 2]! *
       (query.shape[query.rank - 1]! + (options.valueDim ?? query.shape[query.rank - 1]!));
@@ -102,6 +117,8 @@ export function choosePath(query: tf.Tensor, key: tf.Tensor,
  */
 export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
                           options: DispatchOptions = {}): PathResult {
+  checkDispatchOptions('attention', options);
+  checkTensorArg('attention', options.queryMask, 'queryMask');
   const {path: _path, memoryBudgetBytes: _budget, queryMask = null, valueDim: _dv, ...pathOptions} =
       options;
   void [_path, _budget, _dv];
@@ -114,8 +131,8 @@ export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
     }
   }
   const result = run(chosen, query, key, value, pathOptions);
-  if (queryMask == null) {
-    return result;
+  if (queryMask == null || result.output.size === 0 || key.shape[key.rank - 2] === 0) {
+    return result;  // nothing to zero (and no size-0 kernel: see isEmpty in options.ts)
   }
   const [output, weights = null] = tf.tidy(() => {
     // [batch, (1,) timeQ, 1]: broadcasts over heads and the last axis. `where` (not a product)
@@ -129,6 +146,28 @@ export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
   return {output: output!, weights: weights ?? null};
 }
 
+const DISPATCH_OPTIONS: ArgSpec = {
+  ...PATH_OPTIONS,
+  path: is.oneOf(ATTENTION_PATHS),
+  memoryBudgetBytes: {expected: 'a positive number of bytes', test: is.positiveNumber.test} as
+      ArgCheck,
+  valueDim: is.positiveInt,
+  queryMask: is.anything,  // checked by checkTensorArg and its shape
+};
+
+const DISPATCH_SUGGESTIONS: Record<string, Suggestion> = {
+  ...PATH_OPTION_SUGGESTIONS,
+  attentionPath: 'path',
+  budget: 'memoryBudgetBytes',
+  memoryBudget: 'memoryBudgetBytes',
+};
+
+/** Throws, naming the option, unless `options` holds only known, well-typed options. */
+function checkDispatchOptions(fn: string, options: unknown): void {
+  checkArgs(fn, options, DISPATCH_OPTIONS,
+            {layer: false, argName: 'options', suggestions: DISPATCH_SUGGESTIONS});
+}
+
 function run(path: Exclude<AttentionPath, 'auto'>, query: tf.Tensor, key: tf.Tensor,
              value: tf.Tensor, options: PathOptions): PathResult {
   switch (path) {
@@ -139,6 +178,8 @@ function run(path: Exclude<AttentionPath, 'auto'>, query: tf.Tensor, key: tf.Ten
       return fastCpuAttention(query, key, value, options);
     case 'memoryEfficient':
       return memoryEfficientAttention(query, key, value, options);
+    case 'fused':
+      return fusedAttention(query, key, value, options);
   }
 }
 

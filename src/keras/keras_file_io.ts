@@ -14,7 +14,7 @@ import {DecodedArchive, decodeKerasArchive, encodeKerasModel, encodeKerasWeights
 import type {KerasObject, KerasWeightSlot} from './h5_layout';
 import type {KerasFileDestination, KerasFileSink, KerasFileSource, KerasSaveResult} from './keras_file';
 import {PACKAGE_LAYER_EXPORTERS} from './save_layers';
-import {writeFileAtomically} from './save_file';
+import {writeFileAtomically} from '../io/atomic_directory';
 import {kerasOriginOf} from './save_origin';
 
 /** The Keras version written into metadata.json (what Keras 3.9+ files look like). */

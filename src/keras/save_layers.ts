@@ -121,8 +121,8 @@ const multiHeadAttention: LayerExporter = (_layer, ctx) => {
  */
 const selfAttention: LayerExporter = (layer, ctx) => {
   ctx.config(['numHeads', 'keyDim', 'valueDim', 'outputDim', 'useOutputProjection', 'useBias',
-              'causal', 'dropout', 'returnAttentionWeights', 'attentionPath', 'memoryBudgetBytes',
-              'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer',
+              'causal', 'slidingWindow', 'dropout', 'returnAttentionWeights', 'attentionPath',
+              'memoryBudgetBytes', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer',
               'kernelConstraint', 'biasConstraint']);
   const sa = layer as SelfAttention;
   if (!sa.built) {

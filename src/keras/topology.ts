@@ -425,7 +425,7 @@ class Planner {
   private runLayer(layer: KerasLayer, index: number, node: KerasNode, t: Translation): void {
     const [firstArg, ...rest] = node.args;
     const first = this.tensors(firstArg);
-    if (first === null || (t.call === 'single' && first.length !== 1 && firstArg?.kind !== 'list')) {
+    if (first === null) {
       this.report(`a call whose first argument is not a tensor`);
       return;
     }

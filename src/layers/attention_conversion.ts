@@ -11,7 +11,7 @@
  * | value_kernel `[dc, h·v]`, value_bias `[h·v]` | value/kernel `[dc, h, v]`, value/bias `[h, v]` |
  * | output_kernel `[h·v, out]`, output_bias `[out]` | attention_output/kernel `[h, v, out]`, attention_output/bias `[out]` |
  * | no output projection (`useOutputProjection: false`) | the identity `[h, v, h·v]` (and a zero bias) |
- * | `causal`, `returnAttentionWeights` | `useCausalMask`, `returnAttentionScores` |
+ * | `causal`, `returnAttentionWeights`, `slidingWindow` | `useCausalMask`, `returnAttentionScores`, `slidingWindow` |
  * | rows with no key give 0 | `fullyMaskedRows: 'zeros'` |
  */
 import * as tf from '@tensorflow/tfjs';
@@ -58,7 +58,7 @@ export function multiHeadAttentionFromSelfAttention(
       'SelfAttentionIdentity' ? 'glorotUniform' : config['kernelInitializer'];
   const args: MultiHeadAttentionArgs = {
     numHeads: h, keyDim: k, valueDim: v, outputShape: out, useBias: layer.useBias,
-    dropout: layer.dropout, useCausalMask: layer.causal,
+    dropout: layer.dropout, useCausalMask: layer.causal, slidingWindow: layer.slidingWindow,
     returnAttentionScores: layer.returnAttentionWeights, fullyMaskedRows: 'zeros',
     attentionPath: layer.attentionPath, memoryBudgetBytes: layer.memoryBudgetBytes,
     kernelInitializer: kernelInitializer as MultiHeadAttentionArgs['kernelInitializer'],
@@ -93,8 +93,8 @@ export function multiHeadAttentionFromSelfAttention(
 /**
  * A SelfAttention (this package's layout) computing what `layer` computes, with its weights
  * reshaped (not changed). `layer` must be built; it is left as it is. SelfAttention takes its
- * keys and values from one context, has no gate, no sliding window, a flat output and no
- * activity regularizer or dropout seed: a layer that uses any of these is refused, naming it.
+ * keys and values from one context, has no gate, a flat output and no activity regularizer or
+ * dropout seed: a layer that uses any of these is refused, naming it.
  * The new layer is called as SelfAttention is: `apply(x)` for self-attention, `apply([query,
  * context])` for `layer.apply([query, context])` (key = value = context). Its rows with no key to
  * attend give 0 (`layer`'s 'keras3' and 'average' rules give the average of the values there).
@@ -116,9 +116,6 @@ export function selfAttentionFromMultiHeadAttention(
   };
   if (layer.useGate) {
     refuse('gate', {useGate: true});
-  }
-  if (layer.slidingWindow != null) {
-    refuse('sliding window', {slidingWindow: layer.slidingWindow});
   }
   if (config['activityRegularizer'] != null) {
     refuse('activity regularizer', {activityRegularizer: config['activityRegularizer']});
@@ -144,6 +141,7 @@ export function selfAttentionFromMultiHeadAttention(
   const args: SelfAttentionArgs = {
     numHeads: h, keyDim: k, valueDim: v, outputDim: out, useOutputProjection: true,
     useBias: layer.useBias, causal: layer.useCausalMask, dropout: layer.dropout,
+    ...(layer.slidingWindow == null ? {} : {slidingWindow: layer.slidingWindow}),
     returnAttentionWeights: layer.returnAttentionScores, attentionPath: layer.attentionPath,
     memoryBudgetBytes: layer.memoryBudgetBytes,
     kernelInitializer: config['kernelInitializer'] as SelfAttentionArgs['kernelInitializer'],

@@ -1,9 +1,11 @@
 /**
  * The conformance suite in headless Chromium: wasm, webgl (float32 render targets, then float16
  * as on many phones) and webgpu, each in a fresh tab, through the package's browser build, on
- * every attention path ('auto' is the standard path here: the suite asks for the weights).
+ * every attention path ('auto' is the standard path here: the suite asks for the weights), and
+ * the fused GPU programs on webgl, webgl float16 and webgpu.
  */
 import {expectCasePasses, expectFitWorks} from '../helpers/conformance/assertions';
+import {extremeCases} from '../helpers/conformance/extreme_scores';
 import {ConformanceFixtures} from '../helpers/conformance/types';
 import {browserPrecondition, BrowserSession, buildPageModule, callInPage, findChromium, openBrowser} from '../helpers/browser/harness';
 
@@ -14,7 +16,10 @@ const precondition = browserPrecondition();
 const BROWSER_HOOK_TIMEOUT_MS = 300_000;
 const BACKENDS = ['wasm', 'webgl', 'webgl-float16', 'webgpu'];
 const PATHS = ['auto', 'fast', 'memoryEfficient'] as const;
-const RUNS = BACKENDS.flatMap(key => PATHS.map(path => [key, path] as const));
+/** The fused path runs only on the GPU backends. */
+const GPU_PATHS = ['fused'] as const;
+const RUNS = BACKENDS.flatMap(key => [...PATHS, ...(key === 'wasm' ? [] : GPU_PATHS)]
+                                         .map(path => [key, path] as const));
 
 type PageResult = Awaited<ReturnType<typeof import('../helpers/browser/pages/conformance_page')['runOn']>>;
 
@@ -62,6 +67,15 @@ if (precondition.skip != null) {
 
     it.each(fixtures.cases.map(c => c.name))('%s', name => {
       expectCasePasses(result.report.cases.find(c => c.name === name), name);
+    });
+
+    it('masks hold at scores up to ±1e30 (float16: at the edge of its range)', () => {
+      const float16 = key === 'webgl-float16';
+      expect(result.extreme.map(r => r.name)).toEqual(extremeCases(float16).map(c => c.name));
+      const bound = float16 ? 2e-3 : 1e-5;
+      const failing = result.extreme.filter(r => !(r.nonFinite === 0 && r.notExactZero === 0 &&
+          r.leakedTensors === 0 && r.rowSums < bound && r.weights < bound && r.output < bound));
+      expect(failing).toEqual([]);
     });
 
     // The fit check is about the backend: defined once per backend, with the 'auto' path.

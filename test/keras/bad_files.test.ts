@@ -59,7 +59,7 @@ describe('unsupported content', () => {
   test('one error lists every unsupported class, function and argument with its layers, ' +
        'before reading any weight', async () => {
     const folder = variant('masked_rnn', json => {
-      layer(json, 'rnn').class_name = 'GRU';  // Keras 3's GRU: reset_after=true by default
+      layer(json, 'rnn').config.time_major = true;
       layer(json, 'last').config.stateful = true;
       layer(json, 'out').config.activation = 'sparsemax';
       layer(json, 'cat').class_name = 'ConvLSTM1D';
@@ -72,7 +72,7 @@ describe('unsupported content', () => {
     const e = await expectFailure(folder, /cannot load/, KerasUnsupportedError) as KerasUnsupportedError;
     expect(e.message).toContain(path.join(folder, 'model.json'));
     expect(e.items).toEqual(expect.arrayContaining([
-      {what: 'GRU argument reset_after=true', layers: ['rnn']},
+      {what: 'SimpleRNN argument time_major=true', layers: ['rnn']},
       {what: 'LSTM argument stateful=true', layers: ['last']},
       {what: 'activation "sparsemax"', layers: ['out']},
       {what: "layer class 'ConvLSTM1D'", layers: ['cat']},

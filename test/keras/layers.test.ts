@@ -5,8 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {buildKerasModel, KerasCall, KerasGlobalAveragePooling1D, KerasLayerNormalization, KerasOp,
-        KerasRMSNormalization, planKerasModel, useBestBackend} from '../../src';
+import {buildKerasModel, KerasCall, KerasGlobalAveragePooling1D, KerasGRU, KerasLayerNormalization,
+        KerasOp, KerasRMSNormalization, planKerasModel, useBestBackend} from '../../src';
 import {expectClose} from '../helpers/tensors';
 
 beforeAll(async () => {
@@ -86,7 +86,8 @@ describe('KerasLayerNormalization', () => {
   test('bad arguments name the argument and the value', () => {
     expect(() => new KerasLayerNormalization({axis: [] as number[]})).toThrow('axis must be an integer or a non-empty list of integers. Received: axis=[]');
     expect(() => new KerasLayerNormalization({epsilon: -1})).toThrow('epsilon must be a non-negative number. Received: epsilon=-1');
-    expect(() => new KerasLayerNormalization({center: 'yes' as unknown as boolean})).toThrow('center must be a boolean. Received: center="yes"');
+    expect(() => new KerasLayerNormalization({center: 'yes' as unknown as boolean})).toThrow('center must be a boolean (true or false). Received: center="yes"');
+    expect(() => new KerasLayerNormalization({epsilom: 1e-3} as object)).toThrow(/unknown argument 'epsilom'. Did you mean 'epsilon'\?/);
   });
 });
 
@@ -205,7 +206,8 @@ describe('KerasOp', () => {
   test('an unknown op or a bad cast is an error naming it', () => {
     expect(() => new KerasOp({op: 'einsum'})).toThrow(/op must be one of .*Received: op="einsum"/);
     expect(() => new KerasOp({op: 'cast', castTo: 'int64'}))
-        .toThrow(`castTo must be 'float32', 'int32' or 'bool'. Received: castTo="int64"`);
+        .toThrow(`castTo must be one of 'float32', 'int32', 'bool'. Received: castTo="int64"`);
+    expect(() => new KerasOp({op: 'add', args: [{input: -1}]})).toThrow(/args must be an array of/);
   });
 });
 
@@ -248,6 +250,31 @@ test('a model with KerasCall, KerasOp and the Keras layers saves and loads back'
   expectClose(b, Array.from(a.dataSync()), 0, 0);
   expect((loaded.getLayer('pool') as KerasCall).layer).toBeInstanceOf(KerasGlobalAveragePooling1D);
   tf.dispose([input, a, b]);
+  model.dispose();
+  loaded.dispose();
+});
+
+test('KerasGRU inside tfjs\'s Bidirectional saves and loads back, and its backward copy runs', async () => {
+  const x = tf.input({shape: [5, 3]});
+  const bi = tf.layers.bidirectional({
+    layer: new KerasGRU({units: 4, returnSequences: true}) as unknown as tf.RNN, mergeMode: 'concat'});
+  const model = tf.model({inputs: x, outputs: bi.apply(x) as tf.SymbolicTensor});
+  expect(model.weights.map(w => w.shape)).toEqual([[3, 12], [4, 12], [2, 12], [3, 12], [4, 12], [2, 12]]);
+  const saved: tf.io.ModelArtifacts[] = [];
+  await model.save(tf.io.withSaveHandler(async a => {
+    saved.push(a);
+    return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
+  }));
+  const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved[0]!));
+  const input = tf.randomNormal([2, 5, 3]);
+  const a = model.predict(input) as tf.Tensor;
+  const b = loaded.predict(input) as tf.Tensor;
+  expectClose(b, Array.from(a.dataSync()), 0, 0);
+  // the backward half is not the forward half reversed (it has its own weights)
+  const forward = a.slice([0, 0, 0], [2, 5, 4]);
+  const backward = a.slice([0, 0, 4], [2, 5, 4]);
+  expect(tf.tidy(() => tf.max(tf.abs(tf.sub(forward, backward))).dataSync()[0]!)).toBeGreaterThan(1e-3);
+  tf.dispose([input, a, b, forward, backward]);
   model.dispose();
   loaded.dispose();
 });

@@ -10,26 +10,26 @@ beforeAll(async () => {
 describe('constructor arguments', () => {
   const base = {numHeads: 2, keyDim: 3};
   const bad: Array<[Record<string, unknown>, RegExp]> = [
-    [{keyDim: 3}, /numHeads is required \(a positive integer\)\. Received: numHeads=undefined/],
-    [{numHeads: 2}, /keyDim is required \(a positive integer\)\. Received: keyDim=undefined/],
+    [{keyDim: 3}, /MultiHeadAttention: numHeads must be a positive integer \(it is required\)\. Received: numHeads=undefined/],
+    [{numHeads: 2}, /keyDim must be a positive integer \(it is required\)\. Received: keyDim=undefined/],
     [{...base, numHeads: 0}, /MultiHeadAttention: numHeads must be a positive integer\. Received: numHeads=0/],
     [{...base, numHeads: 1.5}, /numHeads must be a positive integer\. Received: numHeads=1\.5/],
     [{...base, numHeads: '2'}, /numHeads must be a positive integer\. Received: numHeads="2"/],
     [{...base, keyDim: -1}, /keyDim must be a positive integer\. Received: keyDim=-1/],
     [{...base, valueDim: 0}, /valueDim must be a positive integer\. Received: valueDim=0/],
-    [{...base, dropout: 1}, /dropout must be in \[0, 1\)\. Received: dropout=1/],
-    [{...base, dropout: -0.5}, /dropout must be in \[0, 1\)\. Received: dropout=-0\.5/],
-    [{...base, useBias: 'yes'}, /useBias must be a boolean\. Received: useBias="yes"/],
-    [{...base, useGate: 1}, /useGate must be a boolean\. Received: useGate=1/],
-    [{...base, outputShape: 0}, /outputShape must be a positive integer or a list of them\. Received: outputShape=0/],
+    [{...base, dropout: 1}, /dropout must be a number in \[0, 1\)\. Received: dropout=1/],
+    [{...base, dropout: -0.5}, /dropout must be a number in \[0, 1\)\. Received: dropout=-0\.5/],
+    [{...base, useBias: 'yes'}, /useBias must be a boolean \(true or false\)\. Received: useBias="yes"/],
+    [{...base, useGate: 1}, /useGate must be a boolean \(true or false\)\. Received: useGate=1/],
+    [{...base, outputShape: 0}, /outputShape must be a positive integer or a list of positive integers\. Received: outputShape=0/],
     [{...base, outputShape: []}, /Received: outputShape=\[\]/],
     [{...base, outputShape: [2, 0]}, /Received: outputShape=\[2,0\]/],
     [{...base, attentionAxes: [1, 2]},
-     /only the default attentionAxes is supported .*Received: attentionAxes=\[1,2\]/],
+     /attentionAxes must be Keras's default only, attention over the time axis .*not supported\. Received: attentionAxes=\[1,2\]/],
     [{...base, attentionAxes: 2}, /Received: attentionAxes=2/],
-    [{...base, slidingWindow: 0}, /slidingWindow must be a positive integer or null\. Received: slidingWindow=0/],
+    [{...base, slidingWindow: 0}, /slidingWindow must be a positive integer\. Received: slidingWindow=0/],
     [{...base, slidingWindow: 2.5}, /Received: slidingWindow=2\.5/],
-    [{...base, seed: 0.5}, /seed must be an integer or null\. Received: seed=0\.5/],
+    [{...base, seed: 0.5}, /seed must be an integer\. Received: seed=0\.5/],
     [{...base, fullyMaskedRows: 'uniform'},
      /fullyMaskedRows must be one of 'keras3', 'average', 'zeros'\. Received: fullyMaskedRows="uniform"/],
     [{...base, attentionPath: 'fastest'}, /attentionPath must be one of .*Received: attentionPath="fastest"/],
@@ -40,9 +40,12 @@ describe('constructor arguments', () => {
     [{...base, inputOrder: ['query', 'mask']}, /Received: inputOrder=\["query","mask"\]/],
     [{...base, kernelInitializer: 'nope'}, /Unknown initializer name for kernelInitializer\. Received: kernelInitializer='nope'/],
     [{...base, activityRegularizer: 'l3'}, /Unknown regularizer name for activityRegularizer\. Received: activityRegularizer='l3'/],
-    [{...base, flashAttention: true}, /unknown argument\(s\) flashAttention\. Received: flashAttention=true/],
-    [{...base, num_heads: 2, causal: true}, /unknown argument\(s\) num_heads, causal\. Received: num_heads=2, causal=true/],
-    [{...base, dtype: 'float16'}, /computes in float32 only\. Received: dtype="float16"/],
+    [{...base, flashAttention: true},
+     /unknown argument 'flashAttention': a speed switch of Keras's backends; here the path is attentionPath\. Received: flashAttention=true/],
+    [{...base, causal: true}, /unknown argument 'causal'\. Did you mean 'useCausalMask'\? Received: causal=true/],
+    [{...base, num_heads: 2}, /unknown argument 'num_heads'\. Did you mean 'numHeads'\? Received: num_heads=2/],
+    [{...base, value: 'x'}, /unknown argument 'value': it is a call argument: layer\.apply\(query, \{value, attentionMask, \.\.\.\}\)/],
+    [{...base, dtype: 'float16'}, /dtype must be 'float32'\. Received: dtype="float16"/],
     [{...base, buildConfig: {inputShape: [null, 3, 4]}},
      /buildConfig must be \{shapesDict: \{queryShape, valueShape, keyShape\?\}\}.*Received: buildConfig=\{"inputShape":\[null,3,4\]\}/],
     [{...base, queryShape: [null, 3, 4]}, /queryShape and valueShape go together\. Received: queryShape=\[null,3,4\], valueShape=undefined/],
@@ -86,7 +89,11 @@ describe('calls', () => {
 
   it('an unknown call argument', () => {
     expect(() => multiHeadAttention({numHeads: 1, keyDim: 2}).apply(x(), {useCausal: true} as never))
-        .toThrow(/unknown call argument\(s\) useCausal\. Known: value, key, attentionMask/);
+        .toThrow(/unknown argument 'useCausal'\. Known arguments: value, key, attentionMask, .*Received: useCausal=true/);
+    expect(() => multiHeadAttention({numHeads: 1, keyDim: 2}).apply(x(), {causal: true} as never))
+        .toThrow(/unknown argument 'causal'\. Did you mean 'useCausalMask'\? Received: causal=true/);
+    expect(() => multiHeadAttention({numHeads: 1, keyDim: 2}).apply(x(), {value: [[1]]} as never))
+        .toThrow(/value must be a tf\.Tensor of booleans or numbers \(a plain array: make it a tensor/);
   });
 
   it('inputs that do not fit what the layer was built for', () => {
@@ -118,7 +125,7 @@ describe('calls', () => {
     const input = tf.input({shape: [3, 4]});
     expect(() => multiHeadAttention({numHeads: 1, keyDim: 2})
                      .apply(input, {useCausalMask: 'yes' as unknown as boolean}))
-        .toThrow(/useCausalMask must be a boolean\. Received: useCausalMask="yes"/);
+        .toThrow(/useCausalMask must be a boolean \(true or false\)\. Received: useCausalMask="yes"/);
   });
 
   it('leaks no tensor when a call fails', () => {

@@ -27,7 +27,8 @@ function exactlyEqual(a: tf.Tensor[], b: tf.Tensor[]): void {
 
 const saCases: Array<[string, SelfAttentionArgs, boolean]> = [
   ['one head, no projection, no biases', {}, false],
-  ['two heads, projection, biases, causal', {numHeads: 2, useBias: true, causal: true}, false],
+  ['two heads, projection, biases, causal, sliding window',
+   {numHeads: 2, useBias: true, causal: true, slidingWindow: 2}, false],
   ['three heads, keyDim 2, valueDim 3, outputDim 5, cross-attention',
    {numHeads: 3, keyDim: 2, valueDim: 3, outputDim: 5, useBias: true}, true],
   ['two heads without projection, with biases', {numHeads: 2, useOutputProjection: false, useBias: true}, true],
@@ -84,7 +85,8 @@ describe('multiHeadAttentionFromSelfAttention', () => {
 });
 
 const mhaCases: Array<[string, MultiHeadAttentionArgs, 'self'|'cross']> = [
-  ['self-attention, two heads, biases', {numHeads: 2, keyDim: 3}, 'self'],
+  ['self-attention, two heads, biases, sliding window', {numHeads: 2, keyDim: 3, slidingWindow: 3},
+   'self'],
   ['cross, valueDim 4, outputShape 5, no biases, causal, dropout',
    {numHeads: 3, keyDim: 2, valueDim: 4, outputShape: 5, useBias: false, useCausalMask: true,
     dropout: 0.2}, 'cross'],
@@ -113,7 +115,6 @@ describe('selfAttentionFromMultiHeadAttention', () => {
 
   it.each([
     [{useGate: true}, /SelfAttention has no gate\. Received: layer 'refused' with \{"useGate":true\}/],
-    [{slidingWindow: 2}, /no sliding window\. Received: .*\{"slidingWindow":2\}/],
     [{outputShape: [2, 3]}, /no output shape of several axes\. Received: .*\{"outputShape":\[2,3\]\}/],
     [{activityRegularizer: 'l2'}, /no activity regularizer/],
     [{dropout: 0.1, seed: 3}, /no dropout seed\. Received: .*\{"seed":3,"dropout":0\.1\}/],
