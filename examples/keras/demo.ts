@@ -19,6 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import {loadKerasModel, saveKerasModel} from '../../src';
 import {Command, runCommand, UsageError} from '../shared/cli';
+import {random} from '../shared/random';
 
 const HERE = __dirname;
 /** The Keras-trained model, committed; the demo never writes it. */
@@ -75,17 +76,6 @@ const SUBJECTS = ['the soup', 'the food', 'the service', 'the room', 'the staff'
                   'the music', 'the view'];
 const POSITIVE = ['good', 'great', 'lovely', 'friendly', 'fresh'];
 const NEGATIVE = ['bad', 'slow', 'cold', 'rude', 'noisy'];
-
-/** A small seeded generator (mulberry32), so the demo trains the same way every time. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * `count` reviews of one or two clauses, labelled as train.py labels them (0 negative,
@@ -206,7 +196,7 @@ export async function runDemo(options: {steps?: number, out?: string, log?: (lin
           fromKeras} > ${TOLERANCE}`);
     }
 
-    const next = rng(13);
+    const next = random(13);
     const heldOut = fineTuningReviews(256, next);
     const train = fineTuningReviews(steps * BATCH, next);
     const [x, y, xTest, yTest] = [encode(train.map(r => r[0]), vocab),            // [n, length]
