@@ -3,6 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
+import {version} from '@tensorflow/tfjs';
+
 import type {BrowserInfo} from './browser';
 import {Case} from './cases';
 import {chartSvg} from './chart';
@@ -63,6 +65,16 @@ export interface Machine {
   loadAverageAtStart: number[];
   /** With --browser: the browser and what each of its backends runs on. */
   browser?: BrowserInfo;
+}
+
+/** This machine, and its load average now (the start of a run). */
+export function machine(): Machine {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version, tfjs: version.tfjs, platform: `${os.platform()} ${os.arch()}`,
+    loadAverageAtStart: os.loadavg().map(l => Number(l.toFixed(2))),
+  };
 }
 
 /** Writes results.json, results.md and chart.svg under `out`; returns the markdown. */

@@ -17,7 +17,6 @@
  * `--dispatch-table` writes src/attention/dispatch_table.ts instead (bench/dispatch_table.ts).
  */
 import {execFileSync} from 'child_process';
-import * as os from 'os';
 import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs';
@@ -28,7 +27,7 @@ import {BROWSER_BACKENDS, checkBrowserPrerequisites, measureInBrowser} from './b
 import {Case, forwardFlops} from './cases';
 import {writeDispatchTable} from './dispatch_table';
 import {emptyTiming, firstLine, measureCase, peakBytes} from './measure';
-import {Machine, MemoryResult, Options, Row, writeResults} from './report';
+import {machine, MemoryResult, Options, Row, writeResults} from './report';
 
 
 const USAGE = `npm run bench [-- flags]: SelfAttention (a) vs naive attention (b) vs the backend's 2-D matMul (c).
@@ -143,15 +142,6 @@ async function memoryCase(backend: string, n: number): Promise<MemoryResult> {
   x.dispose();
   return {backend, time: n, model, defaultPath, standardPeakBytes, defaultPeakBytes,
           standardMs: t2 - t1, defaultMs: t1 - t0, maxRelativeDifference};
-}
-
-function machine(): Machine {
-  const cpus = os.cpus();
-  return {
-    cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version, tfjs: tf.version.tfjs, platform: `${os.platform()} ${os.arch()}`,
-    loadAverageAtStart: os.loadavg().map(l => Number(l.toFixed(2))),
-  };
 }
 
 /** The grid: every n × (heads, model) pair; batch 8, batch 1 at n ≥ 4096. */
