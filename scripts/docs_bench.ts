@@ -15,6 +15,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
+import {decodeMarkdown, DecodeResults} from '../bench/decode_report';
 import {markdown} from '../bench/report';
 
 const root = path.resolve(__dirname, '..');
@@ -32,7 +33,9 @@ export function renderBlock(resultsDir: string): string {
   const link = path.posix.relative('docs', `${resultsDir}/results.json`);
   return `From [${resultsDir}/results.json](${link}) (also as [results.md](${
       path.posix.relative('docs', `${resultsDir}/results.md`)})):\n\n` +
-      markdown(results.rows, results.memory, results.machine, results.options);
+      // `npm run bench:decode` writes results of kind 'decode' (bench/decode_report.ts).
+      (results.kind === 'decode' ? decodeMarkdown(results as DecodeResults) :
+                                   markdown(results.rows, results.memory, results.machine, results.options));
 }
 
 /** The page with every block regenerated; the text outside the markers is kept as it is. */
