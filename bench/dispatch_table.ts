@@ -17,7 +17,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 
 import {attention} from '../src/attention/dispatch';
-import {useBackend} from '../examples/backend';
+import {useBackend} from '../examples/shared/backend';
 import {median} from './measure';
 
 /** One measured cell, as the generated table holds it. */

@@ -23,6 +23,8 @@ export interface Options {
   maxSeconds: number;
   memoryN: number;
   out: string;
+  /** What (b) is: naive attention, or the layer forced onto the standard path. */
+  baseline: 'naive'|'standard';
 }
 
 export interface Timing {
@@ -106,7 +108,9 @@ export function markdown(rows: Row[], memory: MemoryResult[], info: Machine,
         (info.browser == null ? '' : ` Browser rows: headless ${info.browser.browser}${
             Object.entries(info.browser.devices).map(([b, d]) => `; ${b} on ${d ?? 'an unnamed device'}`).join('')}.`),
     `Median of ${o.runs} runs after a warm-up; fwd+bwd = gradients of every weight. ` +
-        '(a) SelfAttention, default settings; (b) naive batched-matMul attention; (c) one square 2-D matMul of the same FLOPs. ' +
+        `(a) SelfAttention, default settings; (b) ${o.baseline === 'standard' ?
+            "the same layer with attentionPath: 'standard'" : 'naive batched-matMul attention'
+        }; (c) one square 2-D matMul of the same FLOPs. ` +
         'GFLOP/s count 3× the forward FLOPs for fwd+bwd. Peak = tf.profile peak tensor bytes.',
     '',
     '| backend | n | batch | heads | model | (a) path | (a) fwd ms | (a) fwd+bwd ms | (b) fwd ms | (b) fwd+bwd ms | (a) GFLOP/s fwd+bwd | (b) GFLOP/s fwd+bwd | (c) GFLOP/s | speed-up (a)/(b) fwd | speed-up (a)/(b) fwd+bwd | (a) ÷ (c) fwd+bwd | peak MiB fwd+bwd (a) / (b) |',

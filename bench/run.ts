@@ -8,7 +8,8 @@
  * --browser (also in headless Chromium), --browser-backends webgl,webgpu,wasm,
  * --n 64,256,1024,4096, --heads 1,8, --model 64,256 (or --pairs 1x64,8x512: heads×model),
  * --runs 3, --max-seconds 45 (skip a variant whose estimated run time is above it),
- * --memory-n 8192 (0 skips the memory section), --out bench/results.
+ * --memory-n 8192 (0 skips the memory section), --out bench/results, --baseline naive|standard
+ * ((b) is naive attention, or the layer forced onto the standard path).
  * Times are medians of the runs after one warm-up run; (a), (b), (c) are interleaved so their
  * ratios share the machine's state. What a case measures is bench/measure.ts, in both places.
  * In Node every case, and the memory section, runs in a process of its own (this file with
@@ -22,7 +23,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 
 import {choosePath, selfAttention} from '../src';
-import {useBackend} from '../examples/backend';
+import {useBackend} from '../examples/shared/backend';
 import {BROWSER_BACKENDS, checkBrowserPrerequisites, measureInBrowser} from './browser';
 import {Case, forwardFlops} from './cases';
 import {writeDispatchTable} from './dispatch_table';
@@ -40,11 +41,12 @@ const USAGE = `npm run bench [-- flags]: SelfAttention (a) vs naive attention (b
   --runs 3                    timed runs after one warm-up (median)
   --max-seconds 45            skip a variant whose estimated fwd+bwd run is longer
   --memory-n 8192             the memory section's length (0 skips it)
+  --baseline naive            (b): naive attention, or 'standard' for the layer on the standard path
   --out bench/results         where results.json, results.md and chart.svg go`;
 
 /** Flags that take a value, and flags that stand alone. */
 const VALUE_FLAGS = ['backends', 'browser-backends', 'n', 'heads', 'model', 'pairs', 'runs',
-                     'max-seconds', 'memory-n', 'out'];
+                     'max-seconds', 'memory-n', 'out', 'baseline'];
 const SWITCHES = ['quick', 'browser', 'help'];
 
 function parseArgs(argv: string[]): Options {
@@ -78,7 +80,12 @@ function parseArgs(argv: string[]): Options {
     }
     return [h, m] as [number, number];
   });
+  const baseline = get('baseline', 'naive');
+  if (baseline !== 'naive' && baseline !== 'standard') {
+    throw new Error(`--baseline takes naive or standard. Received: --baseline ${baseline}`);
+  }
   return {
+    baseline,
     pairs,
     backends: list('backends', 'cpu,wasm'),
     browserBackends: argv.includes('--browser') ? list('browser-backends', BROWSER_BACKENDS.join(',')) : [],
@@ -233,7 +240,7 @@ async function main(): Promise<void> {
     }
   }
   if (executable != null) {
-    await measureInBrowser(executable, o.browserBackends, cases(o), {runs: o.runs, maxSeconds: o.maxSeconds}, add, b => {
+    await measureInBrowser(executable, o.browserBackends, cases(o), {runs: o.runs, maxSeconds: o.maxSeconds, baseline: o.baseline}, add, b => {
       info.browser = b;
     });
   }

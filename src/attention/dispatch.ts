@@ -1,7 +1,7 @@
 /**
  * Picks how attention is computed: the standard path (`scaledDotProductAttention`, the one
- * readable truth), the fast path for CPU backends, or the memory-efficient path. All three
- * compute the same function and are tested against the same float64 reference.
+ * readable truth), the fast path for CPU backends, the memory-efficient path, or the fused GPU
+ * programs. All compute the same function and are tested against the same float64 reference.
  *
  * `attention()` is what the layers call: it picks a path ({@link choosePath}), runs it with
  * the options of options.ts, and zeroes the rows of padding queries (`queryMask`) afterwards,
@@ -17,7 +17,7 @@ import {DISPATCH_TABLE, DispatchCell} from './dispatch_table';
 import {queryRowsMask} from './masks';
 import {PATH_OPTION_SUGGESTIONS, PATH_OPTIONS, PathOptions, PathResult} from './options';
 import {fastCpuAttention} from './paths/fast_cpu';
-import {fusedAttention} from './paths/fused';
+import {fusedAttention, fusedUnsupported} from './paths/fused';
 import {memoryEfficientAttention} from './paths/memory_efficient';
 import {scaledDotProductAttention} from './scaled_dot_product';
 
@@ -91,9 +91,14 @@ export interface DispatchOptions extends PathOptions {
  * The path 'auto' takes for these inputs on the active backend:
  * 1. 'standard' when the weights are wanted (`needWeights`, the default): they are a full
  *    `[timeQ, timeK]` tensor anyway, and only the standard path's weights carry gradients;
- * 2. 'memoryEfficient' when the float32 scores would exceed `memoryBudgetBytes`;
- * 3. otherwise the path measured faster for this backend and these sizes ({@link measuredPath},
- *    from the checked-in table ./dispatch_table.ts; 'standard' on backends it does not list).
+ * 2. 'fused' on webgpu: its programs keep no `[timeQ, timeK]` tensor, at any length;
+ * 3. 'memoryEfficient' when the float32 scores would exceed `memoryBudgetBytes`;
+ * 4. 'fused' on webgl with WebGL 2 (its programs keep two score-sized textures);
+ * 5. otherwise the path measured faster for this backend and these sizes ({@link measuredPath},
+ *    from the checked-in table ./dispatch_table.ts; 'standard' on backends it does not list:
+ *    tensorflow runs batched matMuls at full speed).
+ * The fused path measured faster than the standard one on both GPU backends
+ * (docs/attention-paths.md, `npm run bench -- --browser`).
  */
 export function choosePath(query: tf.Tensor, key: tf.Tensor,
                            options: DispatchOptions = {}): Exclude<AttentionPath, 'auto'> {
@@ -108,9 +113,16 @@ export function choosePath(query: tf.Tensor, key: tf.Tensor,
   }
   const budget = options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
   checkBudget(budget);
+  const fused = fusedUnsupported() == null;
+  if (fused && tf.getBackend() === 'webgpu') {
+    return 'fused';
+  }
   const scoresBytes = 4 * query.size / query.shape[query.rank - 1]! * key.shape[key.rank - 2]!;
   if (scoresBytes > budget) {
     return 'memoryEfficient';
+  }
+  if (fused) {
+    return 'fused';
   }
   const dk = query.shape[query.rank - 1]!;
   return measuredPath(tf.getBackend(), query.shape[query.rank - 2]!, key.shape[key.rank - 2]!, dk,

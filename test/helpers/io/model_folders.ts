@@ -74,3 +74,15 @@ export async function expectLoadError(source: string|tf.io.IOHandler, parts: Arr
   expect(Object.keys(tf.engine().registeredVariables).length).toBe(variables);
   return message;
 }
+
+/**
+ * Node's fetch, with the JSON parsed in this realm: jest runs tests in a vm context, where arrays
+ * that Node's own `response.json()` makes fail tfjs's `instanceof Array` checks. For tfjs's own
+ * http loader (`{fetchFunc: inRealmFetch}`).
+ */
+export const inRealmFetch = (async (url: string, init?: RequestInit) => {
+  const response = await fetch(url, init);
+  return {ok: response.ok, status: response.status, url: response.url,
+          json: async () => JSON.parse(await response.text()),
+          arrayBuffer: () => response.arrayBuffer()};
+}) as unknown as typeof fetch;
