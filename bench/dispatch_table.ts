@@ -16,20 +16,9 @@ import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs';
 
-import {attention} from '../src/attention/dispatch';
+import {attention, DispatchCell} from '../src/attention/dispatch';
 import {useBackend} from '../examples/shared/backend';
 import {median} from './measure';
-
-/** One measured cell, as the generated table holds it. */
-export interface MeasuredCell {
-  /** Sequence length (timeQ = timeK). */
-  time: number;
-  /** Head size (dk = dv). */
-  dim: number;
-  /** fwd+bwd median ms of each path. */
-  standardMs: number;
-  fastMs: number;
-}
 
 interface TableOptions {
   backends: string[];
@@ -71,9 +60,9 @@ async function timeOnce(f: () => tf.Tensor[]): Promise<number> {
 }
 
 /** Measures every cell on `backend` (this process): fwd+bwd of both paths, interleaved. */
-async function measureBackend(backend: string, o: TableOptions): Promise<MeasuredCell[]> {
+async function measureBackend(backend: string, o: TableOptions): Promise<DispatchCell[]> {
   await useBackend(backend);
-  const cells: MeasuredCell[] = [];
+  const cells: DispatchCell[] = [];
   for (const time of o.ns) {
     for (const dim of o.dims) {
       const shape = [o.slices, time, dim];
@@ -111,7 +100,7 @@ async function measureBackend(backend: string, o: TableOptions): Promise<Measure
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
-function tableSource(results: Record<string, MeasuredCell[]>, o: TableOptions): string {
+function tableSource(results: Record<string, DispatchCell[]>, o: TableOptions): string {
   const load = os.loadavg().map(l => l.toFixed(2)).join(' / ');
   const body = Object.entries(results).map(([backend, cells]) =>
     `  ${JSON.stringify(backend)}: [\n${cells.map(c => `    ${JSON.stringify(c)},`).join('\n')}\n  ],`)
@@ -126,13 +115,7 @@ function tableSource(results: Record<string, MeasuredCell[]>, o: TableOptions): 
  * 'auto' takes the path that was faster in the nearest cell (choosePath, ./dispatch.ts).
  */
 
-/** One measured cell: fwd+bwd median milliseconds of each path. */
-export interface DispatchCell {
-  time: number;
-  dim: number;
-  standardMs: number;
-  fastMs: number;
-}
+import type {DispatchCell} from './dispatch';
 
 /** The measured cells, per backend name. A backend not listed keeps the standard path. */
 export const DISPATCH_TABLE: Readonly<Record<string, readonly DispatchCell[]>> = {
@@ -151,13 +134,13 @@ export async function writeDispatchTable(): Promise<void> {
     process.stdout.write(JSON.stringify(await measureBackend(argv[child + 1]!, o)));
     return;
   }
-  const results: Record<string, MeasuredCell[]> = {};
+  const results: Record<string, DispatchCell[]> = {};
   for (const backend of o.backends) {
     // Each backend in its own process: the wasm heap never shrinks, and cpu tensors stay apart.
     const out = execFileSync(process.execPath, [
       '-r', 'ts-node/register/transpile-only', __filename, ...argv, '--child', backend],
       {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26});
-    results[backend] = JSON.parse(out) as MeasuredCell[];
+    results[backend] = JSON.parse(out) as DispatchCell[];
   }
   fs.writeFileSync(o.out, tableSource(results, o));
   console.log(`Wrote ${path.relative(process.cwd(), o.out)}`);

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import {ArgCheck, ArgSpec, checkArgs, checkTensorArg, is, Suggestion} from '../args';
 
-import {DISPATCH_TABLE, DispatchCell} from './dispatch_table';
+import {DISPATCH_TABLE} from './dispatch_table';
 import {queryRowsMask} from './masks';
 import {PATH_OPTION_SUGGESTIONS, PATH_OPTIONS, PathOptions, PathResult} from './options';
 import {fastCpuAttention} from './paths/fast_cpu';
@@ -34,6 +34,17 @@ export const ATTENTION_PATHS: readonly AttentionPath[] =
  * that size at once, about 8× for forward + backward).
  */
 export const DEFAULT_MEMORY_BUDGET_BYTES = 64 * 2 ** 20;
+
+/**
+ * One measured cell of ./dispatch_table.ts: forward + backward median milliseconds of the
+ * standard and the fast path at timeQ = timeK = `time`, dk = dv = `dim`.
+ */
+export interface DispatchCell {
+  time: number;
+  dim: number;
+  standardMs: number;
+  fastMs: number;
+}
 
 /**
  * The path the measurements of ./dispatch_table.ts (`npm run bench -- --dispatch-table`) found

@@ -8,13 +8,7 @@
  * 'auto' takes the path that was faster in the nearest cell (choosePath, ./dispatch.ts).
  */
 
-/** One measured cell: fwd+bwd median milliseconds of each path. */
-export interface DispatchCell {
-  time: number;
-  dim: number;
-  standardMs: number;
-  fastMs: number;
-}
+import type {DispatchCell} from './dispatch';
 
 /** The measured cells, per backend name. A backend not listed keeps the standard path. */
 export const DISPATCH_TABLE: Readonly<Record<string, readonly DispatchCell[]>> = {
