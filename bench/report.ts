@@ -37,6 +37,8 @@ export interface Timing {
 
 export interface Row extends Case {
   backend: string;
+  /** The attention path 'auto' took for (a), where recorded (Node rows since it was added). */
+  path?: string;
   flops: number;
   a: Timing;
   b: Timing;
@@ -111,8 +113,8 @@ export function markdown(rows: Row[], memory: MemoryResult[], info: Machine,
         }; (c) one square 2-D matMul of the same FLOPs. ` +
         'GFLOP/s count 3× the forward FLOPs for fwd+bwd. Peak = tf.profile peak tensor bytes.',
     '',
-    '| backend | n | batch | heads | model | (a) fwd ms | (a) fwd+bwd ms | (b) fwd ms | (b) fwd+bwd ms | (a) GFLOP/s fwd+bwd | (b) GFLOP/s fwd+bwd | (c) GFLOP/s | speed-up (a)/(b) fwd | speed-up (a)/(b) fwd+bwd | (a) ÷ (c) fwd+bwd | peak MiB fwd+bwd (a) / (b) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| backend | n | batch | heads | model | (a) path | (a) fwd ms | (a) fwd+bwd ms | (b) fwd ms | (b) fwd+bwd ms | (a) GFLOP/s fwd+bwd | (b) GFLOP/s fwd+bwd | (c) GFLOP/s | speed-up (a)/(b) fwd | speed-up (a)/(b) fwd+bwd | (a) ÷ (c) fwd+bwd | peak MiB fwd+bwd (a) / (b) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of rows) {
     const ga = gflops(3 * r.flops, r.a.bothMs);
@@ -120,7 +122,7 @@ export function markdown(rows: Row[], memory: MemoryResult[], info: Machine,
     const gc = gflops(3 * r.flops, r.c.bothMs);
     const ratio = (p: number|null, q: number|null) => (p == null || q == null ? null : q / p);
     const skip = (t: Timing) => (t.skipped ? ` (skipped: ${t.skipped})` : '');
-    lines.push(`| ${r.backend} | ${r.time} | ${r.batch} | ${r.heads} | ${r.model} | ${fmt(r.a.forwardMs)}${
+    lines.push(`| ${r.backend} | ${r.time} | ${r.batch} | ${r.heads} | ${r.model} | ${r.path ?? '–'} | ${fmt(r.a.forwardMs)}${
         skip(r.a)} | ${fmt(r.a.bothMs)} | ${fmt(r.b.forwardMs)}${skip(r.b)} | ${fmt(r.b.bothMs)} | ${
         fmt(ga)} | ${fmt(gb)} | ${fmt(gc)}${skip(r.c)} | ${fmt(ratio(r.a.forwardMs, r.b.forwardMs))}× | ${
         fmt(ratio(r.a.bothMs, r.b.bothMs))}× | ${fmt(ga != null && gc != null ? ga / gc : null, 2)} | ${
