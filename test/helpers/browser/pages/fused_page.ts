@@ -67,7 +67,7 @@ function countPrograms(f: () => tf.Tensor|tf.Tensor[]): ProgramCount {
 }
 
 /** A tensor of random numbers made by a GPU program, so that counting sees no upload. */
-function onDevice(shape: number[], seed: number): tf.Tensor {
+export function onDevice(shape: number[], seed: number): tf.Tensor {
   return tf.tidy(() => tf.mul(tf.randomNormal(shape, 0, 1, 'float32', seed), 1));
 }
 
