@@ -16,6 +16,8 @@ export {TokenEmbedding, tokenEmbedding, TokenEmbeddingArgs} from './layers/token
 export {SelfAttention, selfAttention, SelfAttentionArgs, SelfAttentionCallArgs} from './layers/self_attention';
 export {Checkpoint, checkpoint, CheckpointArgs, CheckpointInfo} from './io/checkpoint';
 export {fileSystem, FileSystemHandler, FileSystemOptions, registerFileRouters} from './io/file_handler';
+export {checkedHttp, CheckedHttpHandler, CheckedHttpOptions} from './io/http_handler';
+export {LoadCheckOptions} from './io/validate';
 export {BackendChoice, useBestBackend, UseBestBackendArgs} from './backends';
 export {decoderBlock, encoderBlock, TransformerBlockArgs} from './layers/blocks';
 export {LayerNorm, layerNorm, LayerNormArgs} from './layers/layer_norm';
@@ -31,5 +33,8 @@ export {KerasOp, KerasOpArgs} from './keras/layers/keras_op';
 export {KerasLayerNormalization, KerasLayerNormalizationArgs} from './keras/layers/layer_normalization';
 export {KerasRMSNormalization, KerasRMSNormalizationArgs} from './keras/layers/rms_normalization';
 export {KerasGlobalAveragePooling1D, KerasGlobalAveragePooling1DArgs} from './keras/layers/global_average_pooling_1d';
+export {KerasGRU, KerasGRUArgs, KerasGRUCell, KerasGRUCellArgs} from './keras/layers/gru';
 export {FullyMaskedRows, MultiHeadAttention, multiHeadAttention, MultiHeadAttentionArgs, MultiHeadAttentionBuildConfig, MultiHeadAttentionCallArgs, MultiHeadAttentionInput} from './layers/multi_head_attention';
+export {AttentionConversionOptions, multiHeadAttentionFromSelfAttention, selfAttentionFromMultiHeadAttention} from './layers/attention_conversion';
 export {isKerasArchive, kerasArchiveHandler, kerasConfig, KerasFileDestination, KerasFileSink, KerasFileSource, KerasObject, KerasSaveResult, kerasWeightLayout, KerasWeightSlot, loadKerasWeights, saveKerasModel, saveKerasWeights} from './keras/keras_file';
+export {ApplyCachedArgs, AttentionCache, CACHE_LAYOUTS, CacheLayout, CreateCacheArgs, CrossAttentionCacheArgs, SelfAttentionCacheArgs} from './layers/attention_cache';

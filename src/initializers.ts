@@ -5,6 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {describeValue} from './args';
+
 // tfjs exports these base classes as types only, through its factories' return types.
 export type Initializer = ReturnType<typeof tf.initializers.zeros>;
 export type Regularizer = ReturnType<typeof tf.regularizers.l2>;
@@ -99,7 +101,8 @@ function isInstance(value: unknown): boolean {
 
 function resolve<T extends object>(
     value: Identifier<T>|null|undefined, argName: string, kind: string,
-    factories: Record<string, () => T>): T|null {
+    factories: Record<string, () => T>, layerName: string): T|null {
+  const context = layerName === '' ? '' : `${layerName}: `;
   if (value == null) {
     return null;
   }
@@ -110,7 +113,7 @@ function resolve<T extends object>(
     const factory = factories[normalizeName(value)];
     if (factory == null) {
       throw new Error(
-          `Unknown ${kind} name for ${argName}. Received: ${argName}='${value}'. ` +
+          `${context}Unknown ${kind} name for ${argName}. Received: ${argName}='${value}'. ` +
           `Known names: ${Object.keys(factories).join(', ')}.`);
     }
     return factory();
@@ -123,7 +126,7 @@ function resolve<T extends object>(
       undefined;
   if (entry == null) {
     throw new Error(
-        `Unknown ${kind} for ${argName}. Received: ${argName}=${JSON.stringify(value)}. ` +
+        `${context}Unknown ${kind} for ${argName}. Received: ${argName}=${describeValue(value)}. ` +
         `Pass a name, an instance, or {className, config} of a registered class.`);
   }
   const [cls, fromConfig] = entry;
@@ -131,18 +134,18 @@ function resolve<T extends object>(
 }
 
 export function resolveInitializer(
-    value: Identifier<Initializer>|undefined, argName: string): Initializer|null {
-  return resolve(value, argName, 'initializer', initializerFactories);
+    value: Identifier<Initializer>|undefined, argName: string, layerName = ''): Initializer|null {
+  return resolve(value, argName, 'initializer', initializerFactories, layerName);
 }
 
 export function resolveRegularizer(
-    value: Identifier<Regularizer>|undefined, argName: string): Regularizer|null {
-  return resolve(value, argName, 'regularizer', regularizerFactories);
+    value: Identifier<Regularizer>|undefined, argName: string, layerName = ''): Regularizer|null {
+  return resolve(value, argName, 'regularizer', regularizerFactories, layerName);
 }
 
 export function resolveConstraint(
-    value: Identifier<Constraint>|undefined, argName: string): Constraint|null {
-  return resolve(value, argName, 'constraint', constraintFactories);
+    value: Identifier<Constraint>|undefined, argName: string, layerName = ''): Constraint|null {
+  return resolve(value, argName, 'constraint', constraintFactories, layerName);
 }
 
 /** The `{className, config}` form that getConfig stores and the resolvers read back. */

@@ -165,6 +165,18 @@ def masked_rnn():
     return keras.Model(t, y, name="masked_rnn")
 
 
+def gru_models():
+    t = keras.Input((7,), dtype="int32", name="tokens")
+    e = layers.Embedding(20, 6, mask_zero=True, name="embed")(t)
+    h = layers.GRU(5, return_sequences=True, name="gru")(e)  # reset_after=True, Keras's default
+    h = layers.Bidirectional(layers.GRU(4, return_sequences=True, dropout=0.2,
+                                        recurrent_dropout=0.1), name="bigru")(h)
+    p = layers.GlobalAveragePooling1D(name="pool")(h)
+    old = layers.GRU(3, reset_after=False, name="gru_v1")(e)
+    y = layers.Dense(2, name="out")(layers.Concatenate(name="cat")([p, old]))
+    return keras.Model(t, y, name="gru_models")
+
+
 def conv_stack():
     x = keras.Input((12, 5), name="x")
     h = layers.Conv1D(8, 3, padding="same", activation="relu", name="conv1")(x)
@@ -342,6 +354,12 @@ def make_tensorflow_fixtures():
          "Conv1D (same, causal dilated, strided valid), BatchNormalization, pooling, "
          "SpatialDropout1D, Flatten, Reshape, Permute, Concatenate")
 
+    k2 = tfjs.keras2_model_json(tfjs.read_layers_weights(
+        os.path.join(ROOT, "test", "fixtures", "keras", "conv_stack"))[0])
+    save("keras2_conv_stack", m, [np.random.default_rng(70).normal(0, 1, (2, 12, 5)).astype("float32")],
+         "tf.keras 2 form of conv_stack (no masks: the same numbers in both versions)",
+         model_json=k2, fmt="keras2")
+
     m = ops_constants()
     randomize(m, 6)
     save("ops_constants", m, [rng.normal(0, 1, (2, 4, 3)).astype("float32"),
@@ -379,6 +397,17 @@ def make_tensorflow_fixtures():
     randomize(m, 11)
     save("sequential_mlp", m, [rng.normal(0, 1, (4, 5)).astype("float32")],
          "a Sequential model")
+
+    m = gru_models()
+    randomize(m, 71)
+    toks = tokens(np.random.default_rng(72), 3, 7, 20, [4, 7, 2])
+    save("gru_models", m, [toks],
+         "GRU (reset_after=True, Keras's default; and False), Bidirectional(GRU with dropout), "
+         "with the padding mask of an Embedding")
+    k2 = tfjs.keras2_model_json(tfjs.read_layers_weights(
+        os.path.join(ROOT, "test", "fixtures", "keras", "gru_models"))[0])
+    save("keras2_gru_models", m, [toks], "tf.keras 2 form of gru_models (same masks)",
+         model_json=k2, fmt="keras2")
 
 
 def make_jax_fixtures():

@@ -1,6 +1,7 @@
-"""Keras's own numbers for the MultiHeadAttention layer: test/fixtures/keras/mha/fixtures.json.
+"""Keras's own numbers for the MultiHeadAttention layer: test/fixtures/keras/mha/keras3.json
+(Keras 3) and keras2.json (Keras 2, tf.keras).
 
-Builds a Keras 3 `MultiHeadAttention` layer (named "mha") for each case of the table below, sets
+Builds a Keras `MultiHeadAttention` layer (named "mha") for each case of the table below, sets
 random weights, calls it on fixed inputs and records what the tests need:
 
 - `args`: the constructor arguments used (Keras's snake_case names);
@@ -9,35 +10,55 @@ random weights, calls it on fixed inputs and records what the tests need:
   `attention_mask` were passed, and which inputs carried a propagated (Keras) mask;
 - `inputs`: query, value (key, attention_mask) and the propagated masks, each {shape, values};
 - `weights`: every variable by its Keras path ("mha/query/kernel", ...), in Keras's order;
-- `keras_path`: which of Keras's two attention computations ran: "dot_product_attention"
-  (dropout 0 and no scores returned: a fully masked row gives the plain average of the values) or
-  "einsum" (a fully masked row gives zeros);
+- `keras_path`: which attention computation ran. Keras 3 has two: "dot_product_attention"
+  (dropout 0 and no scores returned: a fully masked row gives the plain average of the values)
+  and "einsum" (a fully masked row gives zeros). Keras 2 has one, "keras2": scores + (-1e9) where
+  masked, no zeroing after the softmax (a fully masked row averages the values);
 - `outputs`: the attention output (and scores), and the output's propagated mask.
 
 Propagated masks are made as Keras makes them: the masked time steps of the float inputs are
-exactly zero and a `keras.layers.Masking()` layer computes the mask, so the layer receives them
-through Keras's own mask propagation (query mask from the query, value/key masks filled in by
-`Layer.__call__`). Every call runs in inference mode.
+exactly zero and a `Masking()` layer computes the mask, so the layer receives them through
+Keras's own mask propagation. Every call runs in inference mode. Keras 2 has no `use_gate` and no
+`sliding_window`: its table leaves those cases out.
 
-Run by hand (Keras 3 with the TensorFlow or JAX backend), from the repository root:
+Run by hand, from the repository root:
 
-    python3 scripts/keras/make_mha_fixtures.py            # KERAS_BACKEND defaults to tensorflow
+    python3 scripts/keras/make_mha_fixtures.py            # Keras 3; KERAS_BACKEND defaults to tensorflow
+    python3 scripts/keras/make_mha_fixtures.py --keras 2  # Keras 2: needs tf_keras (pip install tf-keras)
     KERAS_BACKEND=jax python3 scripts/keras/make_mha_fixtures.py --check
         # --check: recompute every case and compare with the committed file instead of writing
 """
 import argparse
 import json
 import os
+import re
 import sys
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from keras.src import backend  # noqa: E402
 
-OUT = os.path.join("test", "fixtures", "keras", "mha", "fixtures.json")
+OUT_DIR = os.path.join("test", "fixtures", "keras", "mha")
+
+# Set by load_keras(): the Keras module, how it reads a tensor's mask and names a variable.
+keras = None
+get_mask = None
+variable_path = None
+
+
+def load_keras(version):
+    global keras, get_mask, variable_path
+    if version == 3:
+        import keras as k3
+        from keras.src import backend
+        keras, get_mask, variable_path = k3, backend.get_keras_mask, lambda v: v.path
+    else:
+        import tf_keras
+        keras = tf_keras
+        get_mask = lambda t: getattr(t, "_keras_mask", None)  # noqa: E731
+        variable_path = lambda v: v.name.split(":")[0]  # noqa: E731
+
 
 B = 2  # batch of every case
 
@@ -133,8 +154,12 @@ def tensor(x):
 
 
 def jsonable(x):
-    """get_config()/get_build_config() values as JSON (tuples become lists)."""
-    return json.loads(json.dumps(x, default=lambda o: list(o) if isinstance(o, tuple) else str(o)))
+    """get_config()/get_build_config() values as JSON: tuples and Keras 2's TensorShapes as lists."""
+    def default(o):
+        if hasattr(o, "as_list"):  # tf.TensorShape
+            return o.as_list()
+        raise TypeError(f"not JSON: {o!r}")
+    return json.loads(json.dumps(x, default=default))
 
 
 def make_attention_mask(kind, rng, t, s, heads):
@@ -153,7 +178,7 @@ def make_attention_mask(kind, rng, t, s, heads):
     return m
 
 
-def run_case(case, seed):
+def run_case(case, seed, version):
     rng = np.random.RandomState(seed)
     keras.utils.set_random_seed(seed)
     tq, dq = case["q"]
@@ -207,11 +232,11 @@ def run_case(case, seed):
     for variable in layer.weights:
         values = rng.uniform(-0.5, 0.5, tuple(variable.shape)).astype(np.float32)
         variable.assign(values)
-        weights.append({"path": variable.path, **tensor(values)})
+        weights.append({"path": variable_path(variable), **tensor(values)})
 
     result = call()
     output, scores = (result if case.get("scores") else (result, None))
-    output_mask = backend.get_keras_mask(output)
+    output_mask = get_mask(output)
 
     inputs = {"query": tensor(query), "value": tensor(value)}
     if key is not None:
@@ -223,16 +248,17 @@ def run_case(case, seed):
             time = tq if name == "query" else (case["k"][0] if name == "key" else tk)
             inputs[f"{name}_mask"] = tensor(mask_rows(masks[name], time))
     dropout = case["args"].get("dropout", 0.0)
-    outputs = {"output": tensor(keras.ops.convert_to_numpy(output))}
+    outputs = {"output": tensor(np.asarray(output))}
     if scores is not None:
-        outputs["scores"] = tensor(keras.ops.convert_to_numpy(scores))
-    outputs["output_mask"] = None if output_mask is None else \
-        tensor(keras.ops.convert_to_numpy(output_mask))
+        outputs["scores"] = tensor(np.asarray(scores))
+    outputs["output_mask"] = None if output_mask is None else tensor(np.asarray(output_mask))
+    # Keras 3's path notes in a name ("(einsum path: zeros)", ...) do not apply to Keras 2.
+    name = case["name"] if version == 3 else re.sub(r" \([^)]*\)", "", case["name"])
     return {
-        "name": case["name"],
+        "name": name,
         "args": jsonable(case["args"]),
         "config": jsonable(layer.get_config()),
-        "build_config": jsonable(layer.get_build_config()),
+        "build_config": jsonable(layer.get_build_config()) if version == 3 else None,
         "call": {
             "use_causal_mask": constants["use_causal_mask"],
             "return_attention_scores": constants["return_attention_scores"],
@@ -241,7 +267,8 @@ def run_case(case, seed):
             "attention_mask": attention_mask is not None,
             "propagated_masks": sorted(masks.keys()),
         },
-        "keras_path": "einsum" if dropout > 0 or case.get("scores") else "dot_product_attention",
+        "keras_path": "keras2" if version == 2 else
+                      "einsum" if dropout > 0 or case.get("scores") else "dot_product_attention",
         "inputs": inputs,
         "weights": weights,
         "outputs": outputs,
@@ -250,23 +277,31 @@ def run_case(case, seed):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--keras", type=int, choices=(2, 3), default=3,
+                        help="Keras 3 (keras) or Keras 2 (tf_keras); default 3")
     parser.add_argument("--check", action="store_true",
                         help="compare with the committed file instead of writing it")
     options = parser.parse_args()
+    load_keras(options.keras)
+    out = os.path.join(OUT_DIR, f"keras{options.keras}.json")
+    # Keras 2 has neither use_gate nor sliding_window.
+    cases = [(i, c) for i, c in enumerate(CASES)
+             if options.keras == 3 or not {"use_gate", "sliding_window"} & c["args"].keys()]
+    backend_name = keras.backend.backend()
     fixtures = {
         "about": "Made by scripts/keras/make_mha_fixtures.py: Keras's MultiHeadAttention outputs "
                  "for fixed inputs and random weights (see the script's docstring).",
         "keras_version": keras.__version__,
-        "backend": keras.backend.backend(),
+        "backend": backend_name,
     }
     if options.check:
-        with open(OUT) as f:
+        with open(out) as f:
             committed = json.load(f)
         worst = 0.0
         failed = []
-        for i, (case, old) in enumerate(zip(CASES, committed["cases"])):
+        for (i, case), old in zip(cases, committed["cases"]):
             try:
-                new = run_case(case, 100 + i)
+                new = run_case(case, 100 + i, options.keras)
             except Exception as e:  # a case this backend's Keras cannot run
                 failed.append(f"{case['name']}: {str(e).splitlines()[0]}")
                 continue
@@ -278,18 +313,18 @@ def main():
                 a = np.array(value["values"], dtype=np.float64)
                 b = np.array(old["outputs"][key]["values"], dtype=np.float64)
                 worst = max(worst, float(np.max(np.abs(a - b))) if a.size else 0.0)
-        print(f"{keras.backend.backend()} against the committed {committed['backend']}: "
-              f"max |diff| {worst:.2e} over {len(CASES) - len(failed)} cases")
+        print(f"{backend_name} against the committed {committed['backend']}: "
+              f"max |diff| {worst:.2e} over {len(cases) - len(failed)} cases")
         for line in failed:
             print(f"  not compared: {line}")
         sys.exit(0 if worst < 1e-5 else 1)
-    fixtures["cases"] = [run_case(case, 100 + i) for i, case in enumerate(CASES)]
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "w") as f:
+    fixtures["cases"] = [run_case(case, 100 + i, options.keras) for i, case in cases]
+    os.makedirs(OUT_DIR, exist_ok=True)
+    with open(out, "w") as f:
         json.dump(fixtures, f)
         f.write("\n")
-    print(f"wrote {len(CASES)} cases to {OUT} ({os.path.getsize(OUT)} bytes), "
-          f"Keras {keras.__version__}, {keras.backend.backend()} backend")
+    print(f"wrote {len(cases)} cases to {out} ({os.path.getsize(out)} bytes), "
+          f"Keras {keras.__version__}, {backend_name} backend")
 
 
 if __name__ == "__main__":

@@ -11,8 +11,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {ArgCheck, ArgSpec, checkArgs, checkTensorArg, is, Suggestion} from '../args';
+
 import {queryRowsMask} from './masks';
-import {PathOptions, PathResult} from './options';
+import {PATH_OPTION_SUGGESTIONS, PATH_OPTIONS, PathOptions, PathResult} from './options';
 import {fastCpuAttention} from './paths/fast_cpu';
 import {fusedAttention, fusedUnsupported} from './paths/fused';
 import {memoryEfficientAttention} from './paths/memory_efficient';
@@ -81,6 +83,7 @@ export interface DispatchOptions extends PathOptions {
  */
 export function choosePath(query: tf.Tensor, key: tf.Tensor,
                            options: DispatchOptions = {}): Exclude<AttentionPath, 'auto'> {
+  checkDispatchOptions('choosePath', options);
   const path = options.path ?? 'auto';
   checkPath(path);
   if (path !== 'auto') {
@@ -114,6 +117,8 @@ export function choosePath(query: tf.Tensor, key: tf.Tensor,
  */
 export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
                           options: DispatchOptions = {}): PathResult {
+  checkDispatchOptions('attention', options);
+  checkTensorArg('attention', options.queryMask, 'queryMask');
   const {path: _path, memoryBudgetBytes: _budget, queryMask = null, valueDim: _dv, ...pathOptions} =
       options;
   void [_path, _budget, _dv];
@@ -126,8 +131,8 @@ export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
     }
   }
   const result = run(chosen, query, key, value, pathOptions);
-  if (queryMask == null) {
-    return result;
+  if (queryMask == null || result.output.size === 0 || key.shape[key.rank - 2] === 0) {
+    return result;  // nothing to zero (and no size-0 kernel: see isEmpty in options.ts)
   }
   const [output, weights = null] = tf.tidy(() => {
     // [batch, (1,) timeQ, 1]: broadcasts over heads and the last axis. `where` (not a product)
@@ -139,6 +144,28 @@ export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
   });
   tf.dispose([result.output, result.weights].filter(t => t != null) as tf.Tensor[]);
   return {output: output!, weights: weights ?? null};
+}
+
+const DISPATCH_OPTIONS: ArgSpec = {
+  ...PATH_OPTIONS,
+  path: is.oneOf(ATTENTION_PATHS),
+  memoryBudgetBytes: {expected: 'a positive number of bytes', test: is.positiveNumber.test} as
+      ArgCheck,
+  valueDim: is.positiveInt,
+  queryMask: is.anything,  // checked by checkTensorArg and its shape
+};
+
+const DISPATCH_SUGGESTIONS: Record<string, Suggestion> = {
+  ...PATH_OPTION_SUGGESTIONS,
+  attentionPath: 'path',
+  budget: 'memoryBudgetBytes',
+  memoryBudget: 'memoryBudgetBytes',
+};
+
+/** Throws, naming the option, unless `options` holds only known, well-typed options. */
+function checkDispatchOptions(fn: string, options: unknown): void {
+  checkArgs(fn, options, DISPATCH_OPTIONS,
+            {layer: false, argName: 'options', suggestions: DISPATCH_SUGGESTIONS});
 }
 
 function run(path: Exclude<AttentionPath, 'auto'>, query: tf.Tensor, key: tf.Tensor,

@@ -9,6 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {ArgCheck, ArgSpec, checkArgs, checkTensorArg, describeValue, is, Suggestion} from '../args';
+
 import {checkMaskShape} from './masks';
 
 /** Options of `scaledDotProductAttention` (and of every path: see {@link PathOptions}). */
@@ -95,21 +97,47 @@ export interface Resolved {
   blockSize: number;
 }
 
+/** The options of every path and their checks (a path's options must be one of these). */
+export const PATH_OPTIONS: ArgSpec = {
+  mask: is.anything,  // checked by checkTensorArg and checkMaskShape
+  causal: is.boolean,
+  slidingWindow: is.positiveInt,
+  scale: is.finiteNumber,
+  dropout: {expected: 'in [0, 1)', test: is.rate.test} as ArgCheck,
+  training: is.boolean,
+  seed: is.finiteNumber,
+  needWeights: is.boolean,
+  blockSize: is.positiveInt,
+};
+
+/** Names people write for these options (PyTorch's, Keras's, the layers') → the option's name. */
+export const PATH_OPTION_SUGGESTIONS: Record<string, Suggestion> = {
+  attentionMask: 'mask',
+  attnMask: 'mask',
+  useCausalMask: 'causal',
+  isCausal: 'causal',
+  dropoutP: 'dropout',
+  dropoutRate: 'dropout',
+  returnAttentionWeights: 'needWeights',
+  returnAttentionScores: 'needWeights',
+  window: 'slidingWindow',
+  windowSize: 'slidingWindow',
+  keyMask: {note: 'pass key padding as mask, shaped [batch, 1, 1, timeK]'},
+};
+
 /**
  * Checks inputs and options as every path needs them and resolves the defaults. Throws an error
- * naming the argument and the value received.
+ * naming the argument and the value received; `fn` (the function called) starts the message.
  */
 export function resolve(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
-                        options: PathOptions = {}): Resolved {
-  checkInputs(query, key, value);
+                        options: PathOptions = {}, fn = 'attention'): Resolved {
+  checkArgs(fn, options, PATH_OPTIONS,
+            {layer: false, argName: 'options', suggestions: PATH_OPTION_SUGGESTIONS});
+  checkTensorArg(fn, options.mask, 'mask');
+  checkInputs(query, key, value, fn);
   const {mask = null, causal = false, dropout = 0, training = false, seed} = options;
-  checkDropout(dropout);
   const slidingWindow = options.slidingWindow ?? null;
-  checkSlidingWindow(slidingWindow);
   const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
-  if (!(Number.isInteger(blockSize) && blockSize > 0)) {
-    throw new Error(`blockSize must be a positive integer. Received: blockSize=${blockSize}`);
-  }
   const lead = query.shape.slice(0, -2);
   const timeQ = query.shape[query.rank - 2]!;
   const timeK = key.shape[key.rank - 2]!;
@@ -125,27 +153,72 @@ export function resolve(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
   };
 }
 
-/** Throws unless `dropout` is a rate in [0, 1). */
+/**
+ * Whether there is nothing to compute: batch (or heads), timeQ or timeK is 0. Every path then
+ * returns {@link emptyAttention} without running a kernel (tfjs-backend-wasm 4.22 fails on
+ * several size-0 kernels: `tf.where` corrupts its heap, a 2-D matMul returns uninitialised
+ * memory, a batch of 0 divides by zero).
+ */
+export function isEmpty(r: Resolved): boolean {
+  return r.slices === 0 || r.timeQ === 0 || r.timeK === 0;
+}
+
+/**
+ * The result of attention over empty shapes, as the standard formula gives it: output zeros
+ * `[..., timeQ, dv]` (with timeK = 0 every query row has no key, and a row with no allowed key
+ * gets output 0), weights zeros `[..., timeQ, timeK]` (empty). The output's gradients are zeros
+ * of the inputs' shapes.
+ */
+export function emptyAttention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, r: Resolved):
+    PathResult {
+  return {
+    output: connectedZeros([...r.lead, r.timeQ, r.dv], [query, key, value]),
+    weights: r.needWeights ? tf.zeros([...r.lead, r.timeQ, r.timeK]) : null,
+  };
+}
+
+/**
+ * Zeros of `shape` computed from `inputs` without running a kernel on them: their gradient with
+ * respect to each input is zeros of its shape (so `tf.grads` through an empty case works).
+ */
+export function connectedZeros(shape: number[], inputs: tf.Tensor[]): tf.Tensor {
+  const f = tf.customGrad(((...xs: tf.Tensor[]) => ({
+    value: tf.zeros(shape),
+    gradFunc: () => xs.slice(0, inputs.length).map(x => tf.zerosLike(x)),
+  })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as
+      (...xs: tf.Tensor[]) => tf.Tensor;
+  return f(...inputs);
+}
+
+/** Throws unless `dropout` is a rate in [0, 1); `context` starts the message. */
 export function checkDropout(dropout: unknown, argName = 'dropout', context = ''): void {
-  if (!(typeof dropout === 'number' && dropout >= 0 && dropout < 1)) {
+  if (!is.rate.test(dropout)) {
     throw new Error(`${context}${argName} must be in [0, 1). Received: ${argName}=${
-        JSON.stringify(dropout)}`);
+        describeValue(dropout)}`);
   }
 }
 
-/** Throws unless `window` is null (no window) or a positive integer. */
+/** Throws unless `window` is null (no window) or a positive integer; `context` starts it. */
 export function checkSlidingWindow(window: unknown, argName = 'slidingWindow', context = ''):
     void {
-  if (window != null && !(typeof window === 'number' && Number.isInteger(window) && window > 0)) {
+  if (window != null && !is.positiveInt.test(window)) {
     throw new Error(`${context}${argName} must be a positive integer or null. Received: ${
-        argName}=${JSON.stringify(window)}`);
+        argName}=${describeValue(window)}`);
   }
 }
 
-/** Throws a clear error unless query, key and value have ranks and shapes that fit. */
-export function checkInputs(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor): void {
+/**
+ * Throws a clear error unless query, key and value are float32 tensors whose ranks and shapes
+ * fit.
+ */
+export function checkInputs(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
+                            fn = 'attention'): void {
   const named = {query, key, value};
   for (const [name, t] of Object.entries(named)) {
+    if (!(t instanceof tf.Tensor) || t.isDisposed || t.dtype !== 'float32') {
+      throw new Error(`${fn}: ${name} must be a float32 tf.Tensor. Received: ${name}=${
+          describeValue(t)}${t instanceof tf.Tensor && t.isDisposed ? ' (disposed)' : ''}`);
+    }
     if (t.rank !== 3 && t.rank !== 4) {
       throw new Error(
           `${name} must have rank 3 [batch, time, d] or 4 [batch, heads, time, d]. ` +

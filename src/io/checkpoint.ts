@@ -1,6 +1,8 @@
 /**
  * Checkpoint: a `model.fit` callback that saves the model while it trains (the latest state
- * every few epochs, and the best one by a monitored metric), each save atomic.
+ * every few epochs, and the best one by a monitored metric), each save atomic. A model that has
+ * gone non-finite (a NaN or infinite monitored value or weight) is never saved over the last
+ * good one.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -31,6 +33,12 @@ export interface CheckpointArgs {
   mode?: 'min'|'max'|'auto';
   /** Save the optimizer's state too, so that training resumes exactly. Default true. */
   includeOptimizer?: boolean;
+  /**
+   * Stop training (as Keras's `TerminateOnNaN` does) at the end of the first epoch whose
+   * monitored value or any weight is not finite. Either way such an epoch is not saved: `latest`
+   * and `best` keep the last good model, and a warning says so. Default false.
+   */
+  terminateOnNaN?: boolean;
 }
 
 /** What a checkpoint writes into the model's `userDefinedMetadata.checkpoint`. */
@@ -52,10 +60,13 @@ export class Checkpoint extends tf.Callback {
   readonly every: number;
   readonly keepBest: boolean;
   readonly includeOptimizer: boolean;
+  readonly terminateOnNaN: boolean;
   private readonly requestedMonitor: string|undefined;
   private readonly requestedMode: 'min'|'max'|'auto';
   private best: number|null = null;
   private bestLoaded = false;
+  /** The epochs this run last saved to latest and best. */
+  private readonly saved: {latest: number|null, best: number|null} = {latest: null, best: null};
 
   constructor(args: CheckpointArgs) {
     super();
@@ -77,6 +88,12 @@ export class Checkpoint extends tf.Callback {
       throw new Error(`checkpoint: monitor must be the name of a logged value. Received: ` +
                       `monitor=${JSON.stringify(args.monitor)}`);
     }
+    for (const key of ['keepBest', 'includeOptimizer', 'terminateOnNaN'] as const) {
+      if (args[key] !== undefined && typeof args[key] !== 'boolean') {
+        throw new Error(`checkpoint: ${key} must be true or false. Received: ` +
+                        `${key}=${JSON.stringify(args[key])}`);
+      }
+    }
     if (every === 0 && !(args.keepBest ?? false)) {
       throw new Error('checkpoint: with every=0 and keepBest=false it would never save. Received: ' +
                       `every=0, keepBest=${JSON.stringify(args.keepBest)}`);
@@ -85,6 +102,7 @@ export class Checkpoint extends tf.Callback {
     this.every = every;
     this.keepBest = args.keepBest ?? false;
     this.includeOptimizer = args.includeOptimizer ?? true;
+    this.terminateOnNaN = args.terminateOnNaN ?? false;
     this.requestedMonitor = args.monitor;
     this.requestedMode = mode;
   }
@@ -109,15 +127,36 @@ export class Checkpoint extends tf.Callback {
     const numbers = await resolveLogs(logs);
     const monitor = this.monitorName(numbers);
     const value = numbers[monitor] ?? null;
-    if (this.every > 0 && done % this.every === 0) {
-      await this.saveTo(this.latestPath, {epoch: done, monitor, value});
+    const saveLatest = this.every > 0 && done % this.every === 0;
+    if (this.keepBest && value === null) {
+      throw new Error(`checkpoint: monitor '${monitor}' is not in the logs of epoch ${done}. ` +
+                      `Logged values: ${JSON.stringify(numbers)}`);
     }
-    if (!this.keepBest) {
+    if (!saveLatest && !this.keepBest) {
       return;
     }
-    if (value === null || !Number.isFinite(value)) {
-      throw new Error(`checkpoint: monitor '${monitor}' is not a finite number in the logs of ` +
-                      `epoch ${done}. Logged values: ${JSON.stringify(numbers)}`);
+    const problem = value !== null && !Number.isFinite(value) ?
+        `the monitored '${monitor}' is ${value}` : await this.nonFiniteWeight();
+    if (problem !== null) {
+      const targets = [saveLatest ? 'latest' : '', this.keepBest ? 'best' : ''].filter(t => t);
+      const last = targets.map(t => `${t}: ${this.saved[t as 'latest'|'best'] === null ?
+          'none this run' : `epoch ${this.saved[t as 'latest'|'best']}`}`).join(', ');
+      console.warn(`tfjs-self-attention: checkpoint: after epoch ${done} ${problem}, so ` +
+                   `${targets.join(' and ')} in ${this.path} ${targets.length > 1 ? 'were' : 'was'} ` +
+                   `not overwritten (last saved ${last}). ` + (this.terminateOnNaN ?
+                       'Training stops (terminateOnNaN).' :
+                       'Pass terminateOnNaN: true to stop training when this happens.'));
+      if (this.terminateOnNaN) {
+        this.model.stopTraining = true;
+      }
+      return;
+    }
+    if (saveLatest) {
+      await this.saveTo(this.latestPath, {epoch: done, monitor, value});
+      this.saved.latest = done;
+    }
+    if (!this.keepBest || value === null) {
+      return;
     }
     if (!this.bestLoaded) {
       this.best = await this.previousBest(monitor);
@@ -127,6 +166,33 @@ export class Checkpoint extends tf.Callback {
     if (this.best === null || (higherIsBetter ? value > this.best : value < this.best)) {
       await this.saveTo(this.bestPath, {epoch: done, monitor, value});
       this.best = value;
+      this.saved.best = done;
+    }
+  }
+
+  /**
+   * "weight 'x' has N non-finite values" for the first model weight (or, when it is saved,
+   * optimizer weight) holding a NaN or an infinity; null when all are finite.
+   */
+  private async nonFiniteWeight(): Promise<string|null> {
+    const named: Array<{name: string, tensor: tf.Tensor}> =
+        this.model.weights.map(w => ({name: w.originalName, tensor: w.read()}));
+    const optimizer = this.includeOptimizer ? this.model.optimizer : null;
+    const optimizerWeights = optimizer != null ? await optimizer.getWeights() : [];
+    named.push(...optimizerWeights.map(w => ({name: `optimizer ${w.name}`, tensor: w.tensor})));
+    if (named.length === 0) {
+      return null;
+    }
+    try {
+      const counts = tf.tidy(() => tf.stack(named.map(({tensor}) => tf.sum(tf.cast(
+          tf.logicalNot(tf.isFinite(tf.cast(tensor, 'float32'))), 'int32')))));
+      const values = await counts.data();
+      counts.dispose();
+      const first = values.findIndex(n => n > 0);
+      return first < 0 ? null :
+          `weight '${named[first]!.name}' has ${values[first]} non-finite value(s)`;
+    } finally {
+      tf.dispose(optimizerWeights.map(w => w.tensor).filter(t => !(t instanceof tf.Variable)));
     }
   }
 

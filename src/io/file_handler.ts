@@ -16,27 +16,16 @@ import * as tf from '@tensorflow/tfjs';
 
 import {AtomicWriteOptions, committedFolder, writeFolderAtomically} from './atomic_directory';
 import {readModelFiles, readUserFile} from './model_files';
-import {isNode, NodeModules, nodeModules} from './node_fs';
+import {code, isNode, NodeModules, nodeModules} from './node_fs';
 import {sha256Hex} from './sha256';
-import {checkLayerClasses, checkWeightsFitModel, fixedByteLength, ManifestGroup, parseModelJson, weightsByteLength} from './validate';
+import {checkedArtifacts, LoadCheckOptions, ManifestGroup, readWeightsManifest} from './validate';
 
 export const FILE_SCHEME = 'file://';
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
 
 /** Options of {@link fileSystem}. */
-export interface FileSystemOptions {
-  /**
-   * Build the model once while loading to check every weight's name and shape against the
-   * layers' configs, so that a mismatch fails with the file named and nothing half-built left.
-   * Costs one extra build of the model. Default true.
-   */
-  checkWeights?: boolean;
-  /**
-   * As tfjs's `LoadOptions.strict`: false lets weights without a layer, and layers without
-   * weights, pass the checks (shapes are still checked). Default true.
-   */
-  strict?: boolean;
+export interface FileSystemOptions extends LoadCheckOptions {
   /** Steps of the atomic save, for tests that kill the process at an exact point. */
   onSaveStep?: AtomicWriteOptions['onStep'];
 }
@@ -48,14 +37,12 @@ function stripScheme(path: string): string {
   return path.startsWith(FILE_SCHEME) ? path.slice(FILE_SCHEME.length) : path;
 }
 
-function code(e: unknown): string|undefined {
-  return (e as {code?: string})?.code;
-}
 
 /**
  * An IOHandler for a model folder on disk.
  * Saving: `path` is the folder (created if needed; an existing one is replaced atomically,
- * keeping files in it other than the model's own, e.g. a vocabulary).
+ * keeping every file in it other than model.json and weights.bin, e.g. a vocabulary; a link to
+ * a folder is saved through; the working directory and the folders above it are refused).
  * Loading: `path` is the model.json file, or the folder holding it.
  */
 export class FileSystemHandler implements tf.io.IOHandler {
@@ -102,30 +89,14 @@ export class FileSystemHandler implements tf.io.IOHandler {
         (modelJson as unknown as Record<string, unknown>)[key] = artifacts[key];
       }
     }
-    const replaced = await this.ownFiles(node, folder);
+    // Only the two files a save writes are replaced; everything else in the folder (a
+    // vocabulary, notes, files some other tool wrote) is carried over untouched.
     await writeFolderAtomically(folder, [
       {name: WEIGHTS_BIN, data: weightBytes},
       {name: MODEL_JSON, data: JSON.stringify(modelJson)},  // last: its presence means complete
-    ], {keep: name => !replaced.has(name), onStep: this.options.onSaveStep});
+    ], {keep: name => name !== MODEL_JSON && name !== WEIGHTS_BIN, onStep: this.options.onSaveStep,
+        label: this.path});
     return {modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts)};
-  }
-
-  /** Names in an existing model folder that a new save replaces: model.json and its weights. */
-  private async ownFiles(node: NodeModules, folder: string): Promise<Set<string>> {
-    const names = new Set([MODEL_JSON, WEIGHTS_BIN]);
-    try {
-      const json = JSON.parse(await node.fs.readFile(node.path.join(folder, MODEL_JSON), 'utf8'));
-      for (const group of json?.weightsManifest ?? []) {
-        for (const p of group?.paths ?? []) {
-          if (typeof p === 'string' && !p.includes('/') && !p.includes('\\')) {
-            names.add(p);
-          }
-        }
-      }
-    } catch {
-      // no model there yet, or an unreadable one: it is replaced either way
-    }
-    return names;
   }
 
   async load(): Promise<tf.io.ModelArtifacts> {
@@ -181,22 +152,15 @@ export class FileSystemHandler implements tf.io.IOHandler {
                             recovered: boolean, requestedFolder: string):
       Promise<tf.io.ModelArtifacts> {
     const text = new TextDecoder().decode(await readUserFile(file));
-    const modelJson = parseModelJson(text, file);
-    // Graph models (converted from TensorFlow) have no layers to check.
-    const layers = modelJson.format !== 'graph-model' &&
-        ('class_name' in modelJson.modelTopology || 'model_config' in modelJson.modelTopology);
-    if (layers) {
-      checkLayerClasses(modelJson.modelTopology, file);
-    }
-    const artifacts = await tf.io.getModelArtifactsForJSON(
-        modelJson, manifest => this.readWeights(manifest, folder, file));
-    if ((await folderIdentity(node, folder)) !== identity) {
-      throw new Error(`${folder} was replaced while it was read.`);
-    }
-    if (layers && (this.options.checkWeights ?? true)) {
-      await checkWeightsFitModel(modelJson.modelTopology, artifacts.weightSpecs ?? [], file,
-                                 this.options.strict ?? true);
-    }
+    const artifacts = await checkedArtifacts(
+        text, file, manifest => this.readWeights(manifest, folder, file), {
+          ...this.options,
+          afterRead: async () => {
+            if ((await folderIdentity(node, folder)) !== identity) {
+              throw new Error(`${folder} was replaced while it was read.`);
+            }
+          },
+        });
     if (recovered) {
       console.warn(`tfjs-self-attention: ${requestedFolder} is missing because a save to it was ` +
                    `interrupted; loaded the previous model from ${folder}. The next save to ` +
@@ -210,31 +174,11 @@ export class FileSystemHandler implements tf.io.IOHandler {
    * sizes are what the group's shapes and dtypes imply, and verifies their SHA-256 when the
    * group records one (see readModelFiles).
    */
-  private async readWeights(manifest: tf.io.WeightsManifestConfig, folder: string, file: string):
+  private readWeights(manifest: tf.io.WeightsManifestConfig, folder: string, file: string):
       Promise<[tf.io.WeightsManifestEntry[], ArrayBuffer]> {
-    const specs: tf.io.WeightsManifestEntry[] = [];
-    const chunks: Uint8Array[] = [];
-    for (const group of manifest as ManifestGroup[]) {
-      const expected = fixedByteLength(group.weights, file);  // null: string weights
-      const sizeSource = `its weightsManifest describes (${group.weights.length} weights). The ` +
-          'weights do not belong to this model.json or were cut short';
-      const data = concat(await readModelFiles(folder, group.paths, {
-        totalBytes: expected ?? undefined, sha256: group.sha256, listedIn: file, sizeSource,
-      }));
-      if (expected === null) {  // string lengths are in the data itself
-        const length = weightsByteLength(group.weights, data, file);
-        if (length !== data.byteLength) {
-          const where = group.paths.map(p => JSON.stringify(p)).join(', ');
-          throw new Error(`Cannot load ${file}: ${where} has ${data.byteLength} bytes, ` +
-                          `${data.byteLength < length ? 'shorter' : 'longer'} than the ` +
-                          `${Number.isFinite(length) ? length : 'more'} bytes ${sizeSource}.`);
-        }
-      }
-      specs.push(...group.weights);
-      chunks.push(data);
-    }
-    const all = concat(chunks);
-    return [specs, all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer];
+    return readWeightsManifest(manifest, file, (group, expected, sizeSource) => readModelFiles(
+        folder, group.paths,
+        {totalBytes: expected ?? undefined, sha256: group.sha256, listedIn: file, sizeSource}));
   }
 }
 
@@ -260,19 +204,6 @@ async function folderIdentity(node: NodeModules, folder: string): Promise<string
     }
     throw e;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) {
-    return parts[0]!;
-  }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }
 
 /**

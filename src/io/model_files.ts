@@ -16,8 +16,8 @@
  * Any failure is an Error that names the entry as the model lists it and the folder.
  * The folder itself is the caller's (the user's) choice and may be a symbolic link.
  */
-import {NodeFileHandle, NodeModules, nodeModules, NodeStats} from './node_fs';
-import {isSha256Hex, sha256Hex} from './sha256';
+import {code, NodeFileHandle, NodeModules, nodeModules, NodeStats} from './node_fs';
+import {isSha256Hex, sha256Mismatch} from './sha256';
 
 /** What {@link readModelFiles} checks besides confinement. Every field is optional. */
 export interface ReadModelFilesOptions {
@@ -59,9 +59,6 @@ export class ModelFileError extends Error {
   }
 }
 
-function code(e: unknown): string|undefined {
-  return (e as {code?: string})?.code;
-}
 
 function kindOf(stats: NodeStats): string {
   if (stats.isDirectory()) return 'a folder';
@@ -104,14 +101,10 @@ export async function readModelFiles(folder: string, names: string[],
     for (const [i, file] of files.entries()) {
       const bytes = await readExactly(file, listedIn);
       const expected = options.sha256?.[i];
-      if (expected != null) {
-        const actual = await sha256Hex(bytes);
-        if (actual !== expected.toLowerCase()) {
-          throw new ModelFileError(
-              `${listedIn}: the SHA-256 of ${file.path} is ${actual}, not the ${expected} ` +
-              'recorded for it: the file was changed or replaced after the model was saved.',
-              file.name, 'sha256');
-        }
+      const mismatch = expected == null ? null :
+          await sha256Mismatch(bytes, expected, listedIn, file.path);
+      if (mismatch !== null) {
+        throw new ModelFileError(mismatch, file.name, 'sha256');
       }
       data.push(bytes);
     }

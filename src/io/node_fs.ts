@@ -1,5 +1,5 @@
 /**
- * Node's `fs/promises`, `path` and `crypto`, reached only when a file is actually read or
+ * Node's `fs/promises`, `path`, `crypto` and `os`, reached only when a file is actually read or
  * written, so that the package still loads in a browser and its ESM bundle has no top-level
  * `import 'fs'`.
  *
@@ -77,11 +77,17 @@ export interface NodeCrypto {
   createHash(algorithm: 'sha256'): {update(data: Uint8Array): unknown, digest(encoding: 'hex'): string};
 }
 
+/** The part of `os` this package uses. */
+export interface NodeOs {
+  hostname(): string;
+}
+
 export interface NodeModules {
   fs: NodeFsPromises;
   constants: NodeFsConstants;
   path: NodePath;
   crypto: NodeCrypto;
+  os: NodeOs;
 }
 
 interface NodeProcess {
@@ -91,6 +97,11 @@ interface NodeProcess {
   platform: string;
   cwd(): string;
   kill(pid: number, signal: number): boolean;
+}
+
+/** The `code` of a Node error ('ENOENT', 'EACCES', …), or undefined. */
+export function code(e: unknown): string|undefined {
+  return (e as {code?: string})?.code;
 }
 
 /** `process` when running under Node, else undefined. */
@@ -106,7 +117,7 @@ export function isNode(): boolean {
 
 let cached: Promise<NodeModules>|undefined;
 
-/** Node's `fs/promises`, `fs.constants`, `path` and `crypto`; rejects with a clear message outside Node. */
+/** Node's `fs/promises`, `fs.constants`, `path`, `crypto` and `os`; rejects with a clear message outside Node. */
 export function nodeModules(): Promise<NodeModules> {
   cached ??= load();
   return cached;
@@ -123,14 +134,15 @@ async function load(): Promise<NodeModules> {
   if (typeof proc.getBuiltinModule === 'function') {
     const fs = proc.getBuiltinModule('fs') as FsModule;
     return {fs: fs.promises, constants: fs.constants, path: proc.getBuiltinModule('path') as NodePath,
-            crypto: proc.getBuiltinModule('crypto') as NodeCrypto};
+            crypto: proc.getBuiltinModule('crypto') as NodeCrypto,
+            os: proc.getBuiltinModule('os') as NodeOs};
   }
   // A variable specifier: bundlers do not follow it. TypeScript's CommonJS output turns this
   // into require(); in the ESM bundle it stays a real dynamic import.
-  const names = ['fs', 'path', 'crypto'];
-  const [fsModule, path, crypto] = await Promise.all(
+  const names = ['fs', 'path', 'crypto', 'os'];
+  const [fsModule, path, crypto, os] = await Promise.all(
       names.map(name => import(/* webpackIgnore: true */ /* @vite-ignore */ name)));
   const fs = (fsModule.promises != null ? fsModule : fsModule.default) as FsModule;
   return {fs: fs.promises, constants: fs.constants, path: (path.default ?? path) as NodePath,
-          crypto: (crypto.default ?? crypto) as NodeCrypto};
+          crypto: (crypto.default ?? crypto) as NodeCrypto, os: (os.default ?? os) as NodeOs};
 }

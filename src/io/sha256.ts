@@ -20,6 +20,18 @@ export async function sha256Hex(data: Uint8Array): Promise<string> {
   return sha256HexSync(data);
 }
 
+/**
+ * Null when `data` has the SHA-256 `expected` (hex, either case); else the error message, which
+ * names `where` (the file) and `listedIn` (the model.json that recorded the hash).
+ */
+export async function sha256Mismatch(data: Uint8Array, expected: string, listedIn: string,
+                                     where: string): Promise<string|null> {
+  const actual = await sha256Hex(data);
+  return actual === expected.toLowerCase() ? null :
+      `${listedIn}: the SHA-256 of ${where} is ${actual}, not the ${expected} recorded for it: ` +
+      'the file was changed or replaced after the model was saved.';
+}
+
 /** True for a string that can be a SHA-256 in hex (64 hex digits, either case). */
 export function isSha256Hex(value: unknown): value is string {
   return typeof value === 'string' && /^[0-9a-fA-F]{64}$/.test(value);

@@ -8,7 +8,18 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {KerasGlobalAveragePooling1D} from './layers/global_average_pooling_1d';
+import {KerasGRU} from './layers/gru';
+import {KerasCall} from './layers/keras_call';
+import {KerasOp} from './layers/keras_op';
+import {KerasLayerNormalization} from './layers/layer_normalization';
+import {KerasRMSNormalization} from './layers/rms_normalization';
 import {KerasModelPlan} from './topology';
+
+/** The package's layer classes that plans name (importing them registers them). */
+const KERAS_LAYERS: readonly string[] = [KerasCall, KerasOp, KerasLayerNormalization,
+                                         KerasRMSNormalization, KerasGlobalAveragePooling1D,
+                                         KerasGRU].map(c => c.className);
 
 /** One weight of the Keras model and the tfjs variable that holds it. */
 export interface KerasWeight {
@@ -33,7 +44,7 @@ function makeLayer(className: string, config: tf.serialization.ConfigDict): tf.l
   const entry = tf.serialization.SerializationMap.getMap().classNameMap[className];
   if (entry === undefined) {
     throw new Error(`the layer class '${className}' is not registered (import the package that ` +
-                    'defines it before loading)');
+                    `defines it before loading; this one registers ${KERAS_LAYERS.join(', ')})`);
   }
   const [cls, fromConfig] = entry;
   // a copy: tfjs layer constructors write into the config they are given

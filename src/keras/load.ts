@@ -17,17 +17,14 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {FILE_SCHEME, FileSystemHandler, MODEL_JSON} from '../io/file_handler';
+import {fetchModelFiles} from '../io/http_handler';
 import {readModelFiles, readUserFile} from '../io/model_files';
 import {isNode, nodeModules} from '../io/node_fs';
 import {fixedByteLength, ManifestGroup, parseModelJson} from '../io/validate';
-import './activations';
 import {buildKerasModel} from './build';
+import {isKerasArchiveSource, KerasFileSource, loadKerasArchiveModel} from './keras_file';
+import {rememberKerasOrigin} from './save_origin';
 import {Dict, isDict} from './config';
-import './layers/global_average_pooling_1d';
-import './layers/keras_call';
-import './layers/keras_op';
-import './layers/layer_normalization';
-import './layers/rms_normalization';
 import {modelConfigOf, planKerasModel} from './topology';
 import {AssignWeightsOptions, assignConverterWeights} from './weights';
 
@@ -126,7 +123,6 @@ function httpFiles(url: string, options: LoadKerasModelOptions): KerasFiles {
   const fetchFunc = options.fetchFunc ??
       ((u: string, init?: RequestInit) => tf.env().platform.fetch(u, init));
   const base = new URL(url, (globalThis as {location?: {href: string}}).location?.href);
-  const folder = new URL('.', base);
   const get = async (target: URL, what: string): Promise<Response> => {
     let response: Response;
     try {
@@ -147,17 +143,19 @@ function httpFiles(url: string, options: LoadKerasModelOptions): KerasFiles {
       return parseModelJson(text, base.href) as unknown as Dict;
     },
     async weights(modelJson: Dict) {
-      const manifest = (modelJson['weightsManifest'] ?? []) as tf.io.WeightsManifestConfig;
+      // Each group's files, confined to the model.json's folder, held to the manifest's sizes
+      // while fetched, SHA-256 verified when recorded.
+      const manifest = (modelJson['weightsManifest'] ?? []) as ManifestGroup[];
       const buffers: ArrayBuffer[] = [];
       for (const group of manifest) {
-        for (const path of group.paths) {
-          const target = new URL(path, folder);
-          if (target.origin !== folder.origin || !target.pathname.startsWith(folder.pathname) ||
-              target.pathname.slice(folder.pathname.length).includes('/')) {
-            throw new Error(`Cannot load ${base.href}: its weights file '${path}' is not in the ` +
-                            `model's folder ${folder.href}.`);
-          }
-          buffers.push(await (await get(target, `weights file '${path}'`)).arrayBuffer());
+        const parts = await fetchModelFiles(base, group.paths, {
+          totalBytes: fixedByteLength(group.weights, base.href) ?? undefined, sha256: group.sha256,
+          sizeSource: `its weightsManifest describes (${group.weights.length} weights)`,
+          fetchFunc: fetchFunc as typeof fetch, requestInit: options.requestInit,
+        });
+        for (const part of parts) {
+          buffers.push(part.buffer.slice(part.byteOffset, part.byteOffset + part.byteLength) as
+                       ArrayBuffer);
         }
       }
       return {specs: manifest.flatMap(g => g.weights), data: buffers};
@@ -170,21 +168,15 @@ function byteLength(data: tf.io.WeightData): number {
   return Array.isArray(data) ? data.reduce((n, b) => n + b.byteLength, 0) : data.byteLength;
 }
 
-/** The bytes `specs` describe (strings excepted, which Keras models do not have). */
-function expectedBytes(specs: tf.io.WeightsManifestEntry[]): number {
-  const size: Record<string, number> = {float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2,
-                                        float16: 2};
-  return specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) *
-                                    (size[s.quantization?.dtype ?? s.dtype] ?? 4), 0);
-}
-
 /**
  * Loads a Keras model that `tensorflowjs_converter` wrote (model.json + weight shards), from
  * Keras 3 or tf.keras 2, as a trainable tf.LayersModel whose layers compute what Keras's do
  * (masks included).
  *
  * `source`: a `file://` URL or a plain path (Node; the model.json or its folder), an http(s)
- * URL of the model.json, or an IOHandler. Strict by default: every weight in the file is used
+ * URL of the model.json, or an IOHandler; or a Keras 3 `.keras` file (read directly, no
+ * converter): a path or URL ending in '.keras', a local file that is a zip, its bytes
+ * (Uint8Array, ArrayBuffer) or a Blob. Strict by default: every weight in the file is used
  * and every weight of the model set (`{strict: false}` loosens both).
  *
  * ```js
@@ -197,8 +189,11 @@ function expectedBytes(specs: tf.io.WeightsManifestEntry[]): number {
  * Throws a KerasUnsupportedError listing everything unsupported (before any weight is read),
  * and errors naming the file and the layer for anything else that does not fit.
  */
-export async function loadKerasModel(source: string|tf.io.IOHandler,
+export async function loadKerasModel(source: string|tf.io.IOHandler|KerasFileSource,
                                      options: LoadKerasModelOptions = {}): Promise<tf.LayersModel> {
+  if (await isKerasArchiveSource(source)) {  // a Keras 3 .keras file (keras_file.ts)
+    return loadKerasArchiveModel(source as KerasFileSource, handler => loadKerasModel(handler, options));
+  }
   let files: KerasFiles;
   if (source instanceof FileSystemHandler) {
     files = await fileFiles(source.path);
@@ -228,18 +223,24 @@ export async function loadKerasModel(source: string|tf.io.IOHandler,
   const plan = planKerasModel(modelConfig, {source: files.source, kerasVersion});
   const weights = await files.weights(modelJson);
   const manifestSpecs = specsOf(modelJson);
-  if (manifestSpecs.length > 0 && weights.specs.length === manifestSpecs.length &&
-      byteLength(weights.data) !== expectedBytes(weights.specs)) {
+  const expected = fixedByteLength(weights.specs, files.source);
+  if (manifestSpecs.length > 0 && expected !== null && byteLength(weights.data) !== expected) {
     throw new Error(`${files.source}: its weight files have ${byteLength(weights.data)} bytes, not ` +
-                    `the ${expectedBytes(weights.specs)} its weightsManifest describes.`);
+                    `the ${expected} its weightsManifest describes.`);
   }
   // Strict loads write every weight: no need to run the initializers first.
-  const built = buildKerasModel(plan, {initializeWeights: !(options.strict ?? true)});
+  let built;
+  try {
+    built = buildKerasModel(plan, {initializeWeights: !(options.strict ?? true)});
+  } catch (e) {
+    throw new Error(`${files.source}: ${(e as Error).message}`);
+  }
   try {
     assignConverterWeights(built, weights.specs, weights.data, files.source, options);
   } catch (e) {
     built.model.dispose();
     throw e;
   }
+  rememberKerasOrigin(built.model, modelConfig as Dict, built.weights);  // for saveKerasModel
   return built.model;
 }

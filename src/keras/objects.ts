@@ -69,9 +69,11 @@ export function initializer(value: unknown, where: string, report: Report): Conf
       }
       return {className: 'Constant', config: {value: c['value'] as number}};
     case 'randomnormal':
+    case 'normal':
       return {className: 'RandomNormal',
               config: {mean: num('mean', 0), stddev: num('stddev', 0.05), seed: seed(c)}};
     case 'randomuniform':
+    case 'uniform':
       return {className: 'RandomUniform',
               config: {minval: num('minval', -0.05), maxval: num('maxval', 0.05), seed: seed(c)}};
     case 'truncatednormal':

@@ -76,7 +76,9 @@ type Rule = (layer: KerasLayer, ctx: RuleContext) => Translation|null;
 
 /** Reads a layer config key by key; `finish` reports the keys no one read. */
 class Reader {
-  private readonly seen = new Set<string>(['name', 'trainable', 'dtype', 'autocast']);
+  // the input shape a (first) layer may carry is read by the Sequential reader (config.ts)
+  private readonly seen = new Set<string>(['name', 'trainable', 'dtype', 'autocast',
+                                           'batch_input_shape', 'batch_shape', 'input_shape']);
 
   constructor(private readonly layer: KerasLayer, private readonly ctx: RuleContext,
               private readonly cls = layer.className) {
@@ -459,8 +461,14 @@ function recurrentConfig(layer: KerasLayer, ctx: RuleContext, r: Reader):
   if (cls === 'LSTM') {
     config['unitForgetBias'] = r.bool('unit_forget_bias', true);
   }
+  let resetAfter = false;
   if (cls === 'GRU') {
-    r.only('reset_after', ctx.version === 3 ? true : false, false);
+    // tfjs's GRU has only reset_after=false; KerasGRUCell runs the other, Keras's default
+    const value = r.get('reset_after', true);  // the default since tf.keras 2.0
+    if (typeof value !== 'boolean') {
+      ctx.report(`GRU argument reset_after=${preview(value, 20)}`);
+    }
+    resetAfter = value === true;
     config['resetAfter'] = false;
   }
   r.only('stateful', false);
@@ -469,7 +477,25 @@ function recurrentConfig(layer: KerasLayer, ctx: RuleContext, r: Reader):
   r.ignore('unroll', 'implementation', 'seed');
   const zero = r.bool('zero_output_for_mask', false);
   const cell = {LSTM: 'lstm_cell', GRU: 'gru_cell', SimpleRNN: 'simple_rnn_cell'}[cls]!;
-  return {config, cell, zero};
+  return {config: resetAfter ? kerasGRU(config) : config, cell, zero};
+}
+
+/** A GRU with reset_after=true: a KerasGRU (this package's), with the same arguments. */
+function kerasGRU(config: ConfigDict): ConfigDict {
+  const {resetAfter: _, ...rest} = config;
+  void _;
+  return {...rest, className: 'KerasGRU'};
+}
+
+/** The tfjs class of a recurrent config (kerasGRU's carries its own). */
+function recurrentClass(keras: string, config: ConfigDict): string {
+  return (config['className'] as string|undefined) ?? keras;
+}
+
+function withoutClass(config: ConfigDict): ConfigDict {
+  const {className: _, ...rest} = config;
+  void _;
+  return rest;
 }
 
 /** tfjs's cells cache dropout masks between calls: such layers run through a KerasCall. */
@@ -481,10 +507,9 @@ function recurrent(layer: KerasLayer, ctx: RuleContext): Translation {
   const r = new Reader(layer, ctx);
   const {config, cell, zero} = recurrentConfig(layer, ctx, r);
   r.finish();
-  const useBias = config['useBias'] as boolean;
-  const weights = ['kernel', 'recurrent_kernel', ...(useBias ? ['bias'] : [])];
+  const weights = ['kernel', 'recurrent_kernel', ...(config['useBias'] ? ['bias'] : [])];
   const states = layer.className === 'LSTM' ? 2 : 1;
-  return {className: layer.className, config,
+  return {className: recurrentClass(layer.className, config), config: withoutClass(config),
           weights: weights.map(w => [`${layer.name}/${cell}/${w}`, `${layer.name}/${w}`]),
           call: 'single', consumesMask: true,
           outputMask: config['returnSequences'] ? 'pass' : 'none',
@@ -552,7 +577,8 @@ function bidirectional(layer: KerasLayer, ctx: RuleContext): Translation|null {
   delete config['goBackwards'];
   return {className: 'Bidirectional',
           config: {name: layer.name, trainable: layer.config['trainable'] !== false,
-                   layer: {className: innerClass, config: {...config, name: innerName}},
+                   layer: {className: recurrentClass(innerClass, config),
+                           config: {...withoutClass(config), name: innerName}},
                    mergeMode},
           weights, call: 'single', consumesMask: true,
           outputMask: config['returnSequences'] ? 'pass' : 'none',
@@ -743,8 +769,12 @@ export const SUPPORTED_LAYERS: readonly string[] = Object.keys(RULES).sort();
  * that layers' configs carry.
  */
 function isOpLayer(layer: KerasLayer): boolean {
-  if (!(layer.className in OPS)) {
+  if (layer.className === 'InputLayer') {
     return false;
+  }
+  if (!(layer.className in OPS)) {  // an unknown class: ops' configs have neither of these
+    return !(layer.className in RULES) && !('trainable' in layer.config) &&
+        !('dtype' in layer.config);
   }
   return !(layer.className in RULES) || !('trainable' in layer.config);
 }

@@ -47,7 +47,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {Dict, isDict, KerasConfigError, KerasGraph, KerasLayer, KerasNode, KerasValue,
+import {isDict, KerasConfigError, KerasGraph, KerasLayer, KerasNode, KerasValue,
         readKerasConfig, refKey, TensorRef, tensorsOf} from './config';
 import {CallArg} from './layers/keras_call';
 import {OpArg} from './layers/keras_op';
@@ -425,7 +425,7 @@ class Planner {
   private runLayer(layer: KerasLayer, index: number, node: KerasNode, t: Translation): void {
     const [firstArg, ...rest] = node.args;
     const first = this.tensors(firstArg);
-    if (first === null || (t.call === 'single' && first.length !== 1 && firstArg?.kind !== 'list')) {
+    if (first === null) {
       this.report(`a call whose first argument is not a tensor`);
       return;
     }
@@ -759,10 +759,10 @@ function flatNumbers(value: unknown): number[]|null {
 
 /** The `model_config` of a converter model.json's `modelTopology` (or the topology itself). */
 export function modelConfigOf(topology: unknown): {modelConfig: unknown, kerasVersion?: string} {
+  const version = isDict(topology) ? topology['keras_version'] : undefined;
+  const kerasVersion = typeof version === 'string' ? version : undefined;
   if (isDict(topology) && 'model_config' in topology) {
-    const version = (topology as Dict)['keras_version'];
-    return {modelConfig: topology['model_config'],
-            kerasVersion: typeof version === 'string' ? version : undefined};
+    return {modelConfig: topology['model_config'], kerasVersion};
   }
-  return {modelConfig: topology};
+  return {modelConfig: topology, kerasVersion};
 }

@@ -70,10 +70,9 @@ export function matchConverterWeights(built: BuiltKerasModel, specs: tf.io.Weigh
       return undefined;
     });
     const byPosition = positional.get(layer);
-    if (named.some(s => s === undefined) && byPosition !== undefined &&
-        byPosition.size === weights.length && named.every(s => s === undefined)) {
-      [...byPosition.keys()].sort((a, b) => a - b)
-          .forEach((k, i) => chosen.set(weights[i]!, byPosition.get(k)!));
+    if (named.every(s => s === undefined) && byPosition?.size === weights.length) {
+      [...byPosition!.keys()].sort((a, b) => a - b)
+          .forEach((k, i) => chosen.set(weights[i]!, byPosition!.get(k)!));
       continue;
     }
     weights.forEach((w, i) => {

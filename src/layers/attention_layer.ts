@@ -35,7 +35,7 @@ import * as tf from '@tensorflow/tfjs';
 import {attention, AttentionPath} from '../attention/dispatch';
 import {checkScoresFitBackend} from '../attention/limits';
 import {andMasks, paddingMask, toBool} from '../attention/masks';
-import {PathResult} from '../attention/options';
+import {connectedZeros, PathResult} from '../attention/options';
 import {matMul2d} from '../ops/matmul';
 
 /** Throws unless `x` (`[batch, time, features]`) has `expected` features. */
@@ -69,6 +69,9 @@ export function dense(x: tf.Tensor, kernel: tf.LayerVariable, bias: tf.LayerVari
     const [batch, time, features] = x.shape as [number, number, number];
     const w = kernel.read();
     const units = w.size / w.shape[0]!;
+    if (batch * time === 0) {  // no size-0 kernel (wasm fails on them)
+      return connectedZeros([batch, time, units], bias == null ? [x, w] : [x, w, bias.read()]);
+    }
     let y: tf.Tensor = matMul2d(x.reshape([batch * time, features]),
                                 w.reshape([w.shape[0]!, units]) as tf.Tensor2D);
     if (bias != null) {
@@ -81,6 +84,9 @@ export function dense(x: tf.Tensor, kernel: tf.LayerVariable, bias: tf.LayerVari
 /** `[batch, time, heads*size]` → `[batch, heads, time, size]`: head h takes columns h*size…. */
 export function splitHeads(x: tf.Tensor, heads: number, size: number): tf.Tensor {
   const [batch, time] = x.shape as [number, number, number];
+  if (x.size === 0) {
+    return x.reshape([batch, heads, time, size]);  // nothing to move (wasm's size-0 transpose fails)
+  }
   return tf.tidy(() => x.reshape([batch, time, heads, size]).transpose([0, 2, 1, 3]));
 }
 
@@ -96,6 +102,9 @@ export function projectHeads(x: tf.Tensor, kernel: tf.LayerVariable, bias: tf.La
 /** `[batch, heads, timeQ, size]` → `[batch, timeQ, heads*size]`, the heads side by side. */
 export function mergeHeads(x: tf.Tensor): tf.Tensor {
   const [batch, heads, timeQ, size] = x.shape as [number, number, number, number];
+  if (x.size === 0) {
+    return x.reshape([batch, timeQ, heads * size]);  // nothing to move (see splitHeads)
+  }
   return tf.tidy(() => x.transpose([0, 2, 1, 3]).reshape([batch, timeQ, heads * size]));
 }
 
@@ -111,6 +120,10 @@ export function projectOutput(merged: tf.Tensor, kernel: tf.LayerVariable,
     const [batch, timeQ, width] = merged.shape as [number, number, number];
     const w = kernel.read();
     const units = w.size / width;
+    if (batch * timeQ === 0) {  // no size-0 kernel (wasm fails on them)
+      return connectedZeros([batch, timeQ, units],
+                            bias == null ? [merged, w] : [merged, w, bias.read()]);
+    }
     let y: tf.Tensor = matMul2d(merged.reshape([batch * timeQ, width]),
                                 w.reshape([width, units]) as tf.Tensor2D);
     if (bias != null) {

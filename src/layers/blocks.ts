@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {ArgSpec, checkArgs, is, Suggestion} from '../args';
 import {Identifier, Initializer, resolveInitializer} from '../initializers';
 import {feedForward} from './feed_forward';
 import {layerNorm} from './layer_norm';
@@ -44,7 +45,30 @@ function modelDim(x: tf.SymbolicTensor, what: string): number {
   return d;
 }
 
+const BLOCK_ARGS: ArgSpec = {
+  numHeads: is.positiveInt,
+  keyDim: is.positiveInt,
+  ffDim: is.positiveInt,
+  activation: is.oneOf(['relu', 'gelu']),
+  dropout: is.rate,
+  epsilon: is.positiveNumber,
+  kernelInitializer: is.anything,
+  name: is.anything,  // checked as a layer name by each layer it prefixes
+};
+
+const BLOCK_SUGGESTIONS: Record<string, Suggestion> = {
+  heads: 'numHeads',
+  headSize: 'keyDim',
+  hiddenDim: 'ffDim',
+  intermediateDim: 'ffDim',
+  dff: 'ffDim',
+  dropoutRate: 'dropout',
+  layerNormEpsilon: 'epsilon',
+  eps: 'epsilon',
+};
+
 function resolve(args: TransformerBlockArgs, d: number, what: string) {
+  checkArgs(what, args, BLOCK_ARGS, {layer: false, suggestions: BLOCK_SUGGESTIONS});
   const numHeads = args.numHeads ?? 4;
   if (!(Number.isInteger(numHeads) && numHeads > 0)) {
     throw new Error(`${what}: numHeads must be a positive integer. Received: numHeads=${
@@ -71,7 +95,7 @@ function resolve(args: TransformerBlockArgs, d: number, what: string) {
     activation: args.activation ?? 'relu',
     epsilon: args.epsilon ?? 1e-6,
     kernelInitializer:
-        resolveInitializer(args.kernelInitializer ?? 'glorotUniform', 'kernelInitializer')!,
+        resolveInitializer(args.kernelInitializer ?? 'glorotUniform', 'kernelInitializer', what)!,
     name: (part: string) => prefix == null ? undefined : `${prefix}_${part}`,
   };
 }

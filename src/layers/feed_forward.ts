@@ -8,8 +8,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {ArgSpec, checkArgs, checkCallArgs, checkTensorArg, is, LAYER_CALL_ARGS, Suggestion} from '../args';
 import {Identifier, Initializer, resolveInitializer, serialize} from '../initializers';
 import {matMul2d} from '../ops/matmul';
+import {buildWeights, initializing} from './build';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = Array<number|null>;
@@ -39,25 +41,14 @@ export class FeedForward extends tf.layers.Layer {
   private b2: tf.LayerVariable|null = null;
 
   constructor(args: FeedForwardArgs) {
-    super(args);
-    for (const name of ['hiddenDim', 'outputDim'] as const) {
-      const value = args?.[name];
-      if ((name === 'hiddenDim' || value != null) &&
-          !(typeof value === 'number' && Number.isInteger(value) && value > 0)) {
-        throw new Error(`FeedForward: ${name} must be a positive integer. Received: ${name}=${
-            JSON.stringify(value)}`);
-      }
-    }
+    super(checkArgs('FeedForward', args, ARGS, {required: ['hiddenDim'], suggestions: SUGGESTIONS}));
     const activation = args.activation ?? 'relu';
-    if (activation !== 'relu' && activation !== 'gelu') {
-      throw new Error(`FeedForward: activation must be 'relu' or 'gelu'. Received: activation=${
-          JSON.stringify(args.activation)}`);
-    }
     this.hiddenDim = args.hiddenDim;
     this.outputDimArg = args.outputDim ?? null;
     this.activation = activation;
     this.kernelInitializer =
-        resolveInitializer(args.kernelInitializer ?? 'glorotUniform', 'kernelInitializer')!;
+        resolveInitializer(args.kernelInitializer ?? 'glorotUniform', 'kernelInitializer',
+                           'FeedForward')!;
     this.supportsMasking = true;
   }
 
@@ -75,18 +66,24 @@ export class FeedForward extends tf.layers.Layer {
     const features = FeedForward.features(inputShape);
     const out = this.outputDimArg ?? features;
     const zeros = tf.initializers.zeros();
-    this.w1 = this.addWeight('inner_kernel', [features, this.hiddenDim], 'float32',
-                             this.kernelInitializer);
-    this.b1 = this.addWeight('inner_bias', [this.hiddenDim], 'float32', zeros);
-    this.w2 = this.addWeight('outer_kernel', [this.hiddenDim, out], 'float32',
-                             this.kernelInitializer);
-    this.b2 = this.addWeight('outer_bias', [out], 'float32', zeros);
+    const kernel = (name: string, shape: number[]) => initializing(
+        'FeedForward', 'kernelInitializer', name, shape, this.kernelInitializer,
+        () => this.addWeight(name, shape, 'float32', this.kernelInitializer));
+    buildWeights(this, () => {
+      this.w1 = kernel('inner_kernel', [features, this.hiddenDim]);
+      this.b1 = this.addWeight('inner_bias', [this.hiddenDim], 'float32', zeros);
+      this.w2 = kernel('outer_kernel', [this.hiddenDim, out]);
+      this.b2 = this.addWeight('outer_bias', [out], 'float32', zeros);
+    });
     this.built = true;
   }
 
-  override call(inputs: tf.Tensor|tf.Tensor[]): tf.Tensor {
+  override call(inputs: tf.Tensor|tf.Tensor[], kwargs: {mask?: unknown, training?: boolean} = {}):
+      tf.Tensor {
+    checkCallArgs('FeedForward', kwargs, LAYER_CALL_ARGS);
+    const x = inputs instanceof Array ? inputs[0]! : inputs;  // [batch, time, features]
+    checkTensorArg('FeedForward', x, 'inputs');
     return tf.tidy(() => {
-      const x = inputs instanceof Array ? inputs[0]! : inputs;  // [batch, time, features]
       const [batch, time, features] = x.shape as [number, number, number];
       const w1 = this.w1!.read();
       if (features !== w1.shape[0]) {
@@ -122,6 +119,27 @@ tf.serialization.registerClass(FeedForward);
 export function feedForward(args: FeedForwardArgs): FeedForward {
   return new FeedForward(args);
 }
+
+const ARGS: ArgSpec = {
+  hiddenDim: is.positiveInt,
+  outputDim: is.positiveInt,
+  activation: is.oneOf(['relu', 'gelu']),
+  kernelInitializer: is.anything,
+};
+
+/** Names from Keras, PyTorch and elsewhere that people write for FeedForward's arguments. */
+const SUGGESTIONS: Record<string, Suggestion> = {
+  units: 'hiddenDim',
+  intermediateDim: 'hiddenDim',
+  intermediateSize: 'hiddenDim',
+  dff: 'hiddenDim',
+  ffDim: 'hiddenDim',
+  hiddenSize: 'hiddenDim',
+  filterSize: 'hiddenDim',
+  dimFeedforward: 'hiddenDim',
+  useBias: {note: 'FeedForward always has biases'},
+  biasInitializer: {note: 'FeedForward\'s biases start at zero'},
+};
 
 /** 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
 function gelu(x: tf.Tensor): tf.Tensor {

@@ -10,6 +10,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {ArgSpec, checkArgs, checkCallArgs, checkTensorArg, is, LAYER_CALL_ARGS, Suggestion} from '../args';
+
+import {buildWeights} from './build';
+
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = Array<number|null>;
 
@@ -27,13 +31,8 @@ export class LayerNorm extends tf.layers.Layer {
   private beta: tf.LayerVariable|null = null;
 
   constructor(args: LayerNormArgs = {}) {
-    super(args);
-    const epsilon = args.epsilon ?? 1e-6;
-    if (!(typeof epsilon === 'number' && epsilon > 0)) {
-      throw new Error(`LayerNorm: epsilon must be a positive number. Received: epsilon=${
-          JSON.stringify(args.epsilon)}`);
-    }
-    this.epsilon = epsilon;
+    super(checkArgs('LayerNorm', args, ARGS, {suggestions: SUGGESTIONS}));
+    this.epsilon = args?.epsilon ?? 1e-6;
     this.supportsMasking = true;
   }
 
@@ -43,14 +42,19 @@ export class LayerNorm extends tf.layers.Layer {
     if (features == null) {
       throw new Error(`LayerNorm needs a known last dimension. Received: input shape [${shape}]`);
     }
-    this.gamma = this.addWeight('gamma', [features], 'float32', tf.initializers.ones());
-    this.beta = this.addWeight('beta', [features], 'float32', tf.initializers.zeros());
+    buildWeights(this, () => {
+      this.gamma = this.addWeight('gamma', [features], 'float32', tf.initializers.ones());
+      this.beta = this.addWeight('beta', [features], 'float32', tf.initializers.zeros());
+    });
     this.built = true;
   }
 
-  override call(inputs: tf.Tensor|tf.Tensor[]): tf.Tensor {
+  override call(inputs: tf.Tensor|tf.Tensor[], kwargs: {mask?: unknown, training?: boolean} = {}):
+      tf.Tensor {
+    checkCallArgs('LayerNorm', kwargs, LAYER_CALL_ARGS);
+    const x = inputs instanceof Array ? inputs[0]! : inputs;  // [..., features]
+    checkTensorArg('LayerNorm', x, 'inputs');
     return tf.tidy(() => {
-      const x = inputs instanceof Array ? inputs[0]! : inputs;  // [..., features]
       const mean = tf.mean(x, -1, true);                         // [..., 1]
       const centered = tf.sub(x, mean);
       const variance = tf.mean(tf.square(centered), -1, true);   // [..., 1]
@@ -69,6 +73,21 @@ export class LayerNorm extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(LayerNorm);
+
+const ARGS: ArgSpec = {epsilon: is.positiveNumber};
+
+/** Names from Keras, PyTorch and elsewhere that people write for LayerNorm's arguments. */
+const SUGGESTIONS: Record<string, Suggestion> = {
+  eps: 'epsilon',
+  layerNormEps: 'epsilon',
+  layerNormEpsilon: 'epsilon',
+  axis: {note: 'LayerNorm normalizes over the last axis only'},
+  normalizedShape: {note: 'LayerNorm normalizes over the last axis, whatever its size'},
+  center: {note: 'LayerNorm always learns beta'},
+  scale: {note: 'LayerNorm always learns gamma'},
+  elementwiseAffine: {note: 'LayerNorm always learns gamma and beta'},
+  rmsScaling: {note: 'not supported: LayerNorm subtracts the mean'},
+};
 
 /** Factory in the style of `tf.layers.*`. */
 export function layerNorm(args?: LayerNormArgs): LayerNorm {

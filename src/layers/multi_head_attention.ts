@@ -13,18 +13,20 @@
  * Rows with no key to attend ("fully masked rows") get what Keras gives them:
  * | fullyMaskedRows | such a row's attention output (before the output projection) | scores |
  * | --- | --- | --- |
- * | 'keras3' (default) | dropout 0 and no scores returned (Keras 3's `dot_product_attention` path): the plain average of the row's values; otherwise (Keras 3's einsum path): 0 | 0 |
+ * | 'keras3' (default) | dropout 0 and no scores returned (Keras 3's `dot_product_attention` path): the plain average of the row's values; otherwise (Keras 3's einsum path): 0 | 0 (when returned) |
  * | 'average' (Keras 2) | the plain average of the values | 1 / timeK |
  * | 'zeros' (this package's SelfAttention) | 0 | 0 |
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {AttentionPath, checkBudget, checkPath, DEFAULT_MEMORY_BUDGET_BYTES} from '../attention/dispatch';
-import {andMasks, checkMaskShape, toBool} from '../attention/masks';
-import {checkDropout, checkSlidingWindow} from '../attention/options';
+import {ArgCheck, ArgSpec, checkArgs, checkCallArgs, checkMaskArg, checkTensorArg, is, MAX_SIZE,
+        Suggestion} from '../args';
+import {ATTENTION_PATHS, AttentionPath, DEFAULT_MEMORY_BUDGET_BYTES} from '../attention/dispatch';
+import {andMasks, toBool} from '../attention/masks';
 import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint,
         resolveInitializer, resolveRegularizer, serialize} from '../initializers';
-import {checkPositiveInt} from './args';
+import {ApplyCachedArgs, AttentionCache, checkCacheArgs, checkCachedCall, contextCache,
+        CreateCacheArgs, emptySelfCache} from './attention_cache';
 import {attend, AttendOptions, checkFeatures, checkTokenMask, dense, mergeHeads, projectHeads,
         projectOutput, scoresMask} from './attention_layer';
 
@@ -200,22 +202,6 @@ export interface MultiHeadAttentionCallArgs {
   mask?: tf.Tensor|Array<tf.Tensor|null>|null;
 }
 
-const CALL_ARG_NAMES = ['value', 'key', 'attentionMask', 'queryMask', 'valueMask', 'keyMask',
-                        'useCausalMask', 'returnAttentionScores', 'training', 'mask'];
-const TENSOR_CALL_ARGS: MultiHeadAttentionInput[] =
-    ['value', 'key', 'attentionMask', 'queryMask', 'valueMask', 'keyMask'];
-
-/** Keys a constructor (or a config) may hold: tfjs's layer arguments and the layer's own. */
-const KNOWN_ARGS = new Set([
-  'inputShape', 'batchInputShape', 'batchSize', 'dtype', 'name', 'trainable', 'weights',
-  'inputDType', 'numHeads', 'keyDim', 'valueDim', 'dropout', 'useBias', 'outputShape',
-  'attentionAxes', 'slidingWindow', 'useGate', 'kernelInitializer', 'biasInitializer',
-  'kernelRegularizer', 'biasRegularizer', 'activityRegularizer', 'kernelConstraint',
-  'biasConstraint', 'seed', 'softmaxRobustMasking', 'queryShape', 'valueShape', 'keyShape',
-  'buildConfig', 'useCausalMask', 'returnAttentionScores', 'inputOrder', 'fullyMaskedRows',
-  'attentionPath', 'memoryBudgetBytes',
-]);
-
 /** Sizes fixed when the layer is built. */
 interface Dims {
   query: number;
@@ -298,7 +284,9 @@ export class MultiHeadAttention extends tf.layers.Layer {
   /** The positional input layout, or null for the default by count. */
   inputOrder: MultiHeadAttentionInput[]|null;
 
+  /** `outputShape` as a list, or null; `outputShapeGiven` as given (Keras 2 keeps a number). */
   private readonly outputShapeArg: number[]|null;
+  private readonly outputShapeGiven: number|number[]|null;
   private readonly attentionAxesArg: number[]|null;
   private readonly softmaxRobustMasking: boolean|null;
   private readonly kernelInitializer: Initializer;
@@ -326,42 +314,27 @@ export class MultiHeadAttention extends tf.layers.Layer {
   private activityLoss: tf.Scalar|null = null;
 
   constructor(args: MultiHeadAttentionArgs) {
-    super(withoutOwnArgs(args));
-    checkKnownArgs(args);
-    const a = args ?? {} as MultiHeadAttentionArgs;
-    this.numHeads = requiredPositiveInt(a.numHeads, 'numHeads');
-    this.keyDim = requiredPositiveInt(a.keyDim, 'keyDim');
-    checkPositiveInt(CLASS, a.valueDim, 'valueDim');
+    super(checkArgs(CLASS, args, ARGS, {required: ['numHeads', 'keyDim'], suggestions: SUGGESTIONS}));
+    const a = args;
+    this.numHeads = a.numHeads;
+    this.keyDim = a.keyDim;
     this.valueDim = a.valueDim ?? this.keyDim;
     this.dropout = a.dropout ?? 0;
-    checkDropout(this.dropout, 'dropout', `${CLASS}: `);
-    this.useBias = bool(a.useBias, 'useBias', true);
-    this.useGate = bool(a.useGate, 'useGate', false);
-    this.outputShapeArg = outputShapeOf(a.outputShape);
-    this.attentionAxesArg = attentionAxesOf(a.attentionAxes);
-    checkSlidingWindow(a.slidingWindow, 'slidingWindow', `${CLASS}: `);
+    this.useBias = a.useBias ?? true;
+    this.useGate = a.useGate ?? false;
+    this.outputShapeGiven = a.outputShape ?? null;
+    this.outputShapeArg = a.outputShape == null ? null : [a.outputShape].flat();
+    this.attentionAxesArg = a.attentionAxes == null ? null : [1];
     this.slidingWindow = a.slidingWindow ?? null;
-    if (a.seed != null && !Number.isInteger(a.seed)) {
-      throw new Error(`MultiHeadAttention: seed must be an integer or null. Received: seed=${
-          JSON.stringify(a.seed)}`);
-    }
     this.seed = a.seed ?? null;
-    this.softmaxRobustMasking =
-        a.softmaxRobustMasking == null ? null : bool(a.softmaxRobustMasking, 'softmaxRobustMasking', false);
-    this.useCausalMask = bool(a.useCausalMask, 'useCausalMask', false);
-    this.returnAttentionScores = bool(a.returnAttentionScores, 'returnAttentionScores', false);
-    this.inputOrder = a.inputOrder == null ? null : checkInputOrder(a.inputOrder, 'inputOrder');
+    this.softmaxRobustMasking = a.softmaxRobustMasking ?? null;
+    this.useCausalMask = a.useCausalMask ?? false;
+    this.returnAttentionScores = a.returnAttentionScores ?? false;
+    this.inputOrder = a.inputOrder ?? null;
     const keras2 = 'queryShape' in a || a.softmaxRobustMasking != null;
     this.fullyMaskedRows = a.fullyMaskedRows ?? (keras2 ? 'average' : 'keras3');
-    if (!FULLY_MASKED_ROWS.includes(this.fullyMaskedRows)) {
-      throw new Error(`MultiHeadAttention: fullyMaskedRows must be one of ${
-          FULLY_MASKED_ROWS.map(r => `'${r}'`).join(', ')}. Received: fullyMaskedRows=${
-          JSON.stringify(a.fullyMaskedRows)}`);
-    }
     this.attentionPath = a.attentionPath ?? 'auto';
-    checkPath(this.attentionPath, 'attentionPath', 'MultiHeadAttention: ');
     this.memoryBudgetBytes = a.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
-    checkBudget(this.memoryBudgetBytes, 'memoryBudgetBytes', 'MultiHeadAttention: ');
     this.kernelInitializer =
         resolveInitializer(a.kernelInitializer ?? 'glorotUniform', 'kernelInitializer')!;
     this.biasInitializer = resolveInitializer(a.biasInitializer ?? 'zeros', 'biasInitializer')!;
@@ -398,10 +371,12 @@ export class MultiHeadAttention extends tf.layers.Layer {
   override apply(inputs: tf.Tensor|tf.Tensor[]|tf.SymbolicTensor|tf.SymbolicTensor[],
                  kwargs: MultiHeadAttentionCallArgs = {}):
       tf.Tensor|tf.Tensor[]|tf.SymbolicTensor|tf.SymbolicTensor[] {
-    const unknown = Object.keys(kwargs).filter(k => !CALL_ARG_NAMES.includes(k));
-    if (unknown.length > 0) {
-      throw new Error(`MultiHeadAttention '${this.name}': unknown call argument(s) ${
-          unknown.join(', ')}. Known: ${CALL_ARG_NAMES.join(', ')}.`);
+    checkCallArgs(CLASS, kwargs, CALL_ARGS, CALL_SUGGESTIONS);
+    if (!(list0IsSymbolic(inputs))) {
+      for (const name of TENSOR_CALL_ARGS) {
+        checkTensorArg(CLASS, kwargs[name as keyof typeof kwargs], name);
+      }
+      checkMaskArg(CLASS, kwargs.mask);
     }
     const given = TENSOR_CALL_ARGS.filter(name => kwargs[name as keyof typeof kwargs] != null);
     let list: Array<tf.Tensor|tf.SymbolicTensor>;
@@ -417,8 +392,7 @@ export class MultiHeadAttention extends tf.layers.Layer {
     } else {
       list = Array.isArray(inputs) ? inputs : [inputs];
     }
-    layout = checkInputOrder(layout ?? this.inputOrder ?? defaultOrder(list.length, this.name),
-                             'the inputs');
+    layout = layout ?? this.inputOrder ?? defaultOrder(list.length, this.name);
     if (layout.length !== list.length) {
       throw new Error(`MultiHeadAttention '${this.name}': inputOrder [${layout}] names ${
           layout.length} inputs. Received: ${list.length} inputs.`);
@@ -509,6 +483,107 @@ export class MultiHeadAttention extends tf.layers.Layer {
     });
   }
 
+  // ---- Decoding step by step (see src/layers/attention_cache.ts) ------------------------------
+
+  /**
+   * A cache for {@link applyCached}: `{batchSize, maxLength}` for causal self-attention (query,
+   * value and key the same tokens), `{context, contextMask?}` for cross-attention to a fixed
+   * `context` `[batch, timeK, valueFeatures]` (used as value and key, projected once). The
+   * layer must be built. Dispose the cache when done.
+   *
+   * ```ts
+   * const mha = multiHeadAttention({numHeads: 2, keyDim: 16});
+   * mha.apply([x, x], {useCausalMask: true});              // builds it
+   * const cache = mha.createCache({batchSize: 1, maxLength: 64});
+   * const y = mha.applyCached(xNew, cache);                 // [1, tNew, 32]
+   * cache.dispose();
+   * ```
+   */
+  createCache(args: CreateCacheArgs): AttentionCache {
+    const dims = this.cacheDims('createCache');
+    const spec = checkCacheArgs(`${CLASS} '${this.name}'`, args, dims.value);
+    if (spec.kind === 'self') {
+      if (dims.value !== dims.query || dims.key !== dims.query) {
+        throw new Error(`${CLASS}.createCache: a self-attention cache needs query, value and ` +
+                        `key of the same size. Received: layer '${this.name}' built for query ${
+                            dims.query}, value ${dims.value}, key ${dims.key} features`);
+      }
+      return emptySelfCache(this, spec, this.numHeads, this.keyDim, this.valueDim);
+    }
+    if (dims.key !== dims.value) {
+      throw new Error(`${CLASS}.createCache: a cross-attention cache uses context as value and ` +
+                      `key, so they must have the same size. Received: layer '${
+                          this.name}' built for value ${dims.value}, key ${dims.key} features`);
+    }
+    const h = this.numHeads;
+    const [keys, values] = tf.tidy(() => [
+      projectHeads(spec.context, this.keyDense.kernel, this.keyDense.bias, h, this.keyDim),
+      projectHeads(spec.context, this.valueDense.kernel, this.valueDense.bias, h, this.valueDim),
+    ]);  // [batch, heads, timeK, keyDim|valueDim]
+    return contextCache(this, keys!, values!, spec.contextMask);  // the cache owns them
+  }
+
+  /**
+   * The layer's output for new tokens `xNew` `[batch, tNew, queryFeatures]` →
+   * `[batch, tNew, ...outputShape]` (with `returnAttentionScores` also the scores over the keys
+   * so far), attending to `cache`: with a self-attention cache, causally (as a call with
+   * `useCausalMask: true`) to every token so far and the new ones, which it keeps; with a
+   * cross-attention cache, to the context. The rows equal the full call's. Inference only. A
+   * padding `mask` with a self-attention cache needs `fullyMaskedRows: 'zeros'` (Keras's rules
+   * for rows with no key average over keys a step has not seen yet).
+   */
+  applyCached(xNew: tf.Tensor, cache: AttentionCache, options: ApplyCachedArgs = {}):
+      tf.Tensor|tf.Tensor[] {
+    const dims = this.cacheDims('applyCached');
+    const mask = checkCachedCall(`${CLASS} '${this.name}'`, this, xNew, cache, dims.query,
+                                 options);
+    if (cache.kind === 'self' && mask != null && this.fullyMaskedRows !== 'zeros') {
+      throw new Error(`${CLASS}.applyCached: a padding mask with a self-attention cache needs ` +
+                      `fullyMaskedRows: 'zeros' (the '${this.fullyMaskedRows}' rule averages a ` +
+                      `row with no key over every key, later ones included). Received: ` +
+                      `fullyMaskedRows='${this.fullyMaskedRows}' and a mask`);
+    }
+    const [batch, tNew] = xNew.shape as [number, number, number];
+    const h = this.numHeads;
+    const returnScores = this.returnAttentionScores;
+    return tf.tidy(() => {
+      const q = projectHeads(xNew, this.queryDense.kernel, this.queryDense.bias, h, this.keyDim);
+      const added = cache.kind === 'cross' ? null : {
+        keys: projectHeads(xNew, this.keyDense.kernel, this.keyDense.bias, h, this.keyDim),
+        values: projectHeads(xNew, this.valueDense.kernel, this.valueDense.bias, h,
+                             this.valueDim),
+        mask,
+      };  // [batch, heads, tNew, keyDim|valueDim]
+      const step = cache.step(tNew, {causal: cache.kind === 'self' || this.useCausalMask,
+                                     slidingWindow: this.slidingWindow}, added);
+      const options: AttendOptions = {
+        mask: step.mask, queryMask: mask, path: this.attentionPath,
+        memoryBudgetBytes: this.memoryBudgetBytes, needWeights: returnScores,
+        layerName: `${CLASS} '${this.name}'`,
+      };
+      // Self: every row has a key (its own), so Keras's empty-row rule never applies.
+      const {output, weights} = cache.kind === 'self' ?
+          attend(q, step.keys, step.values, options) :
+          this.attendLikeKeras(q, step.keys, step.values, options);
+      const merged = mergeHeads(output);  // [batch, tNew, heads·valueDim]
+      const gated = this.gateDense == null ? merged :
+          tf.mul(merged, tf.sigmoid(dense(xNew, this.gateDense.kernel, this.gateDense.bias)));
+      const result = projectOutput(gated, this.outputDense.kernel, this.outputDense.bias)
+                         .reshape([batch, tNew, ...dims.output]);  // [batch, tNew, ...outputShape]
+      step.commit();
+      return returnScores ?
+          [result, weights!.slice([0, 0, 0, 0], [-1, -1, -1, step.visible])] : result;
+    });
+  }
+
+  private cacheDims(fn: string): Dims {
+    if (this.dims == null) {
+      throw new Error(`${CLASS}.${fn} needs a built layer: call apply() or build() first. ` +
+                      `Received: layer '${this.name}' not built.`);
+    }
+    return this.dims;
+  }
+
   /**
    * Steps 3–6 (`attend`, the core), then Keras's rule for rows with no key to attend: with
    * 'average' (resolved from {@link FullyMaskedRows}), such a row gets the plain average of the
@@ -569,7 +644,12 @@ export class MultiHeadAttention extends tf.layers.Layer {
     }
     const as4 = mask.rank === 3 ? mask.expandDims(1) :
         mask.reshape([...new Array<number>(4 - mask.rank).fill(1), ...mask.shape]);
-    checkMaskShape(as4, [batch, this.numHeads, timeQ, timeK], 'attentionMask');
+    const scores = [batch, this.numHeads, timeQ, timeK];
+    if (!as4.shape.every((size, i) => size === 1 || size === scores[i])) {
+      throw new Error(`${CLASS} '${this.name}': attentionMask must broadcast to the attention ` +
+                      `scores [batch, numHeads, timeQ, timeK] = [${scores}] (a 3-D mask is ` +
+                      `[batch, timeQ, timeK]). Received: attentionMask with shape [${mask.shape}].`);
+    }
     return toBool(as4);
   }
 
@@ -626,10 +706,6 @@ export class MultiHeadAttention extends tf.layers.Layer {
       const asked = kwargs[name];
       if (asked == null || asked === this[name]) {
         continue;
-      }
-      if (typeof asked !== 'boolean') {
-        throw new Error(`MultiHeadAttention '${this.name}': ${name} must be a boolean. Received: ${
-            name}=${JSON.stringify(asked)}`);
       }
       if (!first) {
         throw differ(name, this[name], asked);
@@ -725,13 +801,14 @@ export class MultiHeadAttention extends tf.layers.Layer {
   override getConfig(): tf.serialization.ConfigDict {
     const shapes = this.builtShapes;
     const config: tf.serialization.ConfigDict = {
+      dtype: 'float32',
       numHeads: this.numHeads,
       keyDim: this.keyDim,
       valueDim: this.valueDim,
       dropout: this.dropout,
       useBias: this.useBias,
       useGate: this.useGate,
-      outputShape: this.outputShapeArg,
+      outputShape: this.outputShapeGiven,
       attentionAxes: this.attentionAxesArg ?? (this.built ? [1] : null),
       slidingWindow: this.slidingWindow,
       kernelInitializer: serialize(this.kernelInitializer),
@@ -787,98 +864,126 @@ export class MultiHeadAttention extends tf.layers.Layer {
 }
 tf.serialization.registerClass(MultiHeadAttention);
 
-/** Factory in the style of `tf.layers.*`. */
+/**
+ * Factory in the style of `tf.layers.*`: `new MultiHeadAttention(args)`.
+ *
+ * ```ts
+ * // Keras: MultiHeadAttention(num_heads=2, key_dim=8)(query, value, attention_mask=mask)
+ * const mha = multiHeadAttention({numHeads: 2, keyDim: 8});
+ * const out = mha.apply(query, {value, attentionMask: mask});  // [batch, timeQ, queryFeatures]
+ * ```
+ */
 export function multiHeadAttention(args: MultiHeadAttentionArgs): MultiHeadAttention {
   return new MultiHeadAttention(args);
 }
 
+// ---- Arguments -----------------------------------------------------------------------------
+
+const TENSOR_CALL_ARGS: MultiHeadAttentionInput[] =
+    ['value', 'key', 'attentionMask', 'queryMask', 'valueMask', 'keyMask'];
+
+/** Whether `v` is `outputShape`: a positive integer or a non-empty list of them. */
+function isOutputShape(v: unknown): boolean {
+  const list = typeof v === 'number' ? [v] : v;
+  return Array.isArray(list) && list.length > 0 && list.every(d => is.positiveInt.test(d));
+}
+
+/** Keras's default attention axes (the time axis of `[batch, time, features]`), in each form. */
+function isDefaultAxes(v: unknown): boolean {
+  const list = typeof v === 'number' ? [v] : v;
+  return Array.isArray(list) && list.length === 1 && (list[0] === 1 || list[0] === -2);
+}
+
+function isInputOrder(v: unknown): boolean {
+  return Array.isArray(v) && v[0] === 'query' &&
+      v.every(n => INPUT_NAMES.includes(n as MultiHeadAttentionInput)) &&
+      new Set(v).size === v.length && (v.includes('value') || !v.includes('key'));
+}
+
+/** A build shape: `[batch, time, features]` with null for unknown sizes (rank checked at build). */
+const BUILD_SHAPE: ArgCheck = {
+  expected: 'a shape [batch, time, features] (null for an unknown size)',
+  test: v => Array.isArray(v) &&
+      v.every(d => d === null || (typeof d === 'number' && Number.isInteger(d) && d > 0 && d <= MAX_SIZE)),
+};
+
+/** The layer's own arguments and their checks (tfjs's layer arguments are known too). */
+const ARGS: ArgSpec = {
+  numHeads: is.positiveInt,
+  keyDim: is.positiveInt,
+  valueDim: is.positiveInt,
+  dropout: is.rate,
+  useBias: is.boolean,
+  outputShape: {expected: 'a positive integer or a list of positive integers', test: isOutputShape},
+  attentionAxes: {
+    expected: "Keras's default only, attention over the time axis of [batch, time, features] " +
+        '(null, 1, [1], -2 or [-2]); other axes are not supported',
+    test: isDefaultAxes,
+  },
+  slidingWindow: is.positiveInt,
+  useGate: is.boolean,
+  kernelInitializer: is.anything,
+  biasInitializer: is.anything,
+  kernelRegularizer: is.anything,
+  biasRegularizer: is.anything,
+  activityRegularizer: is.anything,
+  kernelConstraint: is.anything,
+  biasConstraint: is.anything,
+  seed: is.integer,
+  softmaxRobustMasking: is.boolean,
+  queryShape: BUILD_SHAPE,
+  valueShape: BUILD_SHAPE,
+  keyShape: BUILD_SHAPE,
+  buildConfig: is.object,
+  useCausalMask: is.boolean,
+  returnAttentionScores: is.boolean,
+  inputOrder: {
+    expected: `a list that starts with 'query' and names each of ${
+        INPUT_NAMES.slice(1).map(n => `'${n}'`).join(', ')} at most once ('key' only with 'value')`,
+    test: isInputOrder,
+  },
+  fullyMaskedRows: is.oneOf(FULLY_MASKED_ROWS),
+  attentionPath: is.oneOf(ATTENTION_PATHS),
+  memoryBudgetBytes: {expected: 'a positive number of bytes', test: is.positiveNumber.test},
+};
+
+const CALL_NOTE = "it is a call argument: layer.apply(query, {value, attentionMask, ...})";
+
+/** Names people write for the layer's arguments (Keras's are camelCased before this). */
+const SUGGESTIONS: Record<string, Suggestion> = {
+  causal: 'useCausalMask',
+  isCausal: 'useCausalMask',
+  returnAttentionWeights: 'returnAttentionScores',
+  outputDim: 'outputShape',
+  heads: 'numHeads',
+  headDim: 'keyDim',
+  path: 'attentionPath',
+  flashAttention: {note: "a speed switch of Keras's backends; here the path is attentionPath"},
+  value: {note: CALL_NOTE},
+  key: {note: CALL_NOTE},
+  attentionMask: {note: CALL_NOTE},
+  mask: {note: CALL_NOTE},
+};
+
+/** Keyword arguments of `apply` (tensors checked as tensors apart). */
+const CALL_ARGS: ArgSpec = {
+  value: is.anything, key: is.anything, attentionMask: is.anything, queryMask: is.anything,
+  valueMask: is.anything, keyMask: is.anything, useCausalMask: is.boolean,
+  returnAttentionScores: is.boolean, training: is.boolean, mask: is.anything,
+};
+
+const CALL_SUGGESTIONS: Record<string, Suggestion> = {
+  causal: 'useCausalMask',
+  returnAttentionWeights: 'returnAttentionScores',
+  query: {note: 'the query is the first argument: layer.apply(query, {value})'},
+  numHeads: {note: 'a constructor argument: multiHeadAttention({numHeads, keyDim})'},
+};
+
 // ---- Helpers -------------------------------------------------------------------------------
 
-/** The args without this layer's own keys, for tfjs's Layer constructor. */
-function withoutOwnArgs(args: MultiHeadAttentionArgs): LayerArgs {
-  const a = (args ?? {}) as unknown as Record<string, unknown>;
-  const base: Record<string, unknown> = {};
-  for (const key of ['inputShape', 'batchInputShape', 'batchSize', 'dtype', 'name', 'trainable',
-                     'weights', 'inputDType']) {
-    if (a[key] != null) {
-      base[key] = a[key];
-    }
-  }
-  return base as LayerArgs;
-}
-
-function checkKnownArgs(args: unknown): void {
-  if (args == null || typeof args !== 'object') {
-    throw new Error(`MultiHeadAttention needs its arguments ({numHeads, keyDim, ...}). Received: ${
-        JSON.stringify(args)}`);
-  }
-  const unknown = Object.keys(args).filter(k => !KNOWN_ARGS.has(k));
-  if (unknown.length > 0) {
-    throw new Error(`MultiHeadAttention: unknown argument(s) ${unknown.join(', ')}. Received: ${
-        unknown.map(k => `${k}=${JSON.stringify((args as Record<string, unknown>)[k])}`).join(', ')}`);
-  }
-}
-
-function requiredPositiveInt(value: unknown, name: string): number {
-  if (value == null) {
-    throw new Error(`${CLASS}: ${name} is required (a positive integer). Received: ${name}=${
-        JSON.stringify(value) ?? 'undefined'}`);
-  }
-  checkPositiveInt(CLASS, value, name);
-  return value as number;
-}
-
-function bool(value: unknown, name: string, fallback: boolean): boolean {
-  if (value == null) {
-    return fallback;
-  }
-  if (typeof value !== 'boolean') {
-    throw new Error(`MultiHeadAttention: ${name} must be a boolean. Received: ${name}=${
-        JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-/** `outputShape`: a positive integer or a non-empty list of them → the list, or null. */
-function outputShapeOf(value: unknown): number[]|null {
-  if (value == null) {
-    return null;
-  }
-  const list = typeof value === 'number' ? [value] : value;
-  if (!Array.isArray(list) || list.length === 0 ||
-      !list.every(d => typeof d === 'number' && Number.isInteger(d) && d > 0)) {
-    throw new Error(`MultiHeadAttention: outputShape must be a positive integer or a list of ` +
-                    `them. Received: outputShape=${JSON.stringify(value)}`);
-  }
-  return list as number[];
-}
-
-/** `attentionAxes`: only the time axis of `[batch, time, features]` (Keras's default). */
-function attentionAxesOf(value: unknown): number[]|null {
-  if (value == null) {
-    return null;
-  }
-  const list = typeof value === 'number' ? [value] : value;
-  if (Array.isArray(list) && list.length === 1 && (list[0] === 1 || list[0] === -2)) {
-    return [1];
-  }
-  throw new Error(`MultiHeadAttention: only the default attentionAxes is supported (attention ` +
-                  `over the time axis of [batch, time, features]: null, 1, [1], -2 or [-2]). ` +
-                  `Received: attentionAxes=${JSON.stringify(value)}`);
-}
-
-function checkInputOrder(order: unknown, what: string): MultiHeadAttentionInput[] {
-  const ok = Array.isArray(order) && order[0] === 'query' &&
-      order.every(n => INPUT_NAMES.includes(n as MultiHeadAttentionInput)) &&
-      new Set(order).size === order.length &&
-      (order.includes('value') || !order.includes('key'));
-  if (!ok) {
-    throw new Error(`MultiHeadAttention: ${what} must be a list that starts with 'query' and ` +
-                    `names each of ${INPUT_NAMES.slice(1).map(n => `'${n}'`).join(', ')
-                    } at most once ('key' only with 'value'). Received: inputOrder=${
-                        JSON.stringify(order)}`);
-  }
-  return order as MultiHeadAttentionInput[];
+/** Whether the first input (of a list) is symbolic: a model is being built. */
+function list0IsSymbolic(inputs: unknown): boolean {
+  return (Array.isArray(inputs) ? inputs[0] : inputs) instanceof tf.SymbolicTensor;
 }
 
 function defaultOrder(count: number, layerName: string): MultiHeadAttentionInput[] {

@@ -4,6 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {ArgSpec, checkArgs, checkCallArgs, checkTensorArg, is, LAYER_CALL_ARGS, Suggestion} from '../args';
+import {buildWeights} from './build';
+
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = Array<number|null>;
 
@@ -28,16 +31,9 @@ export class PositionalEmbedding extends tf.layers.Layer {
   private fixedTable: tf.Tensor2D|null = null;
 
   constructor(args: PositionalEmbeddingArgs) {
-    super(args);
-    if (!(Number.isInteger(args?.maxLength) && args.maxLength > 0)) {
-      throw new Error(`PositionalEmbedding: maxLength must be a positive integer. Received: ` +
-                      `maxLength=${JSON.stringify(args?.maxLength)}`);
-    }
+    super(checkArgs('PositionalEmbedding', args, ARGS,
+                    {required: ['maxLength'], suggestions: SUGGESTIONS}));
     const kind = args.kind ?? 'learned';
-    if (kind !== 'learned' && kind !== 'sinusoidal') {
-      throw new Error(`PositionalEmbedding: kind must be 'learned' or 'sinusoidal'. Received: ` +
-                      `kind=${JSON.stringify(args.kind)}`);
-    }
     this.maxLength = args.maxLength;
     this.kind = kind;
     this.supportsMasking = true;
@@ -51,17 +47,22 @@ export class PositionalEmbedding extends tf.layers.Layer {
                       `features. Received: input shape [${shape}]`);
     }
     if (this.kind === 'learned') {
-      this.table = this.addWeight('positions', [this.maxLength, features], 'float32',
-                                  tf.initializers.randomUniform({minval: -0.05, maxval: 0.05}));
+      buildWeights(this, () => {
+        this.table = this.addWeight('positions', [this.maxLength, features], 'float32',
+                                    tf.initializers.randomUniform({minval: -0.05, maxval: 0.05}));
+      });
     } else {
       this.fixedTable = tf.keep(sinusoidalTable(this.maxLength, features));
     }
     this.built = true;
   }
 
-  override call(inputs: tf.Tensor|tf.Tensor[]): tf.Tensor {
+  override call(inputs: tf.Tensor|tf.Tensor[], kwargs: {mask?: unknown, training?: boolean} = {}):
+      tf.Tensor {
+    checkCallArgs('PositionalEmbedding', kwargs, LAYER_CALL_ARGS);
+    const x = inputs instanceof Array ? inputs[0]! : inputs;  // [batch, time, features]
+    checkTensorArg('PositionalEmbedding', x, 'inputs');
     return tf.tidy(() => {
-      const x = inputs instanceof Array ? inputs[0]! : inputs;  // [batch, time, features]
       const time = x.shape[1]!;
       if (time > this.maxLength) {
         throw new Error(`PositionalEmbedding: the sequence has ${time} steps, more than ` +
@@ -88,6 +89,20 @@ export class PositionalEmbedding extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(PositionalEmbedding);
+
+const ARGS: ArgSpec = {maxLength: is.positiveInt, kind: is.oneOf(['learned', 'sinusoidal'])};
+
+/** Names from Keras, PyTorch and elsewhere that people write for PositionalEmbedding's arguments. */
+const SUGGESTIONS: Record<string, Suggestion> = {
+  sequenceLength: 'maxLength',
+  maxLen: 'maxLength',
+  maxSequenceLength: 'maxLength',
+  maxPositionEmbeddings: 'maxLength',
+  numPositions: 'maxLength',
+  inputDim: 'maxLength',
+  outputDim: {note: 'the size of each position vector is the input\'s last axis'},
+  initializer: {note: 'a learned table starts from randomUniform(-0.05, 0.05)'},
+};
 
 /** Factory in the style of `tf.layers.*`. */
 export function positionalEmbedding(args: PositionalEmbeddingArgs): PositionalEmbedding {

@@ -12,10 +12,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {AttentionPath, checkBudget, checkPath, DEFAULT_MEMORY_BUDGET_BYTES} from '../attention/dispatch';
+import {ArgSpec, checkArgs, checkCallArgs, checkMaskArg, checkTensorArg, describeValue, is, Suggestion} from '../args';
+import {ATTENTION_PATHS, AttentionPath, DEFAULT_MEMORY_BUDGET_BYTES} from '../attention/dispatch';
 import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint,
         resolveInitializer, resolveRegularizer, serialize} from '../initializers';
-import {checkPositiveInt} from './args';
+import {ApplyCachedArgs, AttentionCache, checkCacheArgs, checkCachedCall, contextCache,
+        CreateCacheArgs, emptySelfCache} from './attention_cache';
+import {buildWeights, initializing} from './build';
 import {attend, checkFeatures, checkTokenMask, mergeHeads, projectHeads, projectOutput,
         scoresMask} from './attention_layer';
 
@@ -41,6 +44,11 @@ export interface SelfAttentionArgs extends LayerArgs {
   useBias?: boolean;
   /** Each query attends only to itself and earlier keys. Default false. */
   causal?: boolean;
+  /**
+   * Query i attends only keys j with |i − j| < slidingWindow (Keras 3.15's `sliding_window`; with
+   * `causal`, the slidingWindow most recent keys up to i). Default: none (every key).
+   */
+  slidingWindow?: number;
   /** Dropout rate on the attention weights, during training only. Default 0. */
   dropout?: number;
   /** Return `[output, weights]`, weights `[batch, numHeads, timeQ, timeK]`. Default false. */
@@ -107,6 +115,7 @@ export class SelfAttention extends tf.layers.Layer {
   readonly numHeads: number;
   readonly useBias: boolean;
   readonly causal: boolean;
+  readonly slidingWindow: number|null;
   readonly dropout: number;
   readonly returnAttentionWeights: boolean;
   readonly attentionPath: AttentionPath;
@@ -132,32 +141,25 @@ export class SelfAttention extends tf.layers.Layer {
   private outputBias: tf.LayerVariable|null = null;
 
   constructor(args: SelfAttentionArgs = {}) {
-    super(args);
-    for (const name of ['numHeads', 'keyDim', 'valueDim', 'outputDim'] as const) {
-      checkPositiveInt('SelfAttention', args[name], name);
-    }
-    const dropout = args.dropout ?? 0;
-    if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
-      throw new Error(`SelfAttention: dropout must be a number in [0, 1). Received: dropout=${
-          String(args.dropout)}`);
-    }
+    super(checkSelfAttentionArgs(args));
     this.args = {...args};
     this.numHeads = args.numHeads ?? 1;
     this.useBias = args.useBias ?? false;
     this.causal = args.causal ?? false;
-    this.dropout = dropout;
+    this.slidingWindow = args.slidingWindow ?? null;
+    this.dropout = args.dropout ?? 0;
     this.returnAttentionWeights = args.returnAttentionWeights ?? false;
     this.attentionPath = args.attentionPath ?? 'auto';
-    checkPath(this.attentionPath, 'attentionPath', 'SelfAttention: ');
     this.memoryBudgetBytes = args.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
-    checkBudget(this.memoryBudgetBytes, 'memoryBudgetBytes', 'SelfAttention: ');
+    const name = 'SelfAttention';
     this.kernelInitializer =
-        resolveInitializer(args.kernelInitializer ?? 'identity', 'kernelInitializer')!;
-    this.biasInitializer = resolveInitializer(args.biasInitializer ?? 'zeros', 'biasInitializer')!;
-    this.kernelRegularizer = resolveRegularizer(args.kernelRegularizer, 'kernelRegularizer');
-    this.biasRegularizer = resolveRegularizer(args.biasRegularizer, 'biasRegularizer');
-    this.kernelConstraint = resolveConstraint(args.kernelConstraint, 'kernelConstraint');
-    this.biasConstraint = resolveConstraint(args.biasConstraint, 'biasConstraint');
+        resolveInitializer(args.kernelInitializer ?? 'identity', 'kernelInitializer', name)!;
+    this.biasInitializer =
+        resolveInitializer(args.biasInitializer ?? 'zeros', 'biasInitializer', name)!;
+    this.kernelRegularizer = resolveRegularizer(args.kernelRegularizer, 'kernelRegularizer', name);
+    this.biasRegularizer = resolveRegularizer(args.biasRegularizer, 'biasRegularizer', name);
+    this.kernelConstraint = resolveConstraint(args.kernelConstraint, 'kernelConstraint', name);
+    this.biasConstraint = resolveConstraint(args.biasConstraint, 'biasConstraint', name);
     this.supportsMasking = true;
   }
 
@@ -184,14 +186,26 @@ export class SelfAttention extends tf.layers.Layer {
 
   override build(inputShape: Shape|Shape[]): void {
     const dims = this.resolveDims(inputShape);
-    const h = this.numHeads;
-    const kernel = (name: string, shape: number[]) => this.addWeight(
-        name, shape, 'float32', this.kernelInitializer, this.kernelRegularizer ?? undefined, true,
-        this.kernelConstraint ?? undefined);
-    const bias = (name: string, size: number) => this.addWeight(
-        name, [size], 'float32', this.biasInitializer, this.biasRegularizer ?? undefined, true,
-        this.biasConstraint ?? undefined);
+    const kernel = (name: string, shape: number[]) => initializing(
+        'SelfAttention', 'kernelInitializer', name, shape, this.kernelInitializer,
+        () => this.addWeight(name, shape, 'float32', this.kernelInitializer,
+                             this.kernelRegularizer ?? undefined, true,
+                             this.kernelConstraint ?? undefined));
+    const bias = (name: string, size: number) => initializing(
+        'SelfAttention', 'biasInitializer', name, [size], this.biasInitializer,
+        () => this.addWeight(name, [size], 'float32', this.biasInitializer,
+                             this.biasRegularizer ?? undefined, true,
+                             this.biasConstraint ?? undefined));
+    buildWeights(this, () => this.createWeights(dims, kernel, bias));
+    this.dims = dims;
+    this.built = true;
+  }
 
+  /** The weights, in their documented order (see the class comment). */
+  private createWeights(dims: NonNullable<SelfAttention['dims']>,
+                        kernel: (name: string, shape: number[]) => tf.LayerVariable,
+                        bias: (name: string, size: number) => tf.LayerVariable): void {
+    const h = this.numHeads;
     this.queryKernel = kernel('query_kernel', [dims.query, h * dims.key]);
     this.keyKernel = kernel('key_kernel', [dims.context, h * dims.key]);
     this.valueKernel = kernel('value_kernel', [dims.context, h * dims.value]);
@@ -206,12 +220,13 @@ export class SelfAttention extends tf.layers.Layer {
         this.outputBias = bias('output_bias', dims.output);
       }
     }
-    this.dims = dims;
-    this.built = true;
   }
 
   override call(inputs: tf.Tensor|tf.Tensor[], kwargs: SelfAttentionCallArgs = {}):
       tf.Tensor|tf.Tensor[] {
+    checkCallArgs('SelfAttention', kwargs, CALL_ARGS, CALL_SUGGESTIONS);
+    checkMaskArg('SelfAttention', kwargs.mask);
+    checkTensorArg('SelfAttention', kwargs.attentionMask, 'attentionMask');
     return tf.tidy(() => {
       const [query, context] = splitInputs(inputs);
       const dims = this.dims!;
@@ -233,6 +248,7 @@ export class SelfAttention extends tf.layers.Layer {
         mask,
         queryMask,
         causal: this.causal,
+        slidingWindow: this.slidingWindow,
         dropout: this.dropout,
         training: kwargs.training ?? false,
         path: this.attentionPath,
@@ -243,6 +259,87 @@ export class SelfAttention extends tf.layers.Layer {
       const result = this.mergeHeads(output);  // [batch, timeQ, outputDim]
       return this.returnAttentionWeights ? [result, weights!] : result;
     });
+  }
+
+  /**
+   * A cache for decoding step by step with {@link applyCached} (see src/layers/attention_cache.ts).
+   * `{batchSize, maxLength}`: a self-attention cache, empty, for a causal layer (its keys are
+   * the tokens given to `applyCached`). `{context, contextMask?}`: a cross-attention cache, the
+   * context `[batch, timeK, contextFeatures]` projected to keys and values once. The layer must
+   * be built. Dispose the cache when done.
+   *
+   * ```ts
+   * const self = selfAttention({numHeads: 4, causal: true});
+   * self.apply(tf.zeros([1, 1, 64]));                       // builds it
+   * const cache = self.createCache({batchSize: 1, maxLength: 128});
+   * const y = self.applyCached(x, cache);                    // x [1, t, 64] → [1, t, 64]
+   * cache.dispose();
+   * ```
+   */
+  createCache(args: CreateCacheArgs): AttentionCache {
+    const dims = this.builtDims('createCache');
+    const spec = checkCacheArgs('SelfAttention', args, dims.context);
+    const h = this.numHeads;
+    if (spec.kind === 'self') {
+      if (!this.causal || dims.context !== dims.query) {
+        throw new Error(`SelfAttention.createCache: a self-attention cache needs a causal ` +
+                        `self-attention layer (causal: true, context = query), whose outputs for ` +
+                        `earlier tokens do not depend on later ones. Received: layer '${
+                            this.name}' with causal=${this.causal}${
+                            dims.context !== dims.query ? ', built for cross-attention' : ''}`);
+      }
+      return emptySelfCache(this, spec, h, dims.key, dims.value);
+    }
+    const [keys, values] = tf.tidy(() => [
+      projectHeads(spec.context, this.keyKernel, this.keyBias, h, dims.key),
+      projectHeads(spec.context, this.valueKernel, this.valueBias, h, dims.value),
+    ]);  // [batch, heads, timeK, keyDim|valueDim]
+    return contextCache(this, keys!, values!, spec.contextMask);  // the cache owns them
+  }
+
+  /**
+   * The layer's output for new tokens `xNew` `[batch, tNew, queryFeatures]` → `[batch, tNew,
+   * outputDim]` (with `returnAttentionWeights` also the weights `[batch, numHeads, tNew, keys
+   * so far]`), attending to what `cache` holds: for a self-attention cache, every token given
+   * so far plus the new ones (causal within them), which it then keeps; for a cross-attention
+   * cache, the context. The rows equal the full call's rows for those positions. Inference
+   * only (no dropout). Throws naming the argument when xNew's batch or features do not fit,
+   * the cache is full (maxLength), disposed, or another layer's.
+   */
+  applyCached(xNew: tf.Tensor, cache: AttentionCache, options: ApplyCachedArgs = {}):
+      tf.Tensor|tf.Tensor[] {
+    const dims = this.builtDims('applyCached');
+    const mask = checkCachedCall('SelfAttention', this, xNew, cache, dims.query, options);
+    const h = this.numHeads;
+    const tNew = xNew.shape[1]!;
+    return tf.tidy(() => {
+      const q = projectHeads(xNew, this.queryKernel, this.queryBias, h, dims.key);
+      const added = cache.kind === 'cross' ? null : {
+        keys: projectHeads(xNew, this.keyKernel, this.keyBias, h, dims.key),
+        values: projectHeads(xNew, this.valueKernel, this.valueBias, h, dims.value),
+        mask,
+      };  // [batch, heads, tNew, keyDim|valueDim]
+      const step = cache.step(tNew, {causal: this.causal, slidingWindow: this.slidingWindow},
+                              added);
+      // output [batch, heads, tNew, valueDim], weights [batch, heads, tNew, keys]
+      const {output, weights} = attend(q, step.keys, step.values, {
+        mask: step.mask, queryMask: mask, path: this.attentionPath,
+        memoryBudgetBytes: this.memoryBudgetBytes, needWeights: this.returnAttentionWeights,
+      });
+      const result = this.mergeHeads(output);  // [batch, tNew, outputDim]
+      step.commit();
+      return this.returnAttentionWeights ?
+          [result, weights!.slice([0, 0, 0, 0], [-1, -1, -1, step.visible])] : result;
+    });
+  }
+
+  /** The sizes known once built; throws naming `fn` on a layer not built yet. */
+  private builtDims(fn: string): NonNullable<SelfAttention['dims']> {
+    if (this.dims == null) {
+      throw new Error(`SelfAttention.${fn} needs a built layer: call apply() or build() ` +
+                      `first. Received: layer '${this.name}' not built.`);
+    }
+    return this.dims;
   }
 
   /**
@@ -339,6 +436,8 @@ export class SelfAttention extends tf.layers.Layer {
       useOutputProjection: a.useOutputProjection ?? null,
       useBias: this.useBias,
       causal: this.causal,
+      // Written only when set, so configs without a window stay as they were.
+      ...(this.slidingWindow == null ? {} : {slidingWindow: this.slidingWindow}),
       dropout: this.dropout,
       returnAttentionWeights: this.returnAttentionWeights,
       attentionPath: this.attentionPath,
@@ -370,6 +469,81 @@ export function selfAttention(args?: SelfAttentionArgs): SelfAttention {
 
 // ---- Helpers -----------------------------------------------------------------------------
 
+/** The constructor's arguments and their checks (base layer arguments are added by checkArgs). */
+const ARGS: ArgSpec = {
+  numHeads: is.positiveInt,
+  keyDim: is.positiveInt,
+  valueDim: is.positiveInt,
+  outputDim: is.positiveInt,
+  useOutputProjection: is.boolean,
+  useBias: is.boolean,
+  causal: is.boolean,
+  slidingWindow: is.positiveInt,
+  dropout: is.rate,
+  returnAttentionWeights: is.boolean,
+  attentionPath: is.oneOf(ATTENTION_PATHS),
+  memoryBudgetBytes: {expected: 'a positive number of bytes', test: is.positiveNumber.test},
+  kernelInitializer: is.anything,
+  biasInitializer: is.anything,
+  kernelRegularizer: is.anything,
+  biasRegularizer: is.anything,
+  kernelConstraint: is.anything,
+  biasConstraint: is.anything,
+};
+
+const CALL_NOTE = 'masks come from mask propagation (an Embedding with maskZero), as ' +
+    '{mask: [queryMask, contextMask]}, or as the third input [query, context, contextMask]';
+
+/** Names from Keras, PyTorch and elsewhere that people write for SelfAttention's arguments. */
+const SUGGESTIONS: Record<string, Suggestion> = {
+  useCausalMask: 'causal',
+  isCausal: 'causal',
+  returnAttentionScores: 'returnAttentionWeights',
+  needWeights: 'returnAttentionWeights',
+  outputShape: 'outputDim',
+  heads: 'numHeads',
+  nHeads: 'numHeads',
+  numAttentionHeads: 'numHeads',
+  headDim: 'keyDim',
+  headSize: 'keyDim',
+  dropoutRate: 'dropout',
+  attentionDropout: 'dropout',
+  path: 'attentionPath',
+  flashAttention: 'attentionPath',
+  embedDim: {note: 'the model dimension is the input\'s last axis; the output size is outputDim'},
+  attentionAxes: {note: 'SelfAttention attends over the time axis (axis 1) only'},
+  mask: {note: `not a constructor argument: ${CALL_NOTE}`},
+  attentionMask: {note: 'not a constructor argument: pass it when calling, ' +
+                        'layer.apply(x, {attentionMask})'},
+};
+
+const CALL_ARGS: ArgSpec = {mask: is.anything, attentionMask: is.anything, training: is.boolean};
+
+const CALL_SUGGESTIONS: Record<string, Suggestion> = {
+  useCausalMask: {note: 'causal attention is a constructor argument: selfAttention({causal: true})'},
+  returnAttentionScores: {note: 'a constructor argument: ' +
+                                'selfAttention({returnAttentionWeights: true})'},
+  queryMask: {note: CALL_NOTE},
+  keyMask: {note: CALL_NOTE},
+  valueMask: {note: CALL_NOTE},
+  contextMask: {note: CALL_NOTE},
+};
+
+/** Checks SelfAttention's arguments (see {@link checkArgs}) and how they combine. */
+function checkSelfAttentionArgs(args: SelfAttentionArgs): SelfAttentionArgs {
+  checkArgs('SelfAttention', args, ARGS, {suggestions: SUGGESTIONS});
+  const project = args.useOutputProjection ?? (args.numHeads ?? 1) > 1;
+  if (args.outputDim != null && !project) {
+    throw new Error(
+        `SelfAttention: outputDim sets the size of the output projection, which this layer ` +
+        `does not have (${args.useOutputProjection === false ? 'useOutputProjection=false' :
+                                                             'numHeads=1 and no useOutputProjection'});` +
+        ` set useOutputProjection: true, or leave outputDim out. Received: outputDim=${
+            describeValue(args.outputDim)}`);
+  }
+  return args;
+}
+
 /** One shape for self-attention, two for cross-attention → [queryShape, contextShape]. */
 function splitShapes(inputShape: Shape|Shape[]): [Shape, Shape] {
   const shapes: Shape[] = Array.isArray(inputShape[0]) ? inputShape as Shape[] :
@@ -395,6 +569,8 @@ function splitShapes(inputShape: Shape|Shape[]): [Shape, Shape] {
 
 function splitInputs(inputs: tf.Tensor|tf.Tensor[]): [tf.Tensor, tf.Tensor] {
   const list = inputs instanceof Array ? inputs : [inputs];
+  const names = list.length === 1 ? ['inputs'] : ['query', 'context', 'contextMask'];
+  list.forEach((t, i) => checkTensorArg('SelfAttention', t, names[i] ?? `inputs[${i}]`));
   splitShapes(list.map(t => t.shape));
   return [list[0]!, list[1] ?? list[0]!];
 }

@@ -7,7 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {ArgSpec, checkArgs, checkCallArgs, checkTensorArg, is, LAYER_CALL_ARGS, Suggestion} from '../args';
 import {Identifier, Initializer, resolveInitializer, serialize} from '../initializers';
+import {buildWeights, initializing} from './build';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = Array<number|null>;
@@ -34,38 +36,46 @@ export class TokenEmbedding extends tf.layers.Layer {
   private table: tf.LayerVariable|null = null;
 
   constructor(args: TokenEmbeddingArgs) {
-    super({dtype: 'int32', ...args});
-    for (const name of ['vocabSize', 'outputDim'] as const) {
-      const value = args?.[name];
-      if (!(typeof value === 'number' && Number.isInteger(value) && value > 0)) {
-        throw new Error(`TokenEmbedding: ${name} must be a positive integer. Received: ${name}=${
-            JSON.stringify(value)}`);
-      }
-    }
+    super({dtype: 'int32', ...checkArgs('TokenEmbedding', args, ARGS, {
+      required: ['vocabSize', 'outputDim'], suggestions: SUGGESTIONS, dtypes: ['int32', 'float32'],
+    })});
     this.vocabSize = args.vocabSize;
     this.outputDim = args.outputDim;
     this.maskZero = args.maskZero ?? false;
     this.embeddingsInitializer = resolveInitializer(
         args.embeddingsInitializer ?? tf.initializers.randomUniform({minval: -0.05, maxval: 0.05}),
-        'embeddingsInitializer')!;
+        'embeddingsInitializer', 'TokenEmbedding')!;
     this.supportsMasking = this.maskZero;
   }
 
   override build(): void {
-    this.table = this.addWeight('embeddings', [this.vocabSize, this.outputDim], 'float32',
-                                this.embeddingsInitializer);
+    const shape = [this.vocabSize, this.outputDim];
+    buildWeights(this, () => {
+      this.table = initializing(
+          'TokenEmbedding', 'embeddingsInitializer', 'embeddings', shape,
+          this.embeddingsInitializer,
+          () => this.addWeight('embeddings', shape, 'float32', this.embeddingsInitializer));
+    });
     this.built = true;
   }
 
-  override call(inputs: tf.Tensor|tf.Tensor[]): tf.Tensor {
+  override call(inputs: tf.Tensor|tf.Tensor[], kwargs: {mask?: unknown, training?: boolean} = {}):
+      tf.Tensor {
+    checkCallArgs('TokenEmbedding', kwargs, LAYER_CALL_ARGS);
+    const ids = inputs instanceof Array ? inputs[0]! : inputs;  // [batch, time]
+    checkTensorArg('TokenEmbedding', ids, 'ids');
     return tf.tidy(() => {
-      const ids = inputs instanceof Array ? inputs[0]! : inputs;  // [batch, time]
       if (ids.rank !== 2) {
         throw new Error(`TokenEmbedding expects ids [batch, time]. Received: ids with shape [${
             ids.shape}]`);
       }
       const [batch, time] = ids.shape as [number, number];
-      const oneHot = tf.oneHot(tf.cast(ids, 'int32').reshape([batch * time]), this.vocabSize);
+      // tf.oneHot needs a depth of at least 2: a vocabulary of 1 takes the first column of 2.
+      const depth = Math.max(2, this.vocabSize);
+      let oneHot = tf.oneHot(tf.cast(ids, 'int32').reshape([batch * time]), depth);
+      if (depth !== this.vocabSize) {
+        oneHot = oneHot.slice([0, 0], [-1, this.vocabSize]);  // [batch*time, vocabSize]
+      }
       const vectors = tf.matMul(tf.cast(oneHot, 'float32'), this.table!.read());
       return vectors.reshape([batch, time, this.outputDim]);  // [batch, time, outputDim]
     });
@@ -90,6 +100,27 @@ export class TokenEmbedding extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(TokenEmbedding);
+
+const ARGS: ArgSpec = {
+  vocabSize: is.positiveInt,
+  outputDim: is.positiveInt,
+  maskZero: is.boolean,
+  embeddingsInitializer: is.anything,
+};
+
+/** Names from Keras, PyTorch and elsewhere that people write for TokenEmbedding's arguments. */
+const SUGGESTIONS: Record<string, Suggestion> = {
+  inputDim: 'vocabSize',
+  vocabularySize: 'vocabSize',
+  numEmbeddings: 'vocabSize',
+  embeddingDim: 'outputDim',
+  embedDim: 'outputDim',
+  dim: 'outputDim',
+  paddingIdx: {note: 'id 0 is the padding id with maskZero: true'},
+  inputLength: {note: 'the sequence length comes from the input'},
+  embeddingsRegularizer: {note: 'not supported by TokenEmbedding'},
+  embeddingsConstraint: {note: 'not supported by TokenEmbedding'},
+};
 
 /** Factory in the style of `tf.layers.*`. */
 export function tokenEmbedding(args: TokenEmbeddingArgs): TokenEmbedding {

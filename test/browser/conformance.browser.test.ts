@@ -5,6 +5,7 @@
  * the fused GPU programs on webgl, webgl float16 and webgpu.
  */
 import {expectCasePasses, expectFitWorks} from '../helpers/conformance/assertions';
+import {extremeCases} from '../helpers/conformance/extreme_scores';
 import {ConformanceFixtures} from '../helpers/conformance/types';
 import {browserPrecondition, BrowserSession, buildPageModule, callInPage, findChromium, openBrowser} from '../helpers/browser/harness';
 
@@ -66,6 +67,15 @@ if (precondition.skip != null) {
 
     it.each(fixtures.cases.map(c => c.name))('%s', name => {
       expectCasePasses(result.report.cases.find(c => c.name === name), name);
+    });
+
+    it('masks hold at scores up to ±1e30 (float16: at the edge of its range)', () => {
+      const float16 = key === 'webgl-float16';
+      expect(result.extreme.map(r => r.name)).toEqual(extremeCases(float16).map(c => c.name));
+      const bound = float16 ? 2e-3 : 1e-5;
+      const failing = result.extreme.filter(r => !(r.nonFinite === 0 && r.notExactZero === 0 &&
+          r.leakedTensors === 0 && r.rowSums < bound && r.weights < bound && r.output < bound));
+      expect(failing).toEqual([]);
     });
 
     // The fit check is about the backend: defined once per backend, with the 'auto' path.

@@ -3,15 +3,20 @@
  * - a model saved by Node (model.json + weights.bin on disk) loads in the page over http from
  *   127.0.0.1 and predicts the same values;
  * - a model saved in the page to indexeddb:// and localstorage:// loads back;
- * - a model saved with downloads:// produces files that Node loads.
- * Node writes and reads the standard files itself here (tf.io.withSaveHandler / fromMemory).
+ * - a model saved with downloads:// produces files that Node loads;
+ * - a model saved by the package's fileSystem (with its SHA-256 in model.json) loads in the page
+ *   with tfjs's own loader and with checkedHttp (SubtleCrypto, and the package's own SHA-256
+ *   where the page has none); checkedHttp refuses a manifest path outside the model's folder
+ *   before fetching it, and a changed weights file by its SHA-256, leaking nothing.
+ * Node writes and reads the standard files itself in the first three (tf.io.withSaveHandler /
+ * fromMemory).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs';
 
-import '../../src';
+import {fileSystem} from '../../src';
 import {randomMatrix, rng} from '../helpers/reference';
 import {browserPrecondition, BrowserSession, buildPageModule, callInPage, findChromium, openBrowser, tempDir, TestPage} from '../helpers/browser/harness';
 import * as pageModule from '../helpers/browser/pages/save_load_page';
@@ -90,6 +95,71 @@ if (precondition.skip != null) {
     }
     expect(result.listed).toEqual(expect.arrayContaining(['indexeddb://sa-test-model',
                                                           'localstorage://sa-test-model']));
+  });
+
+  describe('checkedHttp in the page', () => {
+    let dir: string;
+    let expected: number[];
+    let requests: string[];
+    const onRequest = (request: {url(): string}) => requests.push(new URL(request.url()).pathname);
+    beforeAll(async () => {
+      dir = tempDir('sa-checked-');
+      const model = pageModule.buildModel();
+      expected = await predictInNode(model);
+      for (const name of ['good', 'escape', 'changed', 'other']) {
+        await model.save(fileSystem(path.join(dir, name)));
+      }
+      const escape = path.join(dir, 'escape', 'model.json');
+      const json = JSON.parse(fs.readFileSync(escape, 'utf8'));
+      json.weightsManifest[0].paths = ['../other/weights.bin'];
+      fs.writeFileSync(escape, JSON.stringify(json));
+      const changed = path.join(dir, 'changed', 'weights.bin');
+      const data = fs.readFileSync(changed);
+      data[5] ^= 0x20;
+      fs.writeFileSync(changed, data);
+      session.server.mount('/checked/', dir);
+      page.on('request', onRequest);
+    });
+    beforeEach(() => {
+      requests = [];
+    });
+    afterAll(() => {
+      page.off('request', onRequest);
+      fs.rmSync(dir, {recursive: true});
+    });
+
+    type Checked = {prediction: number[]|null, hidden: boolean, error: string|null, leaked: number};
+    const load = (name: string, withoutSubtleCrypto: boolean) => callInPage<Checked>(
+        page, url, 'loadChecked', `${session.server.origin}/checked/${name}/model.json`, input,
+        withoutSubtleCrypto);
+
+    it("tfjs's own loader reads the package's files (it ignores the sha256 field)", async () => {
+      const result = await callInPage<{prediction: number[]}>(
+          page, url, 'loadAndPredict', `${session.server.origin}/checked/good/model.json`, input);
+      expectSameValues(result.prediction, expected);
+      // ...and it follows a manifest path out of the model's folder, which checkedHttp does not.
+      await callInPage(page, url, 'loadAndPredict', `${session.server.origin}/checked/escape/model.json`, input);
+      expect(requests).toContain('/checked/other/weights.bin');
+    });
+
+    it.each([[false], [true]])('loads a good model, SHA-256 verified (without SubtleCrypto: %s)', async without => {
+      const result = await load('good', without);
+      expect(result.error).toBeNull();
+      expect(result.hidden).toBe(without);
+      expectSameValues(result.prediction!, expected);
+      expect(result.leaked).toBe(0);
+    });
+
+    it.each([[false], [true]])('refuses a path out of the folder unfetched, and a changed file by its SHA-256 (without SubtleCrypto: %s)', async without => {
+      const escape = await load('escape', without);
+      expect(escape.error).toMatch(`${session.server.origin}/checked/escape/model.json lists the file "../other/weights.bin", which is outside the model's folder ${session.server.origin}/checked/escape/`);
+      expect(requests).toEqual(['/checked/escape/model.json']);
+      const changed = await load('changed', without);
+      expect(changed.error).toMatch(`the SHA-256 of ${session.server.origin}/checked/changed/weights.bin is `);
+      expect(escape.leaked).toBe(0);
+      expect(changed.leaked).toBe(0);
+      expect(page.errors).toEqual([]);
+    });
   });
 
   it('a model saved with downloads:// gives files that Node loads and predicts the same', async () => {

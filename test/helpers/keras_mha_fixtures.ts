@@ -1,6 +1,6 @@
 /**
- * Keras's own MultiHeadAttention numbers (test/fixtures/keras/mha/fixtures.json, written by
- * scripts/keras/make_mha_fixtures.py) and the plumbing to put a case into the layer: Keras's
+ * Keras's own MultiHeadAttention numbers (test/fixtures/keras/mha/keras3.json from Keras 3.15.1
+ * and keras2.json from tf.keras 2.21, written by scripts/keras/make_mha_fixtures.py) and the plumbing to put a case into the layer: Keras's
  * snake_case arguments in camelCase, weights by Keras variable path, inputs as tensors.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -14,7 +14,8 @@ export interface KerasMhaCase {
   args: Record<string, unknown>;
   /** Keras's get_config() and get_build_config(). */
   config: Record<string, unknown>;
-  build_config: {shapes_dict: Record<string, Array<number|null>>};
+  /** Keras 3 only. */
+  build_config: {shapes_dict: Record<string, Array<number|null>>}|null;
   call: {
     use_causal_mask: boolean;
     return_attention_scores: boolean;
@@ -24,7 +25,8 @@ export interface KerasMhaCase {
     attention_mask: boolean;
     propagated_masks: Array<'query'|'value'|'key'>;
   };
-  keras_path: 'dot_product_attention'|'einsum';
+  /** Keras 3's two computations, or Keras 2's one. */
+  keras_path: 'dot_product_attention'|'einsum'|'keras2';
   inputs: Partial<Record<'query'|'value'|'key'|'attention_mask'|'query_mask'|'value_mask'|
                          'key_mask', FixtureTensor>>;
   weights: Array<FixtureTensor&{path: string}>;
@@ -39,16 +41,24 @@ export interface KerasMhaFixtures {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-export const kerasMhaFixtures = require('../fixtures/keras/mha/fixtures.json') as KerasMhaFixtures;
+export const kerasMhaFixtures = require('../fixtures/keras/mha/keras3.json') as KerasMhaFixtures;
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+export const keras2MhaFixtures = require('../fixtures/keras/mha/keras2.json') as KerasMhaFixtures;
 
 /** snake_case → camelCase, as tfjs converts Keras config keys. */
 export function camel(name: string): string {
   return name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** The case's Keras arguments as this package's (camelCase), with the layer named 'mha'. */
+/**
+ * The case's Keras arguments as this package's (camelCase), with the layer named 'mha' and, for
+ * a Keras 2 case, Keras 2's rule for rows with no key.
+ */
 export function argsOf(c: KerasMhaCase): MultiHeadAttentionArgs {
   const args: Record<string, unknown> = {name: 'mha'};
+  if (c.keras_path === 'keras2') {
+    args['fullyMaskedRows'] = 'average';
+  }
   for (const [k, v] of Object.entries(c.args)) {
     args[camel(k)] = v;
   }

@@ -92,3 +92,56 @@ export function mhaReference(query: Matrix[], value: Matrix[], key: Matrix[],
   });
   return {output: outputs, scores};
 }
+
+/** A weight by its Keras name without the layer ('query/kernel', …), Keras's shape, values. */
+export interface NamedWeight {
+  name: string;
+  shape: number[];
+  values: number[];
+}
+
+/**
+ * Keras's weights as the reference's 2-D views: a kernel `[in, heads, size]` is `[in, heads·size]`,
+ * the output kernel `[heads, valueDim, ...out]` is `[heads·valueDim, Π out]`.
+ */
+export function referenceWeightsFrom(weights: NamedWeight[]): MhaReferenceWeights {
+  const byName = new Map(weights.map(w => [w.name, w]));
+  const projection = (name: string, inputAxes: number): RefProjection|undefined => {
+    const kernel = byName.get(`${name}/kernel`);
+    if (kernel == null) {
+      return undefined;
+    }
+    const rows = kernel.shape.slice(0, inputAxes).reduce((a, b) => a * b, 1);
+    const cols = kernel.values.length / rows;
+    return {kernel: Array.from({length: rows}, (_, r) => kernel.values.slice(r * cols, (r + 1) * cols)),
+            bias: byName.get(`${name}/bias`)?.values};
+  };
+  return {query: projection('query', 1)!, key: projection('key', 1)!, value: projection('value', 1)!,
+          gate: projection('gate', 1), output: projection('attention_output', 2)!};
+}
+
+/**
+ * The flat parameter vector of a gradient check, [query, (value,) (key,) every weight], for
+ * finite differences: `x0`, `split` (back into those pieces) and `unpack` (into batches and weights).
+ */
+export function parameterVector(query: Matrix[], value: Matrix[]|null, key: Matrix[]|null,
+                                weights: number[][]) {
+  const pieces = [query.flat(2), ...(value ? [value.flat(2)] : []), ...(key ? [key.flat(2)] : []),
+                  ...weights];
+  const sizes = pieces.map(p => p.length);
+  const split = (x: number[]) => {
+    let at = 0;
+    return sizes.map(n => x.slice(at, at += n));
+  };
+  const asBatch = (flat: number[], like: Matrix[]) => like.map((m, b) => m.map((row, i) =>
+      flat.slice((b * m.length + i) * row.length, (b * m.length + i + 1) * row.length)));
+  const unpack = (x: number[]) => {
+    const parts = split(x);
+    let at = 0;
+    const q = asBatch(parts[at++]!, query);
+    const v = value ? asBatch(parts[at++]!, value) : q;
+    const k = key ? asBatch(parts[at++]!, key) : v;
+    return {query: q, value: v, key: k, weights: parts.slice(at)};
+  };
+  return {x0: pieces.flat(), split, unpack};
+}

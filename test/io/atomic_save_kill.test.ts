@@ -3,21 +3,20 @@
  * random moments many times; after each kill the folder must load, holding exactly the previous
  * model or the new one (weights and metadata of one version, never a mixture).
  */
-import {ChildProcess, spawn} from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import * as esbuild from 'esbuild';
 import * as tf from '@tensorflow/tfjs';
 
 import {fileSystem} from '../../src';
 import {buildKillModel, checksum, setVersion, versionOf} from '../helpers/io/kill_model';
+import {bundleChild, startChild as start} from '../helpers/io/save_child';
 
 const RANDOM_KILLS = 50;
 
 let root: string;
-let childScript: string;
+let childScript: ReturnType<typeof bundleChild>;
 let model: tf.LayersModel;
 
 /** Saves `version` to `folder` from this process, completely. */
@@ -30,68 +29,17 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'sa-kill-'));
   model = buildKillModel();
-  // The child runs as plain JavaScript (fast to start): bundle it next to node_modules.
-  const repo = path.resolve(__dirname, '..', '..');
-  childScript = path.join(repo, '.tmp', `kill_child_${process.pid}.js`);
-  esbuild.buildSync({entryPoints: [path.join(__dirname, '..', 'helpers', 'io', 'kill_child.ts')], bundle: true,
-                     platform: 'node', format: 'cjs', external: ['@tensorflow/*'],
-                     outfile: childScript, logLevel: 'warning'});
+  childScript = bundleChild();
 });
 
 afterAll(() => {
   fs.rmSync(root, {recursive: true, force: true});
-  fs.rmSync(childScript, {force: true});
+  childScript.remove();
   model.dispose();
 });
 
-interface Child {
-  process: ChildProcess;
-  /** Versions reported saved, in order. */
-  saved: number[];
-  /** fit mode: epoch → checksum of the weights after it. */
-  epochs: Map<number, string>;
-  ready: Promise<void>;
-  exited: Promise<number|null>;
-  stderr: () => string;
-}
-
-function startChild(folder: string, first: number|'fit', dieAt?: string): Child {
-  const args = [childScript, folder, String(first), ...(dieAt ? [dieAt] : [])];
-  const child = spawn(process.execPath, args, {stdio: ['ignore', 'pipe', 'pipe']});
-  const saved: number[] = [];
-  const epochs = new Map<number, string>();
-  let err = '';
-  let out = '';
-  let onReady: () => void = () => undefined;
-  const ready = new Promise<void>(resolve => onReady = resolve);
-  child.stdout!.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-    let newline: number;
-    while ((newline = out.indexOf('\n')) >= 0) {
-      const line = out.slice(0, newline);
-      out = out.slice(newline + 1);
-      if (line === 'ready') {
-        onReady();
-      } else if (line.startsWith('saved ')) {
-        saved.push(Number(line.slice(6)));
-      } else if (line.startsWith('epoch ')) {
-        const [, epoch, sum] = line.split(' ');
-        epochs.set(Number(epoch), sum!);
-      }
-    }
-  });
-  child.stderr!.on('data', (chunk: Buffer) => err += chunk.toString());
-  const exited = new Promise<number|null>(resolve => child.on('exit', (code, signal) => {
-    onReady();
-    resolve(signal === 'SIGKILL' ? null : code);
-  }));
-  // tfjs's "install tfjs-node" banner is not an error.
-  const stderr = () => err.split('\n')
-                          .filter(l => l.trim() !== '' && !l.includes('looks like you are running') &&
-                                       !/^=+$/.test(l.trim()))
-                          .join('\n');
-  return {process: child, saved, epochs, ready, exited, stderr};
-}
+const startChild = (folder: string, first: number|'fit', dieAt?: string) =>
+    start(childScript.script, folder, first, dieAt);
 
 /** Loads the folder and returns the version it holds (checking every weight). */
 async function loadVersion(folder: string): Promise<number> {

@@ -134,6 +134,16 @@ describe.each(BACKENDS)('on %s', backend => {
       expect(process.memoryUsage().rss - before).toBeLessThan(2 ** 30);
     });
 
+    it('a model.json that is a FIFO or a folder fails at once', async () => {
+      const folder = path.join(root, `fifo-json-${backend}`);
+      fs.mkdirSync(folder);
+      execFileSync('mkfifo', [path.join(folder, 'model.json')]);
+      await expectLoadError(`file://${folder}/model.json`, [path.join(folder, 'model.json'), 'is a FIFO']);
+      const other = path.join(root, `dir-json-${backend}`);
+      fs.mkdirSync(path.join(other, 'model.json'), {recursive: true});
+      await expectLoadError(`file://${other}/model.json`, [path.join(other, 'model.json'), 'is a folder']);
+    });
+
     it('a missing file inside the folder is named', async () => {
       const {folder} = await modelWithOutsideCopy();
       listPath(folder, 'nested/gone.bin');

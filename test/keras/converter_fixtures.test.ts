@@ -14,8 +14,8 @@ const names = fixtureNames();
 
 test('the fixture folder holds the models the script makes', () => {
   expect(names).toEqual(expect.arrayContaining([
-    'activations_mlp', 'conv_stack', 'keras2_mask_merge', 'keras2_masked_rnn',
-    'keras2_text_encoder', 'mask_merge', 'masked_rnn', 'mha_kwargs', 'norms', 'ops_constants',
+    'activations_mlp', 'conv_stack', 'gru_models', 'keras2_conv_stack', 'keras2_gru_models',
+    'keras2_mask_merge', 'keras2_masked_rnn', 'keras2_text_encoder', 'mask_merge', 'masked_rnn', 'mha_kwargs', 'norms', 'ops_constants',
     'parallel_mha_alias', 'parallel_mha_alias_jax', 'sequential_mlp', 'text_encoder',
     'text_encoder_compiled', 'text_encoder_jax']));
 });

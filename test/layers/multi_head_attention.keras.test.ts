@@ -1,6 +1,7 @@
 /**
- * MultiHeadAttention against Keras 3.15.1's own outputs (test/fixtures/keras/mha, made by
- * scripts/keras/make_mha_fixtures.py): every case, on cpu and wasm, through each call form —
+ * MultiHeadAttention against Keras 3.15.1's and tf.keras 2.21's own outputs
+ * (test/fixtures/keras/mha, made by scripts/keras/make_mha_fixtures.py): every case, on cpu and
+ * wasm, through each call form —
  * Keras's keyword form with masks on the tensors, the positional list with tfjs's `mask` list,
  * and a tfjs model (Masking layers propagate the masks) run by `predict`. Held to
  * max |diff| ÷ max(1, |Keras|) ≤ 1e-5.
@@ -8,10 +9,9 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {multiHeadAttention, MultiHeadAttentionInput, useBestBackend} from '../../src';
-import {argsOf, KerasMhaCase, kerasMhaFixtures, relativeError, setKerasWeights, toTensor} from '../helpers/keras_mha_fixtures';
+import {argsOf, keras2MhaFixtures, KerasMhaCase, KerasMhaFixtures, kerasMhaFixtures, relativeError, setKerasWeights, toTensor} from '../helpers/keras_mha_fixtures';
 
 const TOLERANCE = 1e-5;
-const cases = kerasMhaFixtures.cases;
 
 /** The case's tensors, and its masks as booleans. */
 function tensorsOf(c: KerasMhaCase) {
@@ -129,16 +129,29 @@ function predictInModel(c: KerasMhaCase, t: ReturnType<typeof tensorsOf>) {
           }};
 }
 
-describe.each(['cpu', 'wasm'])('MultiHeadAttention matches Keras 3.15.1 on %s', backend => {
+const runs = ['cpu', 'wasm'].flatMap(backend => [
+  [backend, 'Keras 3.15.1', kerasMhaFixtures] as const,
+  [backend, 'tf.keras 2.21', keras2MhaFixtures] as const,
+]);
+
+describe.each(runs)('MultiHeadAttention on %s matches %s', (backend, keras, fixtures: KerasMhaFixtures) => {
+  const cases = fixtures.cases;
+  let worst = 0;
   beforeAll(async () => {
     const choice = await useBestBackend({order: [backend]});
     expect(choice.backend).toBe(backend);
   });
+  afterAll(() => {
+    console.log(`MultiHeadAttention on ${backend} vs ${keras}: largest max |diff| / max(1, |Keras|) ` +
+                `over ${cases.length} cases × 3 call forms: ${worst.toExponential(2)}`);
+  });
 
-  it('the fixtures are Keras 3.15.1\'s', () => {
-    expect(kerasMhaFixtures.keras_version).toBe('3.15.1');
-    expect(cases.length).toBeGreaterThanOrEqual(25);
-    expect(new Set(cases.map(c => c.keras_path))).toEqual(new Set(['dot_product_attention', 'einsum']));
+  it('the fixtures are what they say', () => {
+    const keras3 = fixtures === kerasMhaFixtures;
+    expect(fixtures.keras_version).toBe(keras3 ? '3.15.1' : '2.21.0');
+    expect(cases.length).toBeGreaterThanOrEqual(20);
+    expect(new Set(cases.map(c => c.keras_path))).toEqual(
+        new Set(keras3 ? ['dot_product_attention', 'einsum'] : ['keras2']));
   });
 
   describe.each(['keywords', 'list', 'model'] as Form[])('called as %s', form => {
@@ -147,6 +160,7 @@ describe.each(['cpu', 'wasm'])('MultiHeadAttention matches Keras 3.15.1 on %s', 
     it.each(formCases.map(c => [c.name, c] as const))('%s', async (_name, c) => {
       const {errors, outputMask} = await run(c, form);
       for (const e of errors) {
+        worst = Math.max(worst, e);
         expect(e).toBeLessThanOrEqual(TOLERANCE);
       }
       if (outputMask !== undefined) {

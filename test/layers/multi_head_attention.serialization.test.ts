@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {MultiHeadAttention, multiHeadAttention, MultiHeadAttentionArgs} from '../../src';
-import {camel, kerasMhaFixtures, relativeError, setKerasWeights, toTensor} from '../helpers/keras_mha_fixtures';
+import {camel, keras2MhaFixtures, KerasMhaCase, kerasMhaFixtures, relativeError, setKerasWeights, toTensor} from '../helpers/keras_mha_fixtures';
 import {expectClose} from '../helpers/tensors';
 
 beforeAll(async () => {
@@ -25,19 +25,29 @@ function camelKeys(x: unknown): unknown {
 }
 
 /**
- * A Keras 3 layer config as the layer receives it once a loader has rewritten what tfjs cannot
- * read (Keras 3's `DTypePolicy` and `module`/`registered_name` initializer forms are a loader's
- * business) and moved `build_config` in.
+ * A Keras layer config as the layer receives it once a loader has rewritten what tfjs cannot
+ * read (Keras 3's `DTypePolicy` and the `module`/`registered_name` initializer form are a
+ * loader's business) and, for Keras 3, moved `build_config` in. Keras 2's config carries its
+ * build shapes (`query_shape`, ...) itself.
  */
-function kerasConfig(index: number): tf.serialization.ConfigDict {
-  const c = kerasMhaFixtures.cases[index]!;
+function kerasConfig(c: KerasMhaCase): tf.serialization.ConfigDict {
   const config = camelKeys(c.config) as Record<string, unknown>;
-  delete config['dtype'];
+  if (typeof config['dtype'] !== 'string') {
+    delete config['dtype'];
+  }
   config['kernelInitializer'] = {className: 'GlorotUniform', config: {}};
   config['biasInitializer'] = {className: 'Zeros', config: {}};
-  config['buildConfig'] = camelKeys(c.build_config);
+  if (c.build_config != null) {
+    config['buildConfig'] = camelKeys(c.build_config);
+  }
   return config as tf.serialization.ConfigDict;
 }
+
+/** Every Keras 3 and Keras 2 case, labelled. */
+const allCases = [
+  ...kerasMhaFixtures.cases.map(c => [`Keras 3: ${c.name}`, c] as const),
+  ...keras2MhaFixtures.cases.map(c => [`Keras 2: ${c.name}`, c] as const),
+];
 
 /** What tfjs does with a layer entry of a model's JSON: the registered class's fromConfig. */
 function deserialize(config: tf.serialization.ConfigDict): MultiHeadAttention {
@@ -63,14 +73,14 @@ async function saveAndLoad(model: tf.LayersModel): Promise<tf.LayersModel> {
 }
 
 describe("Keras's config keys", () => {
-  it.each(kerasMhaFixtures.cases.map((c, i) => [c.name, i] as const))(
-      'getConfig holds every key of Keras 3.15.1\'s get_config: %s', (_name, i) => {
-        const c = kerasMhaFixtures.cases[i]!;
-        const layer = deserialize(kerasConfig(i));
+  it.each(allCases)("getConfig holds every key of Keras's get_config: %s", (_name, c) => {
+        const layer = deserialize(kerasConfig(c));
         const ours = layer.getConfig();
         const keras = camelKeys(c.config) as Record<string, unknown>;
-        // Keras's `dtype` is a DTypePolicy object, which a loader turns into tfjs's dtype.
-        delete keras['dtype'];
+        // Keras 3's `dtype` is a DTypePolicy object, which a loader turns into tfjs's dtype.
+        if (typeof keras['dtype'] !== 'string') {
+          delete keras['dtype'];
+        }
         for (const [key, value] of Object.entries(keras)) {
           expect(Object.keys(ours)).toContain(key);
           if (!['kernelInitializer', 'biasInitializer'].includes(key)) {
@@ -81,12 +91,12 @@ describe("Keras's config keys", () => {
 });
 
 describe('configs that build the weights at once', () => {
-  it.each(kerasMhaFixtures.cases.map((c, i) => [c.name, i] as const))(
-      "a Keras 3 config with build_config has Keras's weights before any call, and Keras's numbers: %s",
-      async (_name, i) => {
-        const c = kerasMhaFixtures.cases[i]!;
-        const layer = deserialize(kerasConfig(i));
+  it.each(allCases)(
+      "a config with its build shapes has Keras's weights before any call, and Keras's numbers: %s",
+      async (_name, c) => {
+        const layer = deserialize(kerasConfig(c));
         expect(layer.built).toBe(true);
+        expect(layer.fullyMaskedRows).toBe(c.keras_path === 'keras2' ? 'average' : 'keras3');
         expect(layer.weights.map(w => [w.originalName, w.shape]))
             .toEqual(c.weights.map(w => [w.path, w.shape]));
         setKerasWeights(layer, c);

@@ -7,8 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 
 import {AttentionPath, FullyMaskedRows, MultiHeadAttention, multiHeadAttention, MultiHeadAttentionArgs, useBestBackend} from '../../src';
 import {expectClose, roundToFloat32} from '../helpers/tensors';
-import {MhaReferenceOptions, MhaReferenceWeights, mhaReference, RefProjection} from '../helpers/mha_reference';
-import {finiteDifferences, flatten, Matrix, randomMatrix, rng} from '../helpers/reference';
+import {MhaReferenceOptions, MhaReferenceWeights, mhaReference, parameterVector, referenceWeightsFrom} from '../helpers/mha_reference';
+import {finiteDifferences, flatten, randomMatrix, rng} from '../helpers/reference';
 
 interface Spec {
   name: string;
@@ -128,23 +128,11 @@ function setup(s: Spec, seed: number, path: AttentionPath = 'auto') {
   return {layer, query, value, key, values, tensors, call, options};
 }
 
-/** Keras's kernels `[in..., out...]` as the reference's 2-D views, by weight name. */
+/** The layer's weights (as float64 values) as the reference's, by Keras name. */
 function referenceWeights(layer: MultiHeadAttention, values: number[][]): MhaReferenceWeights {
-  const byName = new Map<string, {shape: number[], values: number[]}>();
-  layer.weights.forEach((w, i) => byName.set(w.originalName.split('/').slice(1).join('/'),
-                                             {shape: w.shape as number[], values: values[i]!}));
-  const projection = (name: string, inputDims: number): RefProjection|undefined => {
-    const kernel = byName.get(`${name}/kernel`);
-    if (kernel == null) {
-      return undefined;
-    }
-    const rows = kernel.shape.slice(0, inputDims).reduce((a, b) => a * b, 1);
-    const cols = kernel.values.length / rows;
-    return {kernel: Array.from({length: rows}, (_, r) => kernel.values.slice(r * cols, (r + 1) * cols)),
-            bias: byName.get(`${name}/bias`)?.values};
-  };
-  return {query: projection('query', 1)!, key: projection('key', 1)!, value: projection('value', 1)!,
-          gate: projection('gate', 1), output: projection('attention_output', 2)!};
+  return referenceWeightsFrom(layer.weights.map((w, i) => ({
+    name: w.originalName.split('/').slice(1).join('/'), shape: w.shape as number[],
+    values: values[i]!})));
 }
 
 beforeAll(async () => {
@@ -208,27 +196,15 @@ describe.each(['cpu', 'wasm'])('gradients against central finite differences on 
         const {value: l, grads} = tf.variableGrads(() => loss(...inputs), variables);
 
         // The reference: the same loss over [query, (value,) (key,) every weight], in float64.
-        const sizes = [flatten(query).length, ...(s.value ? [flatten(value).length] : []),
-                       ...(s.key ? [flatten(key).length] : []), ...values.map(v => v.length)];
-        const x0 = [...flatten(query), ...(s.value ? flatten(value) : []),
-                    ...(s.key ? flatten(key) : []), ...values.flat()];
-        const unflatten = (x: number[]) => {
-          let at = 0;
-          return sizes.map(n => x.slice(at, at += n));
-        };
-        const asBatch = (flat: number[], like: Matrix[]) => like.map((m, b) => m.map((row, i) =>
-            flat.slice((b * m.length + i) * row.length, (b * m.length + i + 1) * row.length)));
+        const {x0, split, unpack} = parameterVector(query, s.value ? value : null,
+                                                    s.key ? key : null, values);
         const evaluate = (x: number[]) => {
-          const parts = unflatten(x);
-          let at = 0;
-          const q = asBatch(parts[at++]!, query);
-          const v = s.value ? asBatch(parts[at++]!, value) : q;
-          const k = s.key ? asBatch(parts[at++]!, key) : v;
-          const out = mhaReference(q, v, k, referenceWeights(layer, parts.slice(at)), options);
+          const p = unpack(x);
+          const out = mhaReference(p.query, p.value, p.key, referenceWeights(layer, p.weights), options);
           return flatten(out.output).reduce((sum, o, i) => sum + o * r[i]!, 0);
         };
         expect(l.dataSync()[0]).toBeCloseTo(evaluate(x0), 4);
-        const expected = unflatten(finiteDifferences(evaluate, x0, 1e-5));
+        const expected = split(finiteDifferences(evaluate, x0, 1e-5));
         const actual = [...inputGrads, ...variables.map(v => grads[v.name]!)];
         expect(actual.length).toBe(expected.length);
         actual.forEach((g, i) => {
@@ -261,16 +237,17 @@ describe('weights', () => {
         ['nb/query/kernel', 'nb/key/kernel', 'nb/value/kernel', 'nb/attention_output/kernel']);
   });
 
-  it('Keras defaults: glorot-uniform kernels (fan in/out of Keras\'s EinsumDense), zero biases', () => {
+  it("Keras's defaults: glorot-uniform kernels with Keras's fans, zero biases", () => {
     const layer = multiHeadAttention({numHeads: 4, keyDim: 8});
     tf.dispose(layer.apply(tf.zeros([1, 2, 16])) as tf.Tensor);
     const [qk, qb] = layer.getWeights();
     expect(Array.from(qb!.dataSync()).every(x => x === 0)).toBe(true);
-    // tfjs's glorotUniform of [16, 4, 8]: fan_in = 4·16 (receptive field × input), as Keras's.
-    const values = Array.from(qk!.dataSync());
-    const limit = Math.sqrt(6 / (4 * 16 + 4 * 8));
-    expect(Math.max(...values.map(Math.abs))).toBeLessThanOrEqual(limit);
-    expect(Math.max(...values.map(Math.abs))).toBeGreaterThan(0.5 * limit);
+    // Keras's compute_fans for the kernel [16, 4, 8]: receptive field 16, fan_in 4·16, fan_out
+    // 8·16, so the uniform limit is √(6 / (64 + 128)). 512 draws reach within 5% of it.
+    const limit = Math.sqrt(6 / (64 + 128));
+    const largest = Math.max(...Array.from(qk!.dataSync()).map(Math.abs));
+    expect(largest).toBeLessThanOrEqual(limit);
+    expect(largest).toBeGreaterThan(0.95 * limit);
   });
 
   it('a self-attention call with one tensor equals [x, x] and {value: x}', () => {

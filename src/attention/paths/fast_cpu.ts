@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {andMasks, maskSlices, positionMask} from '../masks';
-import {PathOptions, PathResult, resolve} from '../options';
+import {emptyAttention, isEmpty, PathOptions, PathResult, resolve} from '../options';
 import {maskedSoftmax} from '../scaled_dot_product';
 import {customGrad3, dropoutMultiplier, SliceGradients, stackSliceGradients, toSlices} from './common';
 
@@ -26,7 +26,10 @@ import {customGrad3, dropoutMultiplier, SliceGradients, stackSliceGradients, toS
  */
 export function fastCpuAttention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
                                  options: PathOptions = {}): PathResult {
-  const r = resolve(query, key, value, options);
+  const r = resolve(query, key, value, options, 'fastCpuAttention');
+  if (isEmpty(r)) {
+    return emptyAttention(query, key, value, r);
+  }
   const {slices, timeQ, timeK, scale} = r;
   const [output, weights = null] = tf.tidy(() => {
     // Masks and the dropout draw are constants of the gradient; built once, per slice.

@@ -5,15 +5,20 @@
  * output and, per query row and key block, the block's share of the row's softmax sum, and
  * recomputes each block's weights in the backward pass.
  *
- * Per slice (batch×head) and query block i, over key blocks j (masked entries of S → MASK_FILL):
- *   S = (scale·Q_i) · K_jᵀ,  P_j = softmax(S) ⊙ allowed,  lse_j = log Σ exp(S) (per row),
- *   O_j = (P_j ⊙ M) · V_j,  merged as  lse' = log(e^lse + e^lse_j),
- *   O = O·e^(lse − lse') + O_j·e^(lse_j − lse')
- * so O stays normalised (a row with no allowed key gets 0). The shares e^(lse_j − lse) are kept.
+ * Per slice (batch×head) and query block i, over key blocks j (softmax, row max and row sum
+ * over the allowed entries only, by the masked softmax every path uses, `maskedSoftmaxWithStats`):
+ *   S = (scale·Q_i) · K_jᵀ,  P_j = softmax(S) ⊙ allowed,  per row: m_j = max S, l_j = Σ e^(S − m_j),
+ *   O_j = (P_j ⊙ M) · V_j,  merged as  m' = max(m, m_j),  a = l·e^(m − m'),  b = l_j·e^(m_j − m'),
+ *   l' = a + b,  O = (O·a + O_j·b) / l'
+ * so O stays normalised (max and sum kept apart, not as one log-sum-exp: at scores of 1e6 a
+ * float32 log-sum-exp has lost the digits the weights depend on). A row with no allowed key in
+ * block j has l_j = 0 and m_j = the lowest finite value, so it adds nothing (and with none in
+ * any block, O = 0). The shares l_j·e^(m_j − m)/l are kept.
  * Backward, with D = rowsum(dO ⊙ O) and P = softmax(S) · share ⊙ allowed:
  *   dV_j += (P ⊙ M)ᵀ dO_i,  dS = P ⊙ ((dO_i V_jᵀ) ⊙ M − D),
  *   dQ_i += scale · dS K_j,  dK_j += dSᵀ (scale·Q_i).
- * The softmax kernel, not `exp`, does the block-sized work: on wasm `exp` is about 4× slower.
+ * The softmax kernel, not `exp`, does the block-sized work: on wasm `exp` is about 4× slower;
+ * the log-sum-exp comes from the softmax's largest weight.
  * Causal attention and a sliding window skip key blocks they mask wholly, and need no mask on
  * blocks they allow wholly (masks.ts `positionCoverage`). Matrix products are 2-D without
  * transpose flags (the fast kernel on wasm, see fast_cpu.ts). Dropout draws a seeded pattern per block, the same in the
@@ -25,9 +30,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {andMasks, blockMask, maskSlices, MASK_FILL, positionCoverage, positionMask, Span} from '../masks';
-import {PathOptions, PathResult, resolve, Resolved} from '../options';
-import {maskedSoftmax} from '../scaled_dot_product';
+import {andMasks, blockMask, maskSlices, positionCoverage, positionMask, Span} from '../masks';
+import {emptyAttention, isEmpty, PathOptions, PathResult, resolve, Resolved} from '../options';
+import {maskedSoftmax, maskedSoftmaxWithStats} from '../scaled_dot_product';
 import {customGrad3, SliceGradients, sliceOf, stackSliceGradients, toSlices} from './common';
 
 /**
@@ -38,7 +43,10 @@ import {customGrad3, SliceGradients, sliceOf, stackSliceGradients, toSlices} fro
  */
 export function memoryEfficientAttention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
                                          options: PathOptions = {}): PathResult {
-  const r = resolve(query, key, value, options);
+  const r = resolve(query, key, value, options, 'memoryEfficientAttention');
+  if (isEmpty(r)) {
+    return emptyAttention(query, key, value, r);
+  }
   const {slices, timeQ, dv, scale} = r;
   const [output, weights] = tf.tidy(() => {
     const plan = makePlan(r);
@@ -169,79 +177,83 @@ function forwardQueryBlock(plan: Plan, s: number, mask: tf.Tensor2D|null, qb: Sp
     {output: tf.Tensor, shares: tf.Tensor} {
   return tf.tidy(() => {
     const qBlock = q.slice([qb.start, 0], [qb.size, plan.r.dk]);        // [bq, dk]
-    let state: {lse: tf.Tensor, acc: tf.Tensor}|null = null;            // [bq, 1], [bq, dv]
-    const blockLse: tf.Tensor[] = [];                                   // each [bq, 1]
+    let state: Partial|null = null;                                     // the blocks so far
+    const blockMax: tf.Tensor[] = [];                                   // each [bq, 1]
+    const blockSum: tf.Tensor[] = [];                                   // each [bq, 1]
     for (const kb of keyBlocks) {
       const part = forwardBlock(plan, s, mask, qb, kb, qBlock, kT, v);
-      blockLse.push(part.lse);
+      blockMax.push(part.max);
+      blockSum.push(part.sum);
       if (state == null) {
-        state = {lse: tf.clone(part.lse), acc: part.output};
+        state = {max: tf.clone(part.max), sum: tf.clone(part.sum), output: part.output};
         continue;
       }
-      const merged: {lse: tf.Tensor, acc: tf.Tensor} = mergeBlocks(state, part);
-      tf.dispose([state.lse, state.acc, part.output]);
+      const merged = mergeBlocks(state, part);
+      tf.dispose([state.max, state.sum, state.output, part.output]);
       state = merged;
     }
     // Each key block's share of the row's total: its softmax times this gives the weights again
-    // in the backward pass.
-    const shares = tf.exp(tf.sub(tf.concat(blockLse, 1), state!.lse));  // [bq, key blocks]
-    return {output: state!.acc, shares};
+    // in the backward pass.  // [bq, key blocks]
+    const shares = tf.div(
+        tf.mul(tf.concat(blockSum, 1), tf.exp(tf.sub(tf.concat(blockMax, 1), state!.max))),
+        atLeastOne(state!.sum));
+    return {output: state!.output, shares};
   });
 }
 
 /**
- * One block: the normalised partial output P_j·V_j `[bq, dv]` (dropout applied) and the rows'
- * log-sum-exp `[bq, 1]`. Only those two outlive the call.
+ * A partial result over some key blocks, per query row: the normalised output `[bq, dv]`, the
+ * largest allowed score `[bq, 1]` and Σ e^(score − max) over the allowed keys `[bq, 1]`.
  */
-function forwardBlock(plan: Plan, s: number, mask: tf.Tensor2D|null, qb: Span, kb: Span,
-                      qBlock: tf.Tensor, kT: tf.Tensor2D, v: tf.Tensor2D):
-    {output: tf.Tensor, lse: tf.Tensor} {
-  return tf.tidy(() => {
-    const allowed = blockMask(mask, plan.r, qb, kb);                    // [bq|1, bk|1] or null
-    const [p, lse] = blockSoftmax(blockScores(qBlock, kT, kb, allowed));
-    let weights = allowed ? tf.mul(p, tf.cast(allowed, 'float32')) : p;  // [bq, bk]
-    if (plan.r.dropout > 0) {
-      weights = tf.mul(weights, blockDropout(plan, s, qb, kb));
-    }
-    return {output: tf.matMul(weights, v.slice([kb.start, 0], [kb.size, plan.r.dv])), lse};
-  });
+interface Partial {
+  output: tf.Tensor;
+  max: tf.Tensor;
+  sum: tf.Tensor;
 }
 
-/** Two normalised partial results merged by their log-sum-exps. */
-function mergeBlocks(a: {lse: tf.Tensor, acc: tf.Tensor}, b: {lse: tf.Tensor, output: tf.Tensor}):
-    {lse: tf.Tensor, acc: tf.Tensor} {
+/** One block's partial result (dropout applied to its weights). Only that outlives the call. */
+function forwardBlock(plan: Plan, s: number, mask: tf.Tensor2D|null, qb: Span, kb: Span,
+                      qBlock: tf.Tensor, kT: tf.Tensor2D, v: tf.Tensor2D): Partial {
   return tf.tidy(() => {
-    const lse = logAddExp(a.lse, b.lse);
+    const allowed = blockMask(mask, plan.r, qb, kb);                    // [bq|1, bk|1] or null
+    const scores = blockScores(qBlock, kT, kb);                         // [bq, bk]
+    const {weights, rowMax, rowSum} = maskedSoftmaxWithStats(scores, allowed);
+    const dropped = plan.r.dropout > 0 ? tf.mul(weights, blockDropout(plan, s, qb, kb)) : weights;
     return {
-      lse,
-      acc: tf.add(tf.mul(a.acc, tf.exp(tf.sub(a.lse, lse))),
-                  tf.mul(b.output, tf.exp(tf.sub(b.lse, lse)))),
+      output: tf.matMul(dropped, v.slice([kb.start, 0], [kb.size, plan.r.dv])),  // [bq, dv]
+      max: rowMax!,
+      sum: rowSum!,
     };
   });
 }
 
-/** `(scale·Q_i) · K_jᵀ` for one block, masked entries set to MASK_FILL.  // [bq, bk] */
-function blockScores(qBlock: tf.Tensor, kT: tf.Tensor2D, kb: Span, allowed: tf.Tensor|null):
-    tf.Tensor {
-  const dk = kT.shape[0];
-  const scores = tf.matMul(qBlock, kT.slice([0, kb.start], [dk, kb.size]));
-  return allowed ? tf.where(allowed, scores, tf.scalar(MASK_FILL)) : scores;
+/** Two partial results merged into one (see the module comment). */
+function mergeBlocks(a: Partial, b: Partial): Partial {
+  return tf.tidy(() => {
+    const max = tf.maximum(a.max, b.max);
+    const wa = tf.mul(a.sum, tf.exp(tf.sub(a.max, max)));              // [bq, 1]
+    const wb = tf.mul(b.sum, tf.exp(tf.sub(b.max, max)));
+    const sum = tf.add(wa, wb);
+    return {
+      max, sum,
+      output: tf.div(tf.add(tf.mul(a.output, wa), tf.mul(b.output, wb)), atLeastOne(sum)),
+    };
+  });
 }
 
 /**
- * softmax over one block's rows and the rows' log-sum-exp, `[bq, bk]` and `[bq, 1]`. The
- * softmax kernel is several times faster than `exp` on wasm; the log-sum-exp comes from it
- * for free: the largest weight of a row is exp(0)/sum = 1/sum, so lse = rowmax − log(max weight).
+ * A merged row sum, safe to divide by: a row with an allowed key has sum >= 1 (its largest
+ * score's block adds e^0 · l_j >= 1), a row with none has 0 (and output 0): max(sum, 1) is exact
+ * for the first and avoids 0/0 for the second.
  */
-function blockSoftmax(scores: tf.Tensor): [tf.Tensor, tf.Tensor] {
-  const p = tf.softmax(scores);
-  return [p, tf.sub(tf.max(scores, -1, true), tf.log(tf.max(p, -1, true)))];
+function atLeastOne(sum: tf.Tensor): tf.Tensor {
+  return tf.maximum(sum, 1);
 }
 
-/** log(exp(a) + exp(b)), elementwise, without overflow. */
-function logAddExp(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  const m = tf.maximum(a, b);
-  return tf.add(m, tf.log(tf.add(tf.exp(tf.sub(a, m)), tf.exp(tf.sub(b, m)))));
+/** `(scale·Q_i) · K_jᵀ` for one block.  // [bq, bk] */
+function blockScores(qBlock: tf.Tensor, kT: tf.Tensor2D, kb: Span): tf.Tensor {
+  const dk = kT.shape[0];
+  return tf.matMul(qBlock, kT.slice([0, kb.start], [dk, kb.size]));
 }
 
 // ---- Backward -------------------------------------------------------------------------------
@@ -315,11 +327,8 @@ function backwardBlock(plan: Plan, s: number, mask: tf.Tensor2D|null, qb: Span, 
     const {dk, dv} = plan.r;
     const allowed = blockMask(mask, plan.r, qb, kb);
     const qBlock = t.q.slice([qb.start, 0], [qb.size, dk]);             // [bq, dk]
-    const scores = blockScores(qBlock, t.kT, kb, allowed);              // [bq, bk]
-    let p = tf.mul(tf.softmax(scores), share);                          // [bq, bk] weights
-    if (allowed) {
-      p = tf.mul(p, tf.cast(allowed, 'float32'));
-    }
+    const scores = blockScores(qBlock, t.kT, kb);                       // [bq, bk]
+    const p = tf.mul(maskedSoftmax(scores, allowed), share);            // [bq, bk] weights
     const multiplier = plan.r.dropout > 0 ? blockDropout(plan, s, qb, kb) : null;
     const dropped = multiplier ? tf.mul(p, multiplier) : p;
     const dvT = tf.matMul(t.dyT.slice([0, qb.start], [dv, qb.size]), dropped);  // [dv, bk]

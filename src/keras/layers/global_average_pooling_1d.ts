@@ -11,6 +11,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {ArgSpec, checkArgs, checkCallArgs, checkMaskArg, checkTensorArg, is, LAYER_CALL_ARGS} from '../../args';
+
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = Array<number|null>;
 
@@ -36,18 +38,9 @@ export class KerasGlobalAveragePooling1D extends tf.layers.Layer {
   readonly keepdims: boolean;
 
   constructor(args: KerasGlobalAveragePooling1DArgs = {}) {
-    super(args);
-    const dataFormat = args.dataFormat ?? 'channelsLast';
-    if (dataFormat !== 'channelsLast' && dataFormat !== 'channelsFirst') {
-      throw new Error(`KerasGlobalAveragePooling1D: dataFormat must be 'channelsLast' or ` +
-                      `'channelsFirst'. Received: dataFormat=${JSON.stringify(args.dataFormat)}`);
-    }
-    if (args.keepdims !== undefined && typeof args.keepdims !== 'boolean') {
-      throw new Error(`KerasGlobalAveragePooling1D: keepdims must be a boolean. Received: ` +
-                      `keepdims=${JSON.stringify(args.keepdims)}`);
-    }
-    this.dataFormat = dataFormat;
-    this.keepdims = args.keepdims ?? false;
+    super(checkArgs(KerasGlobalAveragePooling1D.className, args, ARGS));
+    this.dataFormat = args?.dataFormat ?? 'channelsLast';
+    this.keepdims = args?.keepdims ?? false;
     this.supportsMasking = true;
     this.inputSpec = [{ndim: 3}];
   }
@@ -58,12 +51,15 @@ export class KerasGlobalAveragePooling1D extends tf.layers.Layer {
     return this.keepdims ? s.map((d, i) => (i === steps ? 1 : d)) : s.filter((_, i) => i !== steps);
   }
 
-  override call(inputs: tf.Tensor|tf.Tensor[], kwargs: {mask?: tf.Tensor|tf.Tensor[]|null}):
-      tf.Tensor {
+  override call(inputs: tf.Tensor|tf.Tensor[],
+                kwargs: {mask?: tf.Tensor|tf.Tensor[]|null, training?: boolean} = {}): tf.Tensor {
+    checkCallArgs(KerasGlobalAveragePooling1D.className, kwargs, LAYER_CALL_ARGS);
+    const x = inputs instanceof Array ? inputs[0]! : inputs;  // [batch, steps, features]
+    checkTensorArg(KerasGlobalAveragePooling1D.className, x, 'inputs');
+    const mask = kwargs?.mask instanceof Array ? kwargs.mask[0] : kwargs?.mask;
+    checkMaskArg(KerasGlobalAveragePooling1D.className, mask);
     return tf.tidy(() => {
-      const x = inputs instanceof Array ? inputs[0]! : inputs;  // [batch, steps, features]
       const steps = this.dataFormat === 'channelsLast' ? 1 : 2;
-      const mask = kwargs?.mask instanceof Array ? kwargs.mask[0] : kwargs?.mask;
       if (mask == null) {
         return tf.mean(x, steps, this.keepdims);
       }
@@ -83,3 +79,5 @@ export class KerasGlobalAveragePooling1D extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(KerasGlobalAveragePooling1D);
+
+const ARGS: ArgSpec = {dataFormat: is.oneOf(['channelsLast', 'channelsFirst']), keepdims: is.boolean};

@@ -27,6 +27,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {ArgSpec, checkArgs, is} from '../../args';
+
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = Array<number|null>;
 type Kwargs = Record<string, unknown>;
@@ -106,8 +108,8 @@ export class KerasCall extends tf.layers.Layer {
   readonly callKwargs: Record<string, CallArg>;
 
   constructor(args: KerasCallArgs) {
-    super(args);
-    const spec = args?.layer;
+    super(checkArgs(KerasCall.className, args, ARGS, {required: ['layer']}));
+    const spec = args.layer;
     const entry = spec != null && typeof spec.className === 'string' ?
         tf.serialization.SerializationMap.getMap().classNameMap[spec.className] : undefined;
     if (entry === undefined) {
@@ -230,3 +232,5 @@ export class KerasCall extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(KerasCall);
+
+const ARGS: ArgSpec = {layer: is.object, inputs: is.object, kwargs: is.object};

@@ -12,6 +12,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {ArgCheck, ArgSpec, checkArgs, is} from '../../args';
+
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = Array<number|null>;
 
@@ -292,21 +294,17 @@ export class KerasOp extends tf.layers.Layer {
   private readonly def: OpDef;
 
   constructor(args: KerasOpArgs) {
-    super(args);
-    const def = CONCAT_MASK_OPS.includes(args?.op) ? CONCAT_MASK_DEF : OPS[args?.op];
-    if (def === undefined) {
-      throw new Error(`KerasOp: op must be one of ${KERAS_OPS.join(', ')}. Received: op=${
-          JSON.stringify(args?.op)}`);
-    }
+    super(checkArgs(KerasOp.className, args, ARGS, {required: ['op']}));
+    const def = CONCAT_MASK_OPS.includes(args.op) ? CONCAT_MASK_DEF : OPS[args.op]!;
     this.def = def;
     this.op = args.op;
     this.opArgs = args.args ?? [];
     this.axis = args.axis ?? null;
     this.keepdims = args.keepdims ?? false;
     this.castTo = args.castTo ?? null;
-    if (def.dtype === 'cast' && !['float32', 'int32', 'bool'].includes(this.castTo ?? '')) {
-      throw new Error(`KerasOp '${args.op}': castTo must be 'float32', 'int32' or 'bool'. ` +
-                      `Received: castTo=${JSON.stringify(args.castTo)}`);
+    if (def.dtype === 'cast' && this.castTo === null) {
+      throw new Error(`KerasOp: castTo must be 'float32', 'int32' or 'bool' for op '${args.op}' ` +
+                      `(it is required). Received: castTo=${JSON.stringify(args.castTo)}`);
     }
     this.newshape = args.newshape ?? [];
     this.axes = args.axes ?? null;
@@ -435,6 +433,48 @@ export class KerasOp extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(KerasOp);
+
+const intList: ArgCheck = {
+  expected: 'an array of integers',
+  test: (v: unknown) => Array.isArray(v) && v.every(a => Number.isInteger(a)),
+};
+const number: ArgCheck = {expected: 'a number', test: (v: unknown) => typeof v === 'number'};
+
+const ARGS: ArgSpec = {
+  op: is.oneOf(KERAS_OPS),
+  args: {expected: 'an array of {input}, {value}, {array} or {list} entries',
+         test: (v: unknown) => Array.isArray(v) && v.every(isOpArg)},
+  axis: {expected: 'an integer or an array of integers',
+         test: (v: unknown) => Number.isInteger(v) || intList.test(v)},
+  keepdims: is.boolean,
+  castTo: is.oneOf(['float32', 'int32', 'bool']),
+  newshape: intList, axes: intList, repeats: intList,
+  paddings: {expected: 'an array of [before, after] pairs of integers',
+             test: (v: unknown) => Array.isArray(v) && v.every(p => intList.test(p) &&
+                                                               (p as number[]).length === 2)},
+  min: number, max: number, alpha: number, negativeSlope: number, approximate: is.boolean,
+};
+
+function isOpArg(a: unknown): boolean {
+  if (a === null || typeof a !== 'object') {
+    return false;
+  }
+  const arg = a as Record<string, unknown>;
+  if ('input' in arg) {
+    return Number.isInteger(arg['input']) && (arg['input'] as number) >= 0;
+  }
+  if ('value' in arg) {
+    return arg['value'] === null || ['number', 'boolean'].includes(typeof arg['value']);
+  }
+  if ('list' in arg) {
+    return Array.isArray(arg['list']) && arg['list'].every(isOpArg);
+  }
+  const array = arg['array'] as Record<string, unknown>|undefined;
+  return array != null && typeof array['dtype'] === 'string' && intList.test(array['shape']) &&
+      Array.isArray(array['values']) && array['values'].every(x => typeof x === 'number') &&
+      (array['values'] as number[]).length ===
+          (array['shape'] as number[]).reduce((n, d) => n * d, 1);
+}
 
 /** Placeholder definition of the concat-mask ops (run by `concatMask`). */
 const CONCAT_MASK_DEF: OpDef = {arity: 'list', dtype: 'bool', fn: x => x[0]!, shape: s => s[0]!};

@@ -16,8 +16,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {Identifier, Initializer, Regularizer, Constraint, resolveConstraint, resolveInitializer,
+import {ArgCheck, ArgSpec, checkArgs, checkCallArgs, checkTensorArg, is, LAYER_CALL_ARGS} from '../../args';
+import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint, resolveInitializer,
         resolveRegularizer, serialize} from '../../initializers';
+import {buildWeights} from '../../layers/build';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = Array<number|null>;
@@ -75,25 +77,10 @@ export class KerasLayerNormalization extends tf.layers.Layer {
   private axes: number[] = [];
 
   constructor(args: KerasLayerNormalizationArgs = {}) {
-    super(args);
-    const axis = args.axis ?? -1;
-    const axes = Array.isArray(axis) ? axis : [axis];
-    if (axes.length === 0 || !axes.every(a => Number.isInteger(a))) {
-      throw new Error(`KerasLayerNormalization: axis must be an integer or a non-empty list of ` +
-                      `integers. Received: axis=${JSON.stringify(args.axis)}`);
-    }
-    this.axis = axes;
+    super(checkArgs(KerasLayerNormalization.className, args, ARGS));
+    const axis = args?.axis ?? -1;
+    this.axis = Array.isArray(axis) ? axis : [axis];
     this.epsilon = args.epsilon ?? 1e-3;
-    if (!(typeof this.epsilon === 'number' && this.epsilon >= 0)) {
-      throw new Error(`KerasLayerNormalization: epsilon must be a non-negative number. ` +
-                      `Received: epsilon=${JSON.stringify(args.epsilon)}`);
-    }
-    for (const key of ['center', 'scale', 'rmsScaling'] as const) {
-      if (args[key] !== undefined && typeof args[key] !== 'boolean') {
-        throw new Error(`KerasLayerNormalization: ${key} must be a boolean. Received: ${key}=${
-            JSON.stringify(args[key])}`);
-      }
-    }
     this.center = args.center ?? true;
     this.scale = args.scale ?? true;
     this.rmsScaling = args.rmsScaling ?? false;
@@ -120,16 +107,18 @@ export class KerasLayerNormalization extends tf.layers.Layer {
       throw new Error(`KerasLayerNormalization '${this.name}' needs known sizes on the axes it ` +
                       `normalizes. Received: input shape [${shape}], axis ${JSON.stringify(this.axis)}`);
     }
-    if (this.scale || this.rmsScaling) {
-      this.gamma = this.addWeight('gamma', weightShape as number[], 'float32', this.gammaInitializer,
-                                  this.gammaRegularizer ?? undefined, true,
-                                  this.gammaConstraint ?? undefined);
-    }
-    if (this.center && !this.rmsScaling) {
-      this.beta = this.addWeight('beta', weightShape as number[], 'float32', this.betaInitializer,
-                                 this.betaRegularizer ?? undefined, true,
-                                 this.betaConstraint ?? undefined);
-    }
+    buildWeights(this, () => {
+      if (this.scale || this.rmsScaling) {
+        this.gamma = this.addWeight('gamma', weightShape as number[], 'float32',
+                                    this.gammaInitializer, this.gammaRegularizer ?? undefined, true,
+                                    this.gammaConstraint ?? undefined);
+      }
+      if (this.center && !this.rmsScaling) {
+        this.beta = this.addWeight('beta', weightShape as number[], 'float32', this.betaInitializer,
+                                   this.betaRegularizer ?? undefined, true,
+                                   this.betaConstraint ?? undefined);
+      }
+    });
     this.built = true;
   }
 
@@ -145,9 +134,12 @@ export class KerasLayerNormalization extends tf.layers.Layer {
     return tf.reshape(weight, shape);
   }
 
-  override call(inputs: tf.Tensor|tf.Tensor[]): tf.Tensor {
+  override call(inputs: tf.Tensor|tf.Tensor[], kwargs: {mask?: unknown, training?: boolean} = {}):
+      tf.Tensor {
+    checkCallArgs(KerasLayerNormalization.className, kwargs, LAYER_CALL_ARGS);
+    const x = inputs instanceof Array ? inputs[0]! : inputs;  // [..., features]
+    checkTensorArg(KerasLayerNormalization.className, x, 'inputs');
     return tf.tidy(() => {
-      const x = inputs instanceof Array ? inputs[0]! : inputs;  // [..., features]
       const {mean, variance} = tf.moments(x, this.axes, true);  // each [..., 1]
       let inv = tf.rsqrt(tf.add(variance, this.epsilon));
       if (this.gamma !== null) {
@@ -188,3 +180,23 @@ export class KerasLayerNormalization extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(KerasLayerNormalization);
+
+/** `axis`: an integer or a non-empty list of integers (shared with KerasRMSNormalization). */
+export const AXIS_ARG: ArgCheck = {
+  expected: 'an integer or a non-empty list of integers',
+  test: (v: unknown) => Number.isInteger(v) ||
+      (Array.isArray(v) && v.length > 0 && v.every(a => Number.isInteger(a))),
+};
+
+/** `epsilon`: a non-negative number. */
+export const EPSILON_ARG: ArgCheck = {
+  expected: 'a non-negative number',
+  test: (v: unknown) => typeof v === 'number' && v >= 0 && v < Infinity,
+};
+
+const ARGS: ArgSpec = {
+  axis: AXIS_ARG, epsilon: EPSILON_ARG, center: is.boolean, scale: is.boolean,
+  rmsScaling: is.boolean, betaInitializer: is.anything, gammaInitializer: is.anything,
+  betaRegularizer: is.anything, gammaRegularizer: is.anything, betaConstraint: is.anything,
+  gammaConstraint: is.anything,
+};

@@ -8,6 +8,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {ArgSpec, checkArgs, checkCallArgs, checkTensorArg, LAYER_CALL_ARGS} from '../../args';
+import {buildWeights} from '../../layers/build';
+import {AXIS_ARG, EPSILON_ARG} from './layer_normalization';
+
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = Array<number|null>;
 
@@ -34,19 +38,10 @@ export class KerasRMSNormalization extends tf.layers.Layer {
   private axes: number[] = [];
 
   constructor(args: KerasRMSNormalizationArgs = {}) {
-    super(args);
-    const axis = args.axis ?? -1;
-    const axes = Array.isArray(axis) ? axis : [axis];
-    if (axes.length === 0 || !axes.every(a => Number.isInteger(a))) {
-      throw new Error(`KerasRMSNormalization: axis must be an integer or a non-empty list of ` +
-                      `integers. Received: axis=${JSON.stringify(args.axis)}`);
-    }
-    this.axis = axes;
+    super(checkArgs(KerasRMSNormalization.className, args, ARGS));
+    const axis = args?.axis ?? -1;
+    this.axis = Array.isArray(axis) ? axis : [axis];
     this.epsilon = args.epsilon ?? 1e-6;
-    if (!(typeof this.epsilon === 'number' && this.epsilon >= 0)) {
-      throw new Error(`KerasRMSNormalization: epsilon must be a non-negative number. ` +
-                      `Received: epsilon=${JSON.stringify(args.epsilon)}`);
-    }
   }
 
   override build(inputShape: Shape|Shape[]): void {
@@ -63,14 +58,19 @@ export class KerasRMSNormalization extends tf.layers.Layer {
       throw new Error(`KerasRMSNormalization '${this.name}' needs known sizes on the axes it ` +
                       `normalizes. Received: input shape [${shape}]`);
     }
-    this.scale = this.addWeight('scale', weightShape as number[], 'float32',
-                                tf.initializers.ones());
+    buildWeights(this, () => {
+      this.scale = this.addWeight('scale', weightShape as number[], 'float32',
+                                  tf.initializers.ones());
+    });
     this.built = true;
   }
 
-  override call(inputs: tf.Tensor|tf.Tensor[]): tf.Tensor {
+  override call(inputs: tf.Tensor|tf.Tensor[], kwargs: {mask?: unknown, training?: boolean} = {}):
+      tf.Tensor {
+    checkCallArgs(KerasRMSNormalization.className, kwargs, LAYER_CALL_ARGS);
+    const x = inputs instanceof Array ? inputs[0]! : inputs;                         // [..., features]
+    checkTensorArg(KerasRMSNormalization.className, x, 'inputs');
     return tf.tidy(() => {
-      const x = inputs instanceof Array ? inputs[0]! : inputs;                       // [..., features]
       const inv = tf.rsqrt(tf.add(tf.mean(tf.square(x), this.axes, true), this.epsilon));  // [..., 1]
       let scale = this.scale!.read();
       if (!(this.axes.length === 1 && this.axes[0] === x.rank - 1)) {
@@ -90,3 +90,5 @@ export class KerasRMSNormalization extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(KerasRMSNormalization);
+
+const ARGS: ArgSpec = {axis: AXIS_ARG, epsilon: EPSILON_ARG};

@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import {attentionBatch, finiteDifferences, flatten, Matrix, randomMatrix, ReferenceWeights, rng} from '../reference';
+import {mhaConformanceCases} from './mha_cases';
 import {ConformanceCase, ConformanceFixtures, FixtureTensor} from './types';
 
 interface CaseSpec {
@@ -168,7 +169,8 @@ function main(): void {
     about: 'Made by test/helpers/conformance/make_fixtures.ts (npm run fixtures) from the float64 ' +
         'reference test/helpers/reference.ts. Gradients: central finite differences (h = 1e-5) of ' +
         'loss = sum(output * cotangent).',
-    cases: specs.map((spec, i) => makeCase(spec, 1000 + i)),
+    // SelfAttention's cases, then MultiHeadAttention's (Keras's layout, from mha_cases.ts).
+    cases: [...specs.map((spec, i) => makeCase(spec, 1000 + i)), ...mhaConformanceCases(2000)],
   };
   const file = path.join(__dirname, 'fixtures.json');
   fs.writeFileSync(file, JSON.stringify(fixtures) + '\n');

@@ -3,13 +3,14 @@
  * browser harness bundles it for the page (there `../../src` becomes the package's browser ESM
  * build). It runs on whatever backend is active and returns plain numbers; the tests assert.
  *
- * For each fixture case: a SelfAttention layer is built, its weights set from the fixture, and
- * its outputs, attention weights and autograd gradients (w.r.t. the inputs and every weight)
- * are compared with the float64 values.
+ * For each fixture case: a SelfAttention layer (or, for a Keras-layout case, a
+ * MultiHeadAttention) is built, its weights set from the fixture, and its outputs, attention
+ * weights and autograd gradients (w.r.t. the inputs and every weight) are compared with the
+ * float64 values.
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {AttentionPath, selfAttention, SelfAttention} from '../../../src';
+import {AttentionPath, multiHeadAttention, selfAttention} from '../../../src';
 import {ConformanceCase, ConformanceFixtures, FixtureTensor} from './types';
 import {Bound, Tolerance} from './tolerances';
 
@@ -75,7 +76,11 @@ export async function runConformance(fixtures: ConformanceFixtures, tolerance: T
 export async function runCase(c: ConformanceCase, tolerance: Tolerance,
                               path: AttentionPath = 'auto'): Promise<CaseReport> {
   const before = tf.memory().numTensors;
-  const layer = selfAttention({...c.args, returnAttentionWeights: true, attentionPath: path});
+  const keras = c.layer === 'MultiHeadAttention';
+  const layer = keras ? multiHeadAttention({...c.mha!.args, attentionPath: path}) :
+                        selfAttention({...c.args, returnAttentionWeights: true, attentionPath: path});
+  // Weight names: SelfAttention's 'query_kernel', Keras's 'query/kernel'.
+  const nameParts = keras ? 2 : 1;
   // Everything computed synchronously inside one tidy; read back asynchronously afterwards
   // (WebGPU reads GPU buffers asynchronously).
   const results = tf.tidy(() => {
@@ -83,14 +88,27 @@ export async function runCase(c: ConformanceCase, tolerance: Tolerance,
     const context = c.context == null ? null : toTensor(c.context);
     const tokenMask = c.tokenMask == null ? null : tf.cast(toTensor(c.tokenMask), 'bool');
     const contextMask = c.contextMask == null ? null : toTensor(c.contextMask);
+    const key = c.mha?.key == null ? null : toTensor(c.mha.key);
+    const attentionMask = c.mha?.attentionMask == null ? null : toTensor(c.mha.attentionMask);
     // The differentiable inputs, and how the layer is called on them.
-    const inputs = context == null ? [query] : [query, context];
-    const run = (...xs: tf.Tensor[]) => {
+    const inputs = [query, ...(context == null ? [] : [context]), ...(key == null ? [] : [key])];
+    const run = (...xs: tf.Tensor[]): tf.Tensor[] => {
+      if (keras) {
+        // Keras's call: query, value (the context, else the query), key; masks by name.
+        const valueMask = context == null ? tokenMask : contextMask;
+        const out = layer.apply(xs[0]!, {
+          value: context == null ? xs[0]! : xs[1]!, ...(key == null ? {} : {key: xs[2]!}),
+          ...(attentionMask == null ? {} : {attentionMask}),
+          ...(tokenMask == null ? {} : {queryMask: tokenMask}),
+          ...(valueMask == null ? {} : {valueMask}),
+        }) as tf.Tensor|tf.Tensor[];
+        return Array.isArray(out) ? out : [out];
+      }
       const layerInputs = xs.length === 1 ? xs[0]! : contextMask == null ? xs : [...xs, contextMask];
       return layer.apply(layerInputs, tokenMask == null ? {} : {mask: tokenMask}) as tf.Tensor[];
     };
     run(...inputs);  // builds the layer
-    setWeights(layer, c);
+    setWeights(layer, c, nameParts);
 
     const [output, attention] = run(...inputs);
     const cotangent = toTensor(c.cotangent);
@@ -98,21 +116,28 @@ export async function runCase(c: ConformanceCase, tolerance: Tolerance,
     const inputGrads = tf.grads(loss)(inputs);
     const variables = layer.trainableWeights.map(w => w.read() as tf.Variable);
     const {grads} = tf.variableGrads(() => loss(...inputs), variables);
-    const actual: Record<string, tf.Tensor> = {
-      'output': output!, 'attention': attention!, 'gradient query': inputGrads[0]!};
+    const actual: Record<string, tf.Tensor> = {'output': output!, 'gradient query': inputGrads[0]!};
+    if (attention != null) {
+      actual['attention'] = attention;
+    }
     if (context != null) {
       actual['gradient context'] = inputGrads[1]!;
     }
+    if (key != null) {
+      actual['gradient key'] = inputGrads[inputs.length - 1]!;
+    }
     layer.trainableWeights.forEach((w, i) => {
-      actual[`gradient ${shortName(w.originalName)}`] = grads[variables[i]!.name]!;
+      actual[`gradient ${shortName(w.originalName, nameParts)}`] = grads[variables[i]!.name]!;
     });
     return actual;
   });
 
   const checks: Check[] = [];
   checks.push(await compare('output', results['output']!, c.expected.output, tolerance.output, 1));
-  checks.push(await compare('attention', results['attention']!, c.expected.attention,
-                            tolerance.attention, 1));
+  if (c.expected.attention != null) {
+    checks.push(await compare('attention', results['attention']!, c.expected.attention,
+                              tolerance.attention, 1));
+  }
   for (const g of c.expected.gradients) {
     const got = results[`gradient ${g.name}`];
     if (got == null) {
@@ -126,8 +151,8 @@ export async function runCase(c: ConformanceCase, tolerance: Tolerance,
   return {name: c.name, checks, leakedTensors: tf.memory().numTensors - before};
 }
 
-function setWeights(layer: SelfAttention, c: ConformanceCase): void {
-  const names = layer.weights.map(w => shortName(w.originalName));
+function setWeights(layer: tf.layers.Layer, c: ConformanceCase, nameParts: number): void {
+  const names = layer.weights.map(w => shortName(w.originalName, nameParts));
   const expected = c.weights.map(w => w.name);
   if (names.join(',') !== expected.join(',')) {
     throw new Error(`case '${c.name}': layer weights [${names}] differ from the fixture's [${
@@ -136,8 +161,9 @@ function setWeights(layer: SelfAttention, c: ConformanceCase): void {
   layer.setWeights(c.weights.map(toTensor));
 }
 
-function shortName(originalName: string): string {
-  return originalName.split('/').pop()!;
+/** The last `parts` segments of a weight's name: 'query_kernel', or Keras's 'query/kernel'. */
+function shortName(originalName: string, parts = 1): string {
+  return originalName.split('/').slice(-parts).join('/');
 }
 
 function toTensor(t: FixtureTensor): tf.Tensor {

@@ -10,11 +10,35 @@ export interface NamedFixtureTensor extends FixtureTensor {
   name: string;
 }
 
+/** MultiHeadAttention args of a Keras-layout case (attentionPath is added by the runner). */
+export interface MhaConformanceArgs {
+  numHeads: number;
+  keyDim: number;
+  valueDim?: number;
+  outputShape?: number|number[];
+  useBias?: boolean;
+  useGate?: boolean;
+  slidingWindow?: number;
+  useCausalMask?: boolean;
+  returnAttentionScores?: boolean;
+  fullyMaskedRows?: 'keras3'|'average'|'zeros';
+}
+
 export interface ConformanceCase {
   name: string;
+  /** The layer under test. Default 'SelfAttention'. */
+  layer?: 'SelfAttention'|'MultiHeadAttention';
   /** SelfAttention args (returnAttentionWeights is added by the runner). */
   args: {numHeads?: number, keyDim?: number, valueDim?: number, outputDim?: number,
          useOutputProjection?: boolean, useBias?: boolean, causal?: boolean};
+  /**
+   * MultiHeadAttention (Keras layout): its args, and the call's tensors beyond `query` and
+   * `context` (the value): a key `[batch, timeK, keyFeatures]` and an attention mask
+   * `[batch, 1|heads, timeQ, timeK]` (1 = may attend). `tokenMask` masks the query (and, in
+   * self-attention, the value); `contextMask` masks the value. Weights are named by Keras's
+   * paths without the layer ('query/kernel', ...).
+   */
+  mha?: {args: MhaConformanceArgs, key?: FixtureTensor, attentionMask?: FixtureTensor};
   /** [batch, timeQ, features]. */
   query: FixtureTensor;
   /** Cross-attention context [batch, timeK, contextFeatures]; absent = self-attention. */
@@ -29,9 +53,9 @@ export interface ConformanceCase {
   cotangent: FixtureTensor;
   expected: {
     output: FixtureTensor;
-    /** [batch, numHeads, timeQ, timeK]. */
-    attention: FixtureTensor;
-    /** d loss / d query, (context,) and every weight, by name. */
+    /** [batch, numHeads, timeQ, timeK]; absent for a MultiHeadAttention case without scores. */
+    attention?: FixtureTensor;
+    /** d loss / d query, (context,) (key,) and every weight, by name. */
     gradients: NamedFixtureTensor[];
   };
 }

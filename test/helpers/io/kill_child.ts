@@ -1,8 +1,12 @@
 /**
- * Child process for test/io_kill.test.ts: saves versions of a model to one folder, over and
- * over, until it is killed. argv: <folder> <first version> [<step to die at>[:<file>]].
- * With a step, it saves once and SIGKILLs itself at that step of the atomic save.
+ * Child process for test/io/atomic_save_kill.test.ts and test/io/save_safety.test.ts: saves
+ * versions of a model to one folder, over and over, until it is killed.
+ * argv: <folder> <first version> [<step to die at>[:<file>]]. With a step, it saves once and
+ * SIGKILLs itself at that step of the atomic save.
  * Writes "ready" once, then "saved <version>" after each completed save.
+ *
+ * With hold:<step> instead, it saves once and stops at that step, holding the save's lock, until
+ * it is killed (writing "holding" when it gets there).
  *
  * argv <folder> fit: trains with a checkpoint callback saving to <folder> every epoch, writing
  * "epoch <n> <checksum of the weights>" after each epoch's checkpoint.
@@ -31,10 +35,15 @@ async function main(): Promise<void> {
     return train(folder);
   }
   const model = buildKillModel();
-  const [step, file] = (dieAt ?? '').split(':');
+  const hold = dieAt?.startsWith('hold:') ?? false;
+  const [step, file] = (hold ? dieAt!.slice('hold:'.length) : dieAt ?? '').split(':');
   const handler = fileSystem(folder, {
     onSaveStep: (reached, detail) => {
       if (reached === step && (file === undefined || file === detail)) {
+        if (hold) {
+          process.stdout.write('holding\n');
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);  // until killed
+        }
         process.kill(process.pid, 'SIGKILL');
       }
     },

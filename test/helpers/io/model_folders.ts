@@ -7,7 +7,6 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs';
-import {setWasmPaths} from '@tensorflow/tfjs-backend-wasm';
 
 import {selfAttention} from '../../../src';
 
@@ -15,15 +14,7 @@ import {selfAttention} from '../../../src';
 export const BACKENDS = ['cpu', 'wasm'];
 
 /** Switches to `name` (wasm: its .wasm files from the installed package) and checks it took. */
-export async function useBackend(name: string): Promise<void> {
-  if (name === 'wasm') {
-    setWasmPaths(path.dirname(
-        require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep);
-  }
-  if (!(await tf.setBackend(name)) || tf.getBackend() !== name) {
-    throw new Error(`backend ${name} did not start`);
-  }
-}
+export {useBackend} from '../backends';
 
 /** SelfAttention (2 heads, biases) then a dense layer: [batch, 5, 6] → [batch, 5, 3]. */
 export function smallModel(seed = 1): tf.LayersModel {
@@ -83,3 +74,15 @@ export async function expectLoadError(source: string|tf.io.IOHandler, parts: Arr
   expect(Object.keys(tf.engine().registeredVariables).length).toBe(variables);
   return message;
 }
+
+/**
+ * Node's fetch, with the JSON parsed in this realm: jest runs tests in a vm context, where arrays
+ * that Node's own `response.json()` makes fail tfjs's `instanceof Array` checks. For tfjs's own
+ * http loader (`{fetchFunc: inRealmFetch}`).
+ */
+export const inRealmFetch = (async (url: string, init?: RequestInit) => {
+  const response = await fetch(url, init);
+  return {ok: response.ok, status: response.status, url: response.url,
+          json: async () => JSON.parse(await response.text()),
+          arrayBuffer: () => response.arrayBuffer()};
+}) as unknown as typeof fetch;

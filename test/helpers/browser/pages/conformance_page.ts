@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import {setWasmPaths} from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
 
-import {AttentionPath, useBestBackend} from '../../../../src';
+import {AttentionPath, fastCpuAttention, memoryEfficientAttention, scaledDotProductAttention, useBestBackend} from '../../../../src';
+import {runExtremeScores} from '../../conformance/extreme_scores';
 import {runConformance, runFitCheck} from '../../conformance/runner';
 import {toleranceFor} from '../../conformance/tolerances';
 import {ConformanceFixtures} from '../../conformance/types';
@@ -28,8 +29,15 @@ export async function runOn(key: string, path: AttentionPath = 'auto') {
   const report = await runConformance(fixtures, toleranceFor(key), path);
   // float16 textures flush Adam's default epsilon (1e-7) to 0: see runFitCheck.
   const fit = path === 'auto' ? await runFitCheck(6, key === 'webgl-float16' ? 1e-4 : 1e-7) : null;
+  // Masks at extreme scores, on the path function itself ('auto' = the standard path here).
+  const run = path === 'fast' ? fastCpuAttention :
+      path === 'memoryEfficient' ?
+      (...a: Parameters<typeof memoryEfficientAttention>) =>
+          memoryEfficientAttention(a[0], a[1], a[2], {...a[3], blockSize: 2}) :
+      scaledDotProductAttention;
+  const extreme = await runExtremeScores(run, key === 'webgl-float16');
   return {
-    choice, report, fit,
+    choice, report, fit, extreme,
     renderFloat32: backend === 'webgl' ? tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED') : null,
   };
 }

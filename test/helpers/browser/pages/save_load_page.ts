@@ -1,10 +1,11 @@
 /**
- * Runs in the test page: loading a model saved by Node over http, and saving models to the
- * browser's own stores (indexeddb://, localstorage://, downloads://).
+ * Runs in the test page: loading a model saved by Node over http (with tfjs's loader and with
+ * the package's checkedHttp), and saving models to the browser's own stores (indexeddb://,
+ * localstorage://, downloads://).
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {selfAttention} from '../../../../src';
+import {checkedHttp, selfAttention} from '../../../../src';
 
 /** Shape of the models these tests use: [batch, 5, 8] → [batch, 3]. */
 export const INPUT_SHAPE = [2, 5, 8];
@@ -56,4 +57,35 @@ export async function saveToDownloads(input: number[], name: string) {
   const prediction = await predict(model, input);
   await model.save(`downloads://${name}`);
   return {prediction};
+}
+
+/**
+ * Loads `modelUrl` with the package's checkedHttp and predicts; an error comes back as its
+ * message. `withoutSubtleCrypto` hides `crypto.subtle` first, as on a page without a secure
+ * context, so that the package's own SHA-256 does the checking.
+ */
+export async function loadChecked(modelUrl: string, input: number[], withoutSubtleCrypto: boolean) {
+  const subtle = Object.getOwnPropertyDescriptor(globalThis.crypto, 'subtle');
+  if (withoutSubtleCrypto) {
+    Object.defineProperty(globalThis.crypto, 'subtle', {value: undefined, configurable: true});
+  }
+  const hidden = globalThis.crypto.subtle === undefined;
+  const before = tf.memory().numTensors;
+  try {
+    const model = await tf.loadLayersModel(checkedHttp(modelUrl));
+    const prediction = await predict(model, input);
+    model.dispose();
+    return {prediction, hidden, error: null, leaked: tf.memory().numTensors - before};
+  } catch (e) {
+    return {prediction: null, hidden, error: (e as Error).message,
+            leaked: tf.memory().numTensors - before};
+  } finally {
+    if (withoutSubtleCrypto) {
+      if (subtle === undefined) {
+        delete (globalThis.crypto as {subtle?: unknown}).subtle;
+      } else {
+        Object.defineProperty(globalThis.crypto, 'subtle', subtle);
+      }
+    }
+  }
 }
