@@ -6,6 +6,7 @@
  *   the forward and the backward pass, against a float64 reference and its finite differences;
  * - fully masked rows exactly 0, masks, causal and sliding windows together, odd sizes over
  *   several workgroups and tiles;
+ * - empty shapes (batch 0, timeQ 0, timeK 0): zeros, as every path gives;
  * - what 'auto' picks, and the errors where the path cannot run (wasm, WebGL 1), where 'auto'
  *   does not take it.
  */
@@ -212,6 +213,7 @@ if (precondition.skip != null) {
       }
     }, BROWSER_HOOK_TIMEOUT_MS);
     afterAll(async () => {
+      if (page == null) return;  // opening it failed, and its tests report that
       expect(page.errors).toEqual([]);
       await page.close();
     });
@@ -273,6 +275,23 @@ if (precondition.skip != null) {
         expectClose(got[name]!, expected, tol, name, scale);
       }
       expect(got['repeat']).toEqual(got['output']);
+      expect(got.leaked).toBe(0);
+    });
+
+    it('empty shapes (batch 0, timeQ 0, timeK 0) give zeros and zero gradients, as every path', async () => {
+      const shapes = [{q: [0, 2, 3, 4], k: [0, 2, 5, 4]}, {q: [1, 2, 0, 4], k: [1, 2, 5, 4]},
+                      {q: [1, 2, 3, 4], k: [1, 2, 0, 4]}];
+      const got = await callInPage<{leaked: number, results: Array<{
+        outputShape: number[], output: number[], gradShapes: number[][], grads: number[][]}>}>(
+          page, url, 'emptyCases', shapes);
+      const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+      got.results.forEach((r, i) => {
+        const {q, k} = shapes[i]!;
+        expect(r.outputShape).toEqual(q);  // [batch, heads, timeQ, dv] with dv = 4
+        expect(r.output).toEqual(new Array(size(q)).fill(0));
+        expect(r.gradShapes).toEqual([q, k, k]);
+        expect(r.grads).toEqual([q, k, k].map(shape => new Array(size(shape)).fill(0)));
+      });
       expect(got.leaked).toBe(0);
     });
 
