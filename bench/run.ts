@@ -19,7 +19,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 
 import {choosePath, selfAttention} from '../src';
-import {useBackend} from '../examples/backend';
+import {useBackend} from '../examples/shared/backend';
 import {BROWSER_BACKENDS, checkBrowserPrerequisites, measureInBrowser} from './browser';
 import {Case} from './cases';
 import {measureCase, peakBytes} from './measure';

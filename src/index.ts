@@ -38,3 +38,5 @@ export {FullyMaskedRows, MultiHeadAttention, multiHeadAttention, MultiHeadAttent
 export {AttentionConversionOptions, multiHeadAttentionFromSelfAttention, selfAttentionFromMultiHeadAttention} from './layers/attention_conversion';
 export {isKerasArchive, kerasArchiveHandler, kerasConfig, KerasFileDestination, KerasFileSink, KerasFileSource, KerasObject, KerasSaveResult, kerasWeightLayout, KerasWeightSlot, loadKerasWeights, saveKerasModel, saveKerasWeights} from './keras/keras_file';
 export {ApplyCachedArgs, AttentionCache, CACHE_LAYOUTS, CacheLayout, CreateCacheArgs, CrossAttentionCacheArgs, SelfAttentionCacheArgs} from './layers/attention_cache';
+export {DecodingSession, startDecoding, StartDecodingArgs} from './generation/decoding';
+export {generate, GenerateArgs} from './generation/generate';

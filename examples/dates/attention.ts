@@ -7,8 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import '../../src';  // registers SelfAttention for modelFromJSON
-import {translate} from './model';
-import {Vocab} from './vocab';
+import {START, Vocab} from './vocab';
 
 /** Label of the decoder's START token in heatmaps. */
 export const START_LABEL = '▶';
@@ -65,28 +64,47 @@ export async function attentionProbe(model: tf.LayersModel): Promise<AttentionPr
   if (layers.length === 0) {
     throw new Error(`attentionProbe: the model ${model.name} has no SelfAttention layer`);
   }
-  const probe = await tf.models.modelFromJSON({modelTopology: topology as unknown as tf.io.ModelJSON['modelTopology']});
-  for (const layer of model.layers) {
-    probe.getLayer(layer.name).setWeights(layer.getWeights());
-  }
-  return {model: probe, layers};
+  const probe = {
+    model: await tf.models.modelFromJSON(
+        {modelTopology: topology as unknown as tf.io.ModelJSON['modelTopology']}),
+    layers,
+  };
+  syncProbe(probe, model);
+  return probe;
 }
 
 /**
- * Translates `text` greedily with `model`, then runs the probe once on the finished decoder
- * input: every layer's weights for that text and that output.
+ * Copies the weights of `model` into its probe again (after more training), so that the
+ * probe's heatmaps show the model as it is now.
  */
-export function attentionFor(model: tf.LayersModel, probe: AttentionProbe, vocab: Vocab,
-                             text: string): {output: string, maps: LayerAttention[]} {
+export function syncProbe(probe: AttentionProbe, model: tf.LayersModel): void {
+  for (const layer of model.layers) {
+    probe.model.getLayer(layer.name).setWeights(layer.getWeights());
+  }
+}
+
+/**
+ * Runs the probe once on `text` and the ids its translation chose (`outputIds`, outputLength of
+ * them, e.g. from `decode`): every layer's weights for that text and that output. An output
+ * that is not yet a date (early in training) is shown as it is: `▶` for a START id, `·` for
+ * padding.
+ */
+export function attentionFor(probe: AttentionProbe, vocab: Vocab, text: string,
+                             outputIds: ArrayLike<number>): {output: string, maps: LayerAttention[]} {
   const problem = vocab.problem(text);
   if (problem != null) {
     throw new Error(`Cannot translate ${JSON.stringify(text)}: ${problem}`);
   }
-  const output = translate(model, vocab, [text])[0]!;
-  const enc = vocab.encodeInputs([text], 'post');
-  const dec = vocab.encodeTargets([output]);
-  const n = enc.length;
   const L = vocab.outputLength;
+  if (outputIds.length !== L) {
+    throw new Error(`attentionFor: outputIds must hold ${L} ids. Received: ${outputIds.length}`);
+  }
+  const enc = vocab.encodeInputs([text]);
+  const decoderIds = Int32Array.from({length: L}, (_, t) => t === 0 ? START : outputIds[t - 1]!);
+  const shown = (id: number) => id === START ? START_LABEL : id === 0 ? '·' : vocab.decode([id]);
+  const outputChars = Array.from(outputIds, shown);
+  const output = outputChars.join('');
+  const n = enc.length;
   const weights = tf.tidy(() => {
     // tfjs 4.22's executor runs a layer once per fetched output and counts a tensor passed to
     // one layer twice (query and context) as one use, so without `training` it disposes the
@@ -95,13 +113,12 @@ export function attentionFor(model: tf.LayersModel, probe: AttentionProbe, vocab
     // tf.tidy frees every intermediate tensor.
     const outs = probe.model.apply([
       tf.tensor2d(enc.ids, [1, n], 'int32'), tf.tensor2d(enc.mask, [1, n]),
-      tf.tensor2d(enc.fromEnd, [1, n], 'int32'), tf.tensor2d(dec.decoderIds, [1, L], 'int32'),
+      tf.tensor2d(enc.fromEnd, [1, n], 'int32'), tf.tensor2d(decoderIds, [1, L], 'int32'),
     ], {training: true}) as tf.Tensor[];
     // outs[0]: logits; outs[1…]: [1, heads, timeQ, timeK] per layer.
     return outs.slice(1).map(w => (w.squeeze([0]) as tf.Tensor3D).arraySync());
   });
   const inputChars = [...text];
-  const outputChars = [...output];
   const decoderInputs = [START_LABEL, ...outputChars.slice(0, L - 1)];
   const maps = probe.layers.map((layer, i): LayerAttention => {
     const encoderSide = layer.name.startsWith('encoder');

@@ -6,17 +6,21 @@
  * Inputs: encoder ids `[batch, time]` (any time up to maxInputLength, padded with 0 at the end),
  * the encoder mask `[batch, time]` (1 = character, 0 = padding), each character's place counted
  * from the end `[batch, time]` (1 = last, 0 = padding), and the decoder ids
- * `[batch, outputLength]` (START, then the output so far).
+ * `[batch, t]` (START, then the output so far; t = outputLength in training).
  *
  * Why positions from the end too: many formats end with the year, at a place fixed from the end
  * but not from the start ("Sunday, January 20, 2019" vs "1/20/2019"); with both, attention can
  * find "the last four characters" without first working out the input's length. Output: logits
  * `[batch, outputLength, vocabSize]`. The mask is an explicit input, handed to every attention
  * over the encoder as its third input, so nothing depends on tfjs's mask propagation.
+ *
+ * Decoding ({@link decode}) runs the encoder once per input and then only the decoder, once
+ * per output character, on the stored encoder output ({@link splitDateModel}).
  */
 import * as tf from '@tensorflow/tfjs';
 
 import {decoderBlock, encoderBlock, layerNorm, positionalEmbedding, tokenEmbedding} from '../../src';
+import {splitEncoderDecoder} from '../shared/encoder_decoder';
 import {Example} from './data';
 import {START, Vocab} from './vocab';
 
@@ -40,13 +44,19 @@ export interface DateModelArgs {
   decoderLayers?: number;
 }
 
+/** Names of the layers that {@link splitDateModel} cuts the model at. */
+export const ENCODER_OUTPUT = 'encoder_norm';
+export const ENCODER_MASK = 'encoder_mask';
+export const DECODER_IDS = 'decoder_ids';
+
+/** The Transformer (see the file comment): `[ids, mask, fromEnd, decoderIds]` → logits. */
 export function buildDateModel(args: DateModelArgs): tf.LayersModel {
   const d = args.modelDim ?? 64;
   const block = {numHeads: args.numHeads ?? 4, ffDim: args.ffDim ?? 128};
   const encoderIds = tf.input({shape: [null], dtype: 'int32', name: 'encoder_ids'});
-  const encoderMask = tf.input({shape: [null], name: 'encoder_mask'});
+  const encoderMask = tf.input({shape: [null], name: ENCODER_MASK});
   const fromEnd = tf.input({shape: [null], dtype: 'int32', name: 'encoder_from_end'});
-  const decoderIds = tf.input({shape: [args.outputLength], dtype: 'int32', name: 'decoder_ids'});
+  const decoderIds = tf.input({shape: [null], dtype: 'int32', name: DECODER_IDS});
 
   let x = tokenEmbedding({vocabSize: args.vocabSize, outputDim: d, name: 'encoder_embedding'})
               .apply(encoderIds) as tf.SymbolicTensor;  // [batch, time, d]
@@ -60,8 +70,7 @@ export function buildDateModel(args: DateModelArgs): tf.LayersModel {
   for (let i = 0; i < (args.encoderLayers ?? 2); i++) {
     x = encoderBlock(x, encoderMask, {...block, name: `encoder_${i}`});
   }
-  const encoded = layerNorm({ name: 'encoder_norm'})
-                      .apply(x) as tf.SymbolicTensor;
+  const encoded = layerNorm({name: ENCODER_OUTPUT}).apply(x) as tf.SymbolicTensor;
 
   let y = tokenEmbedding({vocabSize: args.vocabSize, outputDim: d, name: 'decoder_embedding'})
               .apply(decoderIds) as tf.SymbolicTensor;  // [batch, outputLength, d]
@@ -70,36 +79,48 @@ export function buildDateModel(args: DateModelArgs): tf.LayersModel {
   for (let i = 0; i < (args.decoderLayers ?? 1); i++) {
     y = decoderBlock(y, encoded, encoderMask, {...block, name: `decoder_${i}`});
   }
-  y = layerNorm({ name: 'decoder_norm'})
-          .apply(y) as tf.SymbolicTensor;
+  y = layerNorm({name: 'decoder_norm'}).apply(y) as tf.SymbolicTensor;
   const logits = tf.layers.dense({units: args.vocabSize, name: 'logits'})
                      .apply(y) as tf.SymbolicTensor;  // [batch, outputLength, vocabSize]
   return tf.model({inputs: [encoderIds, encoderMask, fromEnd, decoderIds], outputs: logits,
                    name: 'date_translator'});
 }
 
-/** Tensors of one batch: [encoder ids, mask, positions from end, decoder ids] (or [ids, decoder ids]). */
+/**
+ * What a model takes: 'transformer' = `[ids, mask, fromEnd, decoderIds]` ({@link buildDateModel}),
+ * 'ids' = `[ids, decoderIds]` (the LSTM baseline, which knows padding by its id).
+ */
+export type ModelInputs = 'transformer'|'ids';
+
+/** Tensors of one batch. */
 export interface Batch {
+  /** The model's inputs (see {@link ModelInputs}). */
   inputs: tf.Tensor[];
   /** `[batch, outputLength]` target ids. */
   labels: tf.Tensor2D;
 }
 
 /**
- * Encodes examples for teacher forcing. `padding` 'post' (Transformer) or 'pre' (LSTM baseline).
- * Models that take no mask get [ids, decoder ids].
+ * Encodes examples for teacher forcing, padded to their longest input rounded up to a multiple
+ * of `lengthMultiple` (default 1). Padding changes no result; fewer distinct shapes mean fewer
+ * programs for a backend that compiles one per shape (webgl).
  */
-export function makeBatch(vocab: Vocab, examples: Example[], padding: 'post'|'pre' = 'post',
-                          withMask = true): Batch {
-  const enc = vocab.encodeInputs(examples.map(e => e.input), padding);
+export function makeBatch(vocab: Vocab, examples: Example[], inputs: ModelInputs = 'transformer',
+                          lengthMultiple = 1): Batch {
+  const longest = examples.reduce((m, e) => Math.max(m, e.input.length), 1);
+  const enc = vocab.encodeInputs(examples.map(e => e.input),
+                                 Math.ceil(longest / lengthMultiple) * lengthMultiple);
   const dec = vocab.encodeTargets(examples.map(e => e.target));
   const L = vocab.outputLength;
   const ids = tf.tensor2d(enc.ids, [enc.n, enc.length], 'int32');
   const decoderIds = tf.tensor2d(dec.decoderIds, [dec.n, L], 'int32');
-  const inputs = withMask ? [ids, tf.tensor2d(enc.mask, [enc.n, enc.length]),
-                             tf.tensor2d(enc.fromEnd, [enc.n, enc.length], 'int32'), decoderIds] :
-                            [ids, decoderIds];
-  return {inputs, labels: tf.tensor2d(dec.labels, [dec.n, L], 'int32')};
+  return {
+    inputs: inputs === 'transformer' ?
+        [ids, tf.tensor2d(enc.mask, [enc.n, enc.length]),
+         tf.tensor2d(enc.fromEnd, [enc.n, enc.length], 'int32'), decoderIds] :
+        [ids, decoderIds],
+    labels: tf.tensor2d(dec.labels, [dec.n, L], 'int32'),
+  };
 }
 
 /** Mean cross-entropy of logits `[batch, L, vocab]` against labels `[batch, L]`. */
@@ -128,10 +149,10 @@ export function exactMatches(logits: tf.Tensor, labels: tf.Tensor): boolean[] {
 export interface EvaluateArgs {
   /** Examples per forward pass. Default 512. */
   batchSize?: number;
-  /** 'post' (Transformer, default) or 'pre' (LSTM baseline). */
-  padding?: 'post'|'pre';
-  /** Whether the model takes the mask inputs. Default: padding === 'post'. */
-  withMask?: boolean;
+  /** What the model takes. Default 'transformer'. */
+  inputs?: ModelInputs;
+  /** Inputs are padded to a multiple of this (see {@link makeBatch}). Default 1. */
+  lengthMultiple?: number;
 }
 
 /** Exact match of every example (teacher forcing, see {@link exactMatches}), in order. */
@@ -144,8 +165,7 @@ export function evaluate(model: tf.LayersModel, vocab: Vocab, examples: Example[
   const right = new Array<boolean>(examples.length);
   for (let i = 0; i < order.length; i += batchSize) {
     const idx = order.slice(i, i + batchSize);
-    const batch = makeBatch(vocab, idx.map(j => examples[j]!), args.padding,
-                            args.withMask ?? (args.padding ?? 'post') === 'post');
+    const batch = makeBatch(vocab, idx.map(j => examples[j]!), args.inputs, args.lengthMultiple);
     const logits = model.predict(batch.inputs) as tf.Tensor;
     exactMatches(logits, batch.labels).forEach((ok, k) => right[idx[k]!] = ok);
     tf.dispose([logits, batch.inputs, batch.labels]);
@@ -153,43 +173,90 @@ export function evaluate(model: tf.LayersModel, vocab: Vocab, examples: Example[
   return right;
 }
 
+/** The date model split for decoding: encoder once per input, decoder once per character. */
+export interface DateDecoder {
+  /** `[ids, mask, fromEnd]` → `[encoded [batch, time, d], mask]`. */
+  encoder: tf.LayersModel;
+  /** `[decoderIds [batch, t], encoded, mask]` → logits `[batch, t, vocab]`. */
+  decoder: tf.LayersModel;
+}
+
+/** Splits a model built by {@link buildDateModel} (fresh or loaded); no weight is copied. */
+export function splitDateModel(model: tf.LayersModel): DateDecoder {
+  return splitEncoderDecoder(model, {boundary: [ENCODER_OUTPUT, ENCODER_MASK],
+                                     decoderInputs: [DECODER_IDS]});
+}
+
+/** What {@link decode} returns for `n` texts. */
+export interface Decoded {
+  /** The outputs, as text. */
+  texts: string[];
+  /** `[n, outputLength, vocabSize]` logits of every step's choice, row-major. */
+  logits: Float32Array;
+  /** `[n, outputLength]` ids chosen at each step. */
+  ids: Int32Array;
+  vocabSize: number;
+}
+
 /**
- * Greedy decoding, batched: runs the model outputLength times, each time taking the most
- * likely character at the next position. Texts must be valid (see `Vocab.problem`).
+ * Greedy decoding, batched: encodes each chunk of `batchSize` texts once, then runs the decoder
+ * outputLength times on the stored encoding, each time on the characters chosen so far, taking
+ * the most likely next one.
+ * Texts must be valid (see `Vocab.problem`). Pass `parts` to reuse a split model.
  */
-export function translate(model: tf.LayersModel, vocab: Vocab, texts: string[],
-                          batchSize = 256): string[] {
+export function decode(model: tf.LayersModel, vocab: Vocab, texts: string[], batchSize = 256,
+                       parts: DateDecoder = splitDateModel(model)): Decoded {
   const L = vocab.outputLength;
-  const results: string[] = [];
+  const V = vocab.size;
+  const allIds = new Int32Array(texts.length * L);
+  const allLogits = new Float32Array(texts.length * L * V);
   for (let start = 0; start < texts.length; start += batchSize) {
     const chunk = texts.slice(start, start + batchSize);
-    const enc = vocab.encodeInputs(chunk, 'post');
     const n = chunk.length;
-    const decoded = new Int32Array(n * L);
+    const enc = vocab.encodeInputs(chunk);
+    const decoded = new Int32Array(n * L);  // [n, L]: START, then the choices so far
     for (let i = 0; i < n; i++) {
       decoded[i * L] = START;
     }
-    const out = new Int32Array(n * L);
-    const ids = tf.tensor2d(enc.ids, [n, enc.length], 'int32');
-    const mask = tf.tensor2d(enc.mask, [n, enc.length]);
-    const fromEnd = tf.tensor2d(enc.fromEnd, [n, enc.length], 'int32');
-    for (let t = 0; t < L; t++) {
-      const next = tf.tidy(() => {
-        const logits = model.predict(
-            [ids, mask, fromEnd, tf.tensor2d(decoded, [n, L], 'int32')]) as tf.Tensor;  // [n, L, vocab]
-        return logits.slice([0, t, 0], [n, 1, -1]).argMax(-1).dataSync();
-      });
-      for (let i = 0; i < n; i++) {
-        out[i * L + t] = next[i]!;
-        if (t + 1 < L) {
-          decoded[i * L + t + 1] = next[i]!;
+    const [encoded, mask] = tf.tidy(() => parts.encoder.predict([
+      tf.tensor2d(enc.ids, [n, enc.length], 'int32'), tf.tensor2d(enc.mask, [n, enc.length]),
+      tf.tensor2d(enc.fromEnd, [n, enc.length], 'int32'),
+    ]) as tf.Tensor[]) as [tf.Tensor, tf.Tensor];  // [n, time, d], [n, time]
+    try {
+      for (let t = 0; t < L; t++) {
+        // The decoder is causal: step t needs only the first t + 1 decoder inputs.
+        const step = tf.tidy(() => {
+          const prefix = tf.tensor2d(decoded, [n, L], 'int32').slice([0, 0], [n, t + 1]);
+          const logits = parts.decoder.predict([prefix, encoded, mask]) as tf.Tensor;  // [n, t+1, V]
+          return logits.slice([0, t, 0], [n, 1, V]).reshape([n, V]);
+        });
+        const rows = step.dataSync() as Float32Array;
+        step.dispose();
+        for (let i = 0; i < n; i++) {
+          const row = rows.subarray(i * V, (i + 1) * V);
+          let best = 0;
+          for (let v = 1; v < V; v++) {
+            if (row[v]! > row[best]!) {
+              best = v;
+            }
+          }
+          allIds[(start + i) * L + t] = best;
+          allLogits.set(row, ((start + i) * L + t) * V);
+          if (t + 1 < L) {
+            decoded[i * L + t + 1] = best;
+          }
         }
       }
-    }
-    tf.dispose([ids, mask, fromEnd]);
-    for (let i = 0; i < n; i++) {
-      results.push(vocab.decode(out.subarray(i * L, (i + 1) * L)));
+    } finally {
+      tf.dispose([encoded, mask]);
     }
   }
-  return results;
+  const textsOut = texts.map((_, i) => vocab.decode(allIds.subarray(i * L, (i + 1) * L)));
+  return {texts: textsOut, logits: allLogits, ids: allIds, vocabSize: V};
+}
+
+/** Greedy translations of `texts` (see {@link decode}). */
+export function translate(model: tf.LayersModel, vocab: Vocab, texts: string[],
+                          batchSize = 256): string[] {
+  return decode(model, vocab, texts, batchSize).texts;
 }

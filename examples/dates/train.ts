@@ -1,161 +1,143 @@
 /**
- * Trains the date translator.
+ * `npm run train:dates`: trains the date translator from scratch, calibrates it and reports on
+ * held-out dates. See `--help` and examples/dates/README.md.
  *
- *   npm run train:dates -- --epochs 12 --batchSize 128 --backend wasm --out models/dates
- *
- * Prints a progress bar per epoch, validates after each epoch, stops early when validation stops
- * improving, saves the best model to --out each time it improves (the checkpoint), and ends with
- * per-format accuracy on the held-out test dates (written to --out/report.json too).
+ * Prints a progress bar per epoch (stderr), validation after each epoch, stops early when
+ * validation stops improving, saves the best model to --out each time it improves, then fits
+ * the confidence calibration on the validation dates, and ends with exact match per format and
+ * per variant family on the held-out test dates (also in --out/report.json).
  */
-import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import {useBackend} from '../backend';
-import {allFormats, FORMATS, splitDays} from './data';
+import {useBackend} from '../shared/backend';
+import {Command, Options, runCommand} from '../shared/cli';
+import {withSeededRandom} from '../shared/random';
+import {clockNamed, progressPrinter} from '../shared/training';
+import {calibrate} from './calibrate';
+import {FORMATS, splitDays, TEST_SEED, VALIDATION_SEED, variantSet} from './data';
 import {buildDateModel} from './model';
 import {saveModel} from './model_files';
 import {formatReport, percent, reportLines} from './report';
-import {trainLoop} from './train_loop';
+import {trainDateModel} from './train_loop';
 import {buildVocab} from './vocab';
 
-/** Command-line options of train.ts, with their defaults. */
-export const TRAIN_DEFAULTS = {
-  epochs: 12,
-  batchSize: 128,
-  backend: 'wasm',
-  out: 'models/dates',
-  learningRate: 3e-3,
-  patience: 3,
-  /** CPU seconds of training after which to stop (0 = no limit). */
-  timeBudget: 0,
-  /** Also validate every this many CPU seconds of training, for the curve (0 = epochs only). */
-  curveEvery: 30,
-  modelDim: 64,
-  numHeads: 4,
-  ffDim: 128,
-  encoderLayers: 2,
-  decoderLayers: 1,
-  seed: 1,
-};
+export const TRAIN_COMMAND = {
+  name: 'npm run train:dates --',
+  summary: 'Trains the date translator (a small Transformer) from scratch on every format and ' +
+           'its variants, calibrates its confidence on held-out dates, and reports exact match ' +
+           'per format and per variant family on the held-out test dates.',
+  examples: ['npm run train:dates                        # into trained/dates',
+             'npm run train:dates -- --epochs 12 --out models/dates   # the committed model',
+             'npm run train:dates -- --timeBudget 300 --clock wall'],
+  options: {
+    out: {default: 'trained/dates',
+          help: 'folder to write the model to (the committed one is models/dates: name it to ' +
+                'replace it)'},
+    epochs: {default: 12, help: 'most epochs (the learning rate decays over them)', integer: true,
+             min: 1},
+    timeBudget: {default: 0, help: 'seconds of training on --clock after which the run ends, ' +
+                                   'inside the budget (0: no limit)'},
+    clock: {default: 'cpu', help: 'what --timeBudget counts: CPU time of this process, or the wall',
+            choices: ['cpu', 'wall']},
+    batchSize: {default: 128, help: 'examples per step', integer: true, min: 1},
+    learningRate: {default: 3e-3, help: 'peak learning rate (Adam, cosine decay)', min: 1e-6},
+    warmup: {default: 100, help: 'steps of linear learning-rate warm-up', integer: true},
+    patience: {default: 3, help: 'epochs without validation improvement before stopping',
+               integer: true, min: 1},
+    validationDays: {default: 200, help: 'held-out days scored after every epoch; the other ' +
+                                        'of the 500 calibrate the confidence', integer: true,
+                     min: 1, max: 499},
+    testDays: {default: 1000, help: 'held-out test days of the final report (npm run ' +
+                                    'evaluate:dates measures all 2500)', integer: true, min: 1,
+               max: 2500},
+    modelDim: {default: 64, help: 'width of every token vector', integer: true, min: 1},
+    numHeads: {default: 4, help: 'attention heads', integer: true, min: 1},
+    ffDim: {default: 128, help: 'feed-forward hidden size', integer: true, min: 1},
+    encoderLayers: {default: 2, help: 'encoder blocks', integer: true, min: 1},
+    decoderLayers: {default: 1, help: 'decoder blocks', integer: true, min: 1},
+    seed: {default: 1, help: 'seed of the weights, shuffles, formats and variants', integer: true},
+    backend: {default: 'wasm', help: "tfjs backend ('best': the package's choice)"},
+  },
+} satisfies Command;
 
-type Options = typeof TRAIN_DEFAULTS;
-
-/** Validation days behind the accuracy-versus-time curve (train.ts and compare.ts alike). */
-export const CURVE_DAYS = 200;
-
-/** `--name value` pairs → options; unknown names and bad numbers are errors. */
-export function parseOptions<T extends Record<string, string|number>>(argv: string[],
-                                                                      defaults: T): T {
-  const options: Record<string, string|number> = {...defaults};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.split('=', 2) as [string, string?];
-    const name = flag.replace(/^--/, '');
-    if (!flag.startsWith('--') || !(name in defaults)) {
-      throw new Error(`Unknown option ${JSON.stringify(arg)}. Options: ${
-          Object.keys(defaults).map(k => '--' + k).join(' ')}`);
-    }
-    const value = inline ?? argv[++i];
-    if (value === undefined) {
-      throw new Error(`Option --${name} needs a value.`);
-    }
-    if (typeof defaults[name] === 'number') {
-      const n = Number(value);
-      if (!Number.isFinite(n) || n < 0) {
-        throw new Error(`Option --${name} must be a non-negative number. Received: ${
-            JSON.stringify(value)}`);
-      }
-      options[name] = n;
-    } else {
-      options[name] = value;
-    }
-  }
-  return options as T;
-}
-
-/** `[=====>    ]`. */
-export function bar(done: number, total: number, width = 24): string {
-  const filled = Math.round((done / total) * width);
-  return '[' + '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? '>' : '') +
-         ' '.repeat(width - filled) + ']';
-}
-
-async function main() {
-  const o: Options = parseOptions(process.argv.slice(2), TRAIN_DEFAULTS);
+async function main(o: Options<typeof TRAIN_COMMAND>): Promise<void> {
   const backend = await useBackend(o.backend);
+  const clock = clockNamed(o.clock);
   const vocab = buildVocab();
   const split = splitDays();
-  const validation = allFormats(split.validation);
-  const model = buildDateModel({
-    vocabSize: vocab.size, maxInputLength: vocab.maxInputLength, outputLength: vocab.outputLength,
-    modelDim: o.modelDim, numHeads: o.numHeads, ffDim: o.ffDim, encoderLayers: o.encoderLayers,
-    decoderLayers: o.decoderLayers,
-  });
-  tf.util.assert(o.batchSize >= 1, () => `--batchSize must be at least 1`);
-  console.log(`Backend ${backend}. ${FORMATS.length} formats; days: ${split.train.length} train, ${
-      split.validation.length} validation, ${split.test.length} test (split by date).`);
-  console.log(`Model: ${model.countParams()} parameters. Epoch = every training day once, in ` +
-              `a random format (${split.train.length} examples).`);
-  const tty = process.stdout.isTTY;
-  const result = await trainLoop({
+  const validation = variantSet(split.validation.slice(0, o.validationDays), 1, VALIDATION_SEED);
+  const calibrationDays = split.validation.slice(o.validationDays);
+  const calibrationSet = variantSet(calibrationDays, 1, VALIDATION_SEED + 1);
+  const model = withSeededRandom(o.seed, () => buildDateModel({
+      vocabSize: vocab.size, maxInputLength: vocab.maxInputLength, outputLength: vocab.outputLength,
+      modelDim: o.modelDim, numHeads: o.numHeads, ffDim: o.ffDim, encoderLayers: o.encoderLayers,
+      decoderLayers: o.decoderLayers,
+  }));
+  console.log(`Backend ${backend}. ${FORMATS.length} formats and their variants; days: ${
+      split.train.length} train, ${split.validation.length} validation, ${
+      split.test.length} test (split by date).`);
+  console.log(`Model: ${model.countParams()} parameters. Epoch = every training day once, in a ` +
+              `random format and variant (${split.train.length} examples).`);
+  const loadBefore = os.loadavg();
+  const result = await trainDateModel({
     model, vocab, trainDays: split.train, validation, epochs: o.epochs, batchSize: o.batchSize,
-    learningRate: o.learningRate, patience: o.patience, seed: o.seed,
-    timeBudgetSeconds: o.timeBudget > 0 ? o.timeBudget : undefined,
-    curveEverySeconds: o.curveEvery > 0 ? o.curveEvery : undefined,
-    curveValidation: allFormats(split.validation.slice(0, CURVE_DAYS)),
-    onBatch: info => {
-      if (!tty && info.batch !== info.batches && info.batch % 50 !== 0) {
-        return;
-      }
-      const line = `epoch ${info.epoch}/${o.epochs} ${bar(info.batch, info.batches)} ${
-          info.batch}/${info.batches} loss ${info.loss.toFixed(4)} acc ${
-          percent(info.accuracy)} ${Math.round(info.examplesPerSecond)} ex/s ETA ${
-          Math.round(info.etaSeconds)}s`;
-      process.stdout.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
-    },
+    schedule: {peak: o.learningRate, warmupSteps: o.warmup, decayOver: 'steps'},
+    patience: o.patience, seed: o.seed, clock,
+    budgetSeconds: o.timeBudget > 0 ? o.timeBudget : undefined,
+    onBatch: progressPrinter(o.epochs),
     onEpoch: async info => {
       let saved = '';
       if (info.improved) {
         await saveModel(model, vocab, o.out);
-        saved = ` → checkpoint saved to ${o.out}`;
+        saved = ` → saved to ${o.out}`;
       }
-      process.stdout.write(`${tty ? '\n' : ''}  validation exact match ${
-          percent(info.validationAccuracy)} (${validation.length} examples), trained ${
-          info.trainSeconds.toFixed(0)} s${saved}\n`);
+      console.log(`epoch ${info.epoch}${info.partial ? ' (cut short)' : ''}: loss ${
+          info.loss.toFixed(4)}, training exact match ${percent(info.accuracy)}, validation ${
+          percent(info.validationAccuracy)} (${validation.length} examples); ${
+          info.trainSeconds.toFixed(0)} s ${clock.name}, ${info.wallSeconds.toFixed(0)} s wall${
+          saved}`);
     },
   });
-  console.log(`Stopped: ${result.stoppedBecause}. Training time ${
-      result.cpuSeconds.toFixed(1)} CPU s, ${result.wallSeconds.toFixed(1)} s wall clock ` +
-              `(optimizer steps only; load average ${os.loadavg()[0]!.toFixed(1)}). Best validation ${
-      percent(result.bestValidationAccuracy)}.`);
-  await saveModel(model, vocab, o.out);  // the best weights, restored by trainLoop
+  const loadAfter = os.loadavg();
+  console.log(`Stopped: ${result.stoppedBecause}. ${result.steps} steps, ${
+      result.examples} examples; ${result.cpuSeconds?.toFixed(0)} CPU s, ${
+      result.wallSeconds.toFixed(0)} s wall (load average ${loadAfter.map(x => x.toFixed(1))
+          .join(' ')}). Best validation ${percent(result.bestValidationAccuracy)}.`);
 
-  const test = allFormats(split.test);
+  const calibration = calibrate(model, vocab, calibrationSet,
+                                `${calibrationDays.length} held-out validation days × every ` +
+                                `format, canonical and one variant (${calibrationSet.length} ` +
+                                `examples)`);
+  console.log(`Calibration on ${calibration.examples} validation examples: temperature ${
+      calibration.calibration.temperature.toFixed(3)}, threshold ${
+      calibration.calibration.threshold.toFixed(3)}; greedy exact match ${
+      percent(calibration.accuracy)}, right ones flagged as unsure ${
+      percent(calibration.falseAlarms)}, wrong ones ${percent(calibration.wrongCaught)}.`);
+  await saveModel(model, vocab, o.out, calibration.calibration);  // the best weights
+
+  const test = variantSet(split.test.slice(0, o.testDays), 1, TEST_SEED);
   const report = formatReport(model, vocab, test);
-  console.log(`Held-out test dates (${split.test.length} days × ${FORMATS.length} formats), ` +
-              `exact match per format:`);
+  console.log(`Held-out test dates (${o.testDays} days × ${FORMATS.length} formats, ` +
+              `canonical and one variant each), exact match:`);
   console.log(reportLines(report).join('\n'));
   if (report.mistakes.length > 0) {
-    console.log(`Some mistakes: ${report.mistakes.slice(0, 5).map(m => JSON.stringify(m.input))
+    console.log(`Some mistakes: ${report.mistakes.slice(0, 8).map(m => JSON.stringify(m.input))
                                       .join(', ')}`);
   }
   const weightsBytes = fs.statSync(path.join(o.out, 'weights.bin')).size;
   fs.writeFileSync(path.join(o.out, 'report.json'), JSON.stringify({
-    backend, options: o, parameters: model.countParams(), weightsBytes,
-    trainSeconds: result.trainSeconds, wallSeconds: result.wallSeconds,
-    cpuSeconds: result.cpuSeconds, clock: result.clock, loadAverage: os.loadavg(),
-    stoppedBecause: result.stoppedBecause, epochs: result.epochs, curve: result.curve,
-    examplesSeen: result.curve[result.curve.length - 1]!.examples, test: report,
-  }, null, 2) + '\n');
+    command: `npm run train:dates -- ${process.argv.slice(2).join(' ')}`.trim(), backend,
+    options: o, parameters: model.countParams(), weightsBytes, steps: result.steps,
+    examplesSeen: result.examples, trainSeconds: result.elapsed, clock: result.clock,
+    cpuSeconds: result.cpuSeconds, wallSeconds: result.wallSeconds, loadBefore, loadAfter,
+    stoppedBecause: result.stoppedBecause, epochs: result.epochInfos, calibration, test: report,
+  }, null, 1) + '\n');
   console.log(`Saved ${o.out}/model.json, weights.bin (${(weightsBytes / 1024).toFixed(0)} KiB), ` +
-              `vocab.json, report.json.`);
+              `vocab.json, calibration.json, report.json.`);
 }
 
 if (require.main === module) {
-  main().catch(e => {
-    console.error(e instanceof Error ? e.message : e);
-    process.exit(1);
-  });
+  runCommand(TRAIN_COMMAND, ({options}) => main(options));
 }

@@ -1,58 +1,39 @@
 /**
- * The training loop shared by `train.ts` (the Transformer) and `compare.ts` (Transformer and
- * LSTM baseline with equal time budgets): Adam with warm-up and cosine decay, length-bucketed
- * batches, validation after every epoch (and, optionally, every few seconds of training),
- * early stopping, and the best weights kept and restored.
+ * Training a date model: the example's part of the shared scaffold (../shared/training.ts),
+ * used by `train.ts` (the Transformer), `compare.ts` (Transformer and LSTM baseline on equal
+ * budgets) and the browser page (training in the tab). No Node-only import.
  *
- * Training time counts only the optimizer steps, never evaluation or saving. It is measured two
- * ways: wall-clock seconds, and CPU seconds of this process (user + system). On a machine
- * shared with other work the wall clock stretches with the load while CPU time stays close to
- * what the same steps take on an idle core (the wasm backend runs on one thread in Node), so
- * time budgets and the schedule use CPU time unless `clock: 'wall'`.
+ * Each epoch shows every training day once, in a random format and variant; batches group
+ * inputs of similar length. Each step is one Adam update on the mean cross-entropy of the
+ * output characters under teacher forcing, and measures the batch's exact match on the way. At
+ * the end of each epoch (when `validation` is given) the model is scored on the validation
+ * examples, the best weights are kept, and training stops early after `patience` epochs without
+ * improvement or once `targetAccuracy` is reached; at the end the model holds the best weights.
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {Day, epochExamples, Example, random} from './data';
-import {evaluate, exactMatches, makeBatch, sequenceLoss} from './model';
+import {BatchProgress, Clock, runTraining, ScheduleArgs, ScheduledAdam, TrainingResult} from '../shared/training';
+import {Day, epochExamples, Example, random, VariantArgs} from './data';
+import {evaluate, exactMatches, makeBatch, ModelInputs, sequenceLoss} from './model';
 import {lengthBatches, Vocab} from './vocab';
-
-/** Adam whose learning rate can change between steps. */
-class ScheduledAdam extends tf.AdamOptimizer {
-  setLearningRate(rate: number): void {
-    this.learningRate = rate;
-  }
-}
-
-/** Progress inside an epoch, for a progress bar. */
-export interface BatchInfo {
-  epoch: number;
-  batch: number;
-  batches: number;
-  /** Running means over the epoch so far. */
-  loss: number;
-  /** Exact-match rate of the epoch's training batches so far (teacher forcing). */
-  accuracy: number;
-  /** Training examples per second in this epoch. */
-  examplesPerSecond: number;
-  /** Seconds left in this epoch at the current speed. */
-  etaSeconds: number;
-}
 
 /** What happened in one epoch. */
 export interface EpochInfo {
   epoch: number;
   loss: number;
   accuracy: number;
-  /** Exact match on the validation examples. */
+  /** Exact match on the validation examples (NaN without validation). */
   validationAccuracy: number;
-  /** Seconds of training (optimizer steps only, on the budget's clock) since the start. */
+  /** Seconds on the budget's clock since the start, and on the wall. */
   trainSeconds: number;
-  /** The same in wall-clock seconds. */
   wallSeconds: number;
+  examples: number;
   improved: boolean;
+  /** Cut short by the budget or a stop request. */
+  partial: boolean;
 }
 
-/** A point of the accuracy-versus-training-time curve. */
+/** A point of the accuracy-against-training-time curve. */
 export interface CurvePoint {
   trainSeconds: number;
   wallSeconds: number;
@@ -60,184 +41,155 @@ export interface CurvePoint {
   validationAccuracy: number;
 }
 
-/** Arguments of {@link trainLoop}. */
-export interface TrainLoopArgs {
+/** Arguments of {@link trainDateModel}. */
+export interface DateTrainingArgs {
   model: tf.LayersModel;
   vocab: Vocab;
-  /** Training days; every epoch shows each once, in a random format. */
+  /** Training days; every epoch shows each once, in a random format and variant. Required. */
   trainDays: Day[];
-  /** Fixed validation examples (early stopping, curve). */
-  validation: Example[];
+  /** Examples scored after every epoch (early stopping, best weights). Default: none. */
+  validation?: Example[];
   /** Most epochs. Default 20. */
   epochs?: number;
   /** Default 128. */
   batchSize?: number;
-  /** Peak learning rate. Default 2e-3. */
-  learningRate?: number;
-  /** Linear warm-up steps. Default 100. */
-  warmupSteps?: number;
-  /** Stop after this many seconds of training (the schedule decays to reach it). Default none. */
-  timeBudgetSeconds?: number;
+  /** Learning-rate schedule. Default: peak 3e-3, 100 warm-up steps, cosine over the steps. */
+  schedule?: ScheduleArgs;
+  /** Adam's β₂ and ε. Default 0.98 and 1e-8 (tfjs's own `adam`: 0.999 and 1e-7). */
+  beta2?: number;
+  epsilon?: number;
+  /** Clock of the budget and the reported times. Required. */
+  clock: Clock;
+  /** Seconds on `clock` the run may use. Default: no limit. */
+  budgetSeconds?: number;
+  /** Stop after this many steps. Default: no limit. */
+  maxSteps?: number;
   /** Epochs without validation improvement before stopping. Default 3. */
   patience?: number;
   /** Stop once validation exact match reaches this. Default 1 (never early). */
   targetAccuracy?: number;
-  /** Input padding: 'post' with a mask input (Transformer), 'pre' without (LSTM). */
-  padding?: 'post'|'pre';
-  withMask?: boolean;
-  /** Also validate every this many seconds of training (for the curve). Default: epochs only. */
-  curveEverySeconds?: number;
-  /** Examples of the curve's points. Default: `validation`. */
+  /** What the model takes. Default 'transformer'. */
+  inputs?: ModelInputs;
+  /** Pad inputs to a multiple of this many characters (webgl compiles a program per shape). Default 1. */
+  lengthMultiple?: number;
+  /** Examples of the curve's points, scored every `curveEverySeconds` (clock paused). */
   curveValidation?: Example[];
-  /** Clock of trainSeconds, the budget and the schedule: 'cpu' (process CPU time) or 'wall'. Default 'cpu'. */
-  clock?: 'cpu'|'wall';
-  /** Seed of the epochs' shuffles and formats. Default 1. */
+  curveEverySeconds?: number;
+  /** How variants are drawn. Default: see `VariantArgs`. */
+  variants?: VariantArgs;
+  /** Seed of the epochs' shuffles, formats and variants. Default 1. */
   seed?: number;
-  onBatch?: (info: BatchInfo) => void;
-  onEpoch?: (info: EpochInfo) => void | Promise<void>;
+  onBatch?: (info: BatchProgress) => void;
+  onEpoch?: (info: EpochInfo) => void|Promise<void>;
+  /** Called with each point of the curve as it is scored. */
+  onCurvePoint?: (point: CurvePoint) => void;
+  /** Asked before every step; true ends training (the epoch under way ends early). */
+  stopRequested?: () => boolean;
+  /** Awaited after every step (a page passes `tf.nextFrame`). */
+  yieldToEvents?: () => Promise<void>;
 }
 
-export interface TrainResult {
-  epochs: EpochInfo[];
+/** What {@link trainDateModel} returns. */
+export interface DateTrainingResult extends TrainingResult {
+  epochInfos: EpochInfo[];
   curve: CurvePoint[];
-  /** Training time on the chosen clock. */
-  trainSeconds: number;
-  wallSeconds: number;
-  cpuSeconds: number;
-  clock: 'cpu'|'wall';
+  /** Best validation exact match (NaN without validation). */
   bestValidationAccuracy: number;
-  stoppedBecause: string;
 }
 
 /** Trains `model` in place; at the end it holds the weights of the best validation epoch. */
-export async function trainLoop(args: TrainLoopArgs): Promise<TrainResult> {
+export async function trainDateModel(args: DateTrainingArgs): Promise<DateTrainingResult> {
   const {model, vocab} = args;
-  const epochs = args.epochs ?? 20;
+  const inputs = args.inputs ?? 'transformer';
   const batchSize = args.batchSize ?? 128;
-  const peak = args.learningRate ?? 2e-3;
-  const warmup = args.warmupSteps ?? 100;
   const patience = args.patience ?? 3;
-  const padding = args.padding ?? 'post';
-  const withMask = args.withMask ?? padding === 'post';
   const next = random(args.seed ?? 1);
-  const stepsPerEpoch = Math.ceil(args.trainDays.length / batchSize);
-  const totalSteps = epochs * stepsPerEpoch;
-  const optimizer = new ScheduledAdam(peak, 0.9, 0.98, 1e-8);
+  const schedule = args.schedule ?? {peak: 3e-3, warmupSteps: 100};
+  const optimizer = new ScheduledAdam(schedule.peak, 0.9, args.beta2 ?? 0.98,
+                                      args.epsilon ?? 1e-8);
   const variables = model.trainableWeights.map(w => w.read() as tf.Variable);
-
-  const validate = (examples = args.validation) => {
-    const right = evaluate(model, vocab, examples, {padding, withMask});
+  const score = (examples: Example[]) => {
+    const right = evaluate(model, vocab, examples, {inputs, lengthMultiple: args.lengthMultiple});
     return right.filter(Boolean).length / right.length;
   };
-  const curveValidate = () => validate(args.curveValidation ?? args.validation);
 
-  const clock = args.clock ?? 'cpu';
-  const result: TrainResult = {epochs: [], curve: [], trainSeconds: 0, wallSeconds: 0,
-                               cpuSeconds: 0, clock,
-                               bestValidationAccuracy: -1, stoppedBecause: 'all epochs done'};
+  const epochInfos: EpochInfo[] = [];
+  const curve: CurvePoint[] = [];
   let best: tf.Tensor[] = [];
+  let bestAccuracy = -1;
   let sinceBest = 0;
-  let step = 0;
-  let seen = 0;
-  let nextCurve = args.curveEverySeconds ?? Infinity;
-  result.curve.push({trainSeconds: 0, wallSeconds: 0, examples: 0,
-                     validationAccuracy: curveValidate()});
-
-  outer: for (let epoch = 1; epoch <= epochs; epoch++) {
-    const batches = lengthBatches(epochExamples(args.trainDays, next), batchSize, next);
-    let lossSum = 0;
-    let right = 0;
-    let count = 0;
-    let epochSeconds = 0;
-    for (let b = 0; b < batches.length; b++) {
-      // Learning rate: linear warm-up, then cosine decay to 5% over the epochs or the budget.
-      const budget = args.timeBudgetSeconds;
-      const progress = Math.min(1, Math.max(step / totalSteps,
-                                            budget ? result.trainSeconds / budget : 0));
-      const decay = 0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * progress));
-      optimizer.setLearningRate(peak * Math.min(1, (step + 1) / warmup) * decay);
-
-      const started = performance.now();
-      const cpuStarted = process.cpuUsage();
-      const batch = makeBatch(vocab, batches[b]!, padding, withMask);
-      let logits: tf.Tensor|null = null;
-      const loss = optimizer.minimize(() => {
-        const out = model.apply(batch.inputs, {training: true}) as tf.Tensor;
-        logits = tf.keep(out);
-        return sequenceLoss(out, batch.labels);
-      }, true, variables)!;
-      const lossValue = (await loss.data())[0]!;
-      const ok = exactMatches(logits!, batch.labels);
-      tf.dispose([loss, logits!, batch.inputs, batch.labels]);
-      const wall = (performance.now() - started) / 1000;
-      const cpuUsed = process.cpuUsage(cpuStarted);
-      const cpu = (cpuUsed.user + cpuUsed.system) / 1e6;
-      result.wallSeconds += wall;
-      result.cpuSeconds += cpu;
-      result.trainSeconds += clock === 'cpu' ? cpu : wall;
-      epochSeconds += wall;
-      step++;
-      seen += ok.length;
-      lossSum += lossValue * ok.length;
-      right += ok.filter(Boolean).length;
-      count += ok.length;
-      const speed = count / epochSeconds;
-      args.onBatch?.({epoch, batch: b + 1, batches: batches.length, loss: lossSum / count,
-                      accuracy: right / count, examplesPerSecond: speed,
-                      etaSeconds: (args.trainDays.length - count) / speed});
-      if (result.trainSeconds >= nextCurve) {
-        result.curve.push({trainSeconds: result.trainSeconds, wallSeconds: result.wallSeconds,
-                           examples: seen, validationAccuracy: curveValidate()});
-        nextCurve += args.curveEverySeconds!;
+  const addPoint = (point: CurvePoint) => {
+    curve.push(point);
+    args.onCurvePoint?.(point);
+  };
+  try {
+    const result = await runTraining<Example[]>({
+      clock: args.clock, epochs: args.epochs ?? 20, schedule, budgetSeconds: args.budgetSeconds,
+      maxSteps: args.maxSteps,
+      epochBatches: () => lengthBatches(epochExamples(args.trainDays, next, args.variants),
+                                        batchSize, next),
+      step: async (examples, rate) => {
+        optimizer.setLearningRate(rate);
+        const batch = makeBatch(vocab, examples, inputs, args.lengthMultiple);
+        let logits: tf.Tensor|null = null;
+        const loss = optimizer.minimize(() => {
+          const out = model.apply(batch.inputs, {training: true}) as tf.Tensor;
+          logits = tf.keep(out);
+          return sequenceLoss(out, batch.labels);
+        }, true, variables)!;
+        const lossValue = (await loss.data())[0]!;
+        const right = exactMatches(logits!, batch.labels).filter(Boolean).length;
+        tf.dispose([loss, logits!, batch.inputs, batch.labels]);
+        return {loss: lossValue, examples: examples.length, right};
+      },
+      measure: args.curveValidation == null ? undefined : at => {
+        addPoint({trainSeconds: at.elapsed, wallSeconds: at.wallSeconds, examples: at.examples,
+                  validationAccuracy: score(args.curveValidation!)});
+      },
+      measureEvery: args.curveEverySeconds,
+      endEpoch: async e => {
+        if (e.epoch === 0 && args.curveValidation != null) {
+          addPoint({trainSeconds: 0, wallSeconds: 0, examples: 0,
+                    validationAccuracy: score(args.curveValidation)});
+        }
+        const validationAccuracy = args.validation == null ? NaN : score(args.validation);
+        const improved = args.validation == null || validationAccuracy > bestAccuracy;
+        if (args.validation != null && improved) {
+          bestAccuracy = validationAccuracy;
+          tf.dispose(best);
+          best = model.getWeights().map(w => w.clone());
+          sinceBest = 0;
+        } else if (args.validation != null) {
+          sinceBest++;
+        }
+        if (e.epoch === 0) {
+          return false;
+        }
+        const info: EpochInfo = {epoch: e.epoch, loss: e.loss, accuracy: e.accuracy,
+                                 validationAccuracy, trainSeconds: e.elapsed,
+                                 wallSeconds: e.wallSeconds, examples: e.examples, improved,
+                                 partial: e.partial};
+        epochInfos.push(info);
+        await args.onEpoch?.(info);
+        return validationAccuracy >= (args.targetAccuracy ?? 1) || sinceBest >= patience;
+      },
+      onBatch: args.onBatch, stopRequested: args.stopRequested,
+      yieldToEvents: args.yieldToEvents,
+    });
+    if (args.curveValidation != null) {
+      const last = curve[curve.length - 1];
+      if (last == null || last.trainSeconds < result.elapsed) {
+        addPoint({trainSeconds: result.elapsed, wallSeconds: result.wallSeconds,
+                  examples: result.examples, validationAccuracy: score(args.curveValidation)});
       }
-      if (budget != null && result.trainSeconds >= budget) {
-        result.stoppedBecause = `time budget of ${budget} s (${clock} time) reached`;
-        await endEpoch(epoch, lossSum / count, right / count);
-        break outer;
-      }
     }
-    if (await endEpoch(epoch, lossSum / count, right / count)) {
-      break;
+    if (best.length > 0) {
+      model.setWeights(best);
     }
-  }
-
-  /** Validates, keeps the best weights; true when training should stop. */
-  async function endEpoch(epoch: number, loss: number, accuracy: number): Promise<boolean> {
-    const validationAccuracy = validate();
-    const last = result.curve[result.curve.length - 1]!;
-    if (last.trainSeconds !== result.trainSeconds) {
-      result.curve.push({trainSeconds: result.trainSeconds, wallSeconds: result.wallSeconds,
-                         examples: seen, validationAccuracy: args.curveValidation == null ?
-                             validationAccuracy : curveValidate()});
-    }
-    const improved = validationAccuracy > result.bestValidationAccuracy;
-    if (improved) {
-      result.bestValidationAccuracy = validationAccuracy;
-      tf.dispose(best);
-      best = model.getWeights().map(w => w.clone());
-      sinceBest = 0;
-    } else {
-      sinceBest++;
-    }
-    const info = {epoch, loss, accuracy, validationAccuracy, trainSeconds: result.trainSeconds,
-                  wallSeconds: result.wallSeconds, improved};
-    result.epochs.push(info);
-    await args.onEpoch?.(info);
-    if (validationAccuracy >= (args.targetAccuracy ?? 1)) {
-      result.stoppedBecause = `validation accuracy reached ${args.targetAccuracy ?? 1}`;
-      return true;
-    }
-    if (sinceBest >= patience) {
-      result.stoppedBecause = `no improvement for ${patience} epochs (early stopping)`;
-      return true;
-    }
-    return false;
-  }
-
-  if (best.length > 0) {
-    model.setWeights(best);
+    return {...result, epochInfos, curve,
+            bestValidationAccuracy: args.validation == null ? NaN : bestAccuracy};
+  } finally {
     tf.dispose(best);
+    optimizer.dispose();
   }
-  optimizer.dispose();
-  return result;
 }

@@ -1,158 +1,101 @@
 /**
- * Translates dates to ISO with the committed model (no training needed).
+ * `npm run translate`: translates dates to ISO with a trained model (the committed one by
+ * default), saying when it does not know. See `--help`.
  *
- *   npm run translate -- "Jan 20th 2019" "20.01.19"
- *   printf '20JAN2019\nthe 3rd of May 1999\n' | npm run translate
- *   npm start          (a few sample dates)
- *
- * Prints `input → YYYY-MM-DD` per line. A line the model cannot take (empty, too long, or with
- * characters outside the vocabulary) gets `input → error: <the problem>`; the other lines are
- * still translated, and the exit code is 1.
- * Options: --model <dir> (default models/dates), --backend wasm|cpu (default wasm), --samples,
- * --heatmap <dir>: also write one SVG heatmap per attention layer and head into <dir> (into
- * <dir>/1, <dir>/2, … for several dates), named `<layer>-head<h>.svg`.
+ * Every input line gets one result line on stdout, in order: `input → YYYY-MM-DD (confidence
+ * 0.99)`, or `input → flagged: <reason>` for one the model cannot translate or should not be
+ * trusted with (see scope.ts); with --json, one JSON object per line instead:
+ * `{"input", "output": "YYYY-MM-DD"|null, "confidence": 0…1, "flagged", "reason"}`. Blank
+ * lines are skipped. The exit code is 0 when every line was translated, 1 when some line was
+ * flagged (0 for --samples, some of which are meant to be), 2 for a wrong command line.
  */
-import * as tf from '@tensorflow/tfjs';
 import * as path from 'path';
 
-import {headHeatmaps, writeHeatmaps} from '../explain/heatmap';
+import {useBackend} from '../shared/backend';
+import {Command, readInputs, runCommand, UsageError} from '../shared/cli';
+import {headHeatmaps, writeHeatmaps} from '../shared/heatmap';
 import {attentionFor, attentionProbe} from './attention';
-import {useBackend} from '../backend';
-import {translate} from './model';
 import {loadModel} from './model_files';
-import {Vocab} from './vocab';
+import {Assessment} from './scope';
+import {Translator} from './translator';
 
+/** What `npm start` shows: formats and variants it knows, and three it should flag. */
 export const SAMPLES = ['Jan 20th 2019', '20.01.19', 'Sunday, January 20, 2019',
-                        'the 3rd of May 1999', '12/31/1950', '20490704', 'DEC 07, 41',
-                        '1 apr 2000'];
+                        'the 3rd of May 1999', 'MARCH 3RD  2021', '12/31/1950', 'sept 9 49',
+                        '1 apr 2000', 'tomorrow', 'December 31st, 1949', 'Monday, 20 Jan 2019'];
 
-/** One translated line: an output, or the reason there is none. */
-export interface Translation {
-  input: string;
-  output?: string;
-  error?: string;
+export const TRANSLATE_COMMAND = {
+  name: 'npm run translate --',
+  summary: 'Translates human-written dates (1950–2049, 34 formats and their variants) to ISO ' +
+           'YYYY-MM-DD with the date model, with a confidence for each, and flags the inputs ' +
+           'it cannot or should not translate (not a date, a year out of range, a wrong ' +
+           'weekday, an unsure answer). Dates come as arguments, or one per line on stdin; ' +
+           'blank lines are skipped. Exit code 1 when some line was flagged.',
+  positionals: '[date …]',
+  examples: ['npm run translate -- "Jan 20th 2019" "20.01.19"',
+             "printf '20JAN2019\\ntomorrow\\n' | npm run translate -- --json",
+             'npm run translate -- --heatmap out/ "Jan 20th 2019"'],
+  options: {
+    model: {default: 'models/dates', help: 'model folder (model.json, weights.bin, vocab.json, ' +
+                                           'calibration.json)'},
+    json: {default: false, help: 'print one JSON object per input line: {"input", "output", ' +
+                                 '"confidence", "flagged", "reason"}'},
+    samples: {default: false, help: 'translate a few sample dates (exit code 0)'},
+    heatmap: {default: '', help: 'also write one SVG per attention layer and head into this ' +
+                                 'folder (<dir>/1, <dir>/2, … for several dates)'},
+    backend: {default: 'wasm', help: "tfjs backend ('best': the package's choice)"},
+  },
+} satisfies Command;
+
+/** The text form of one result line. */
+export function resultLine(a: Assessment): string {
+  return a.flagged ? `${a.input} → flagged: ${a.reason}` :
+                     `${a.input} → ${a.output} (confidence ${a.confidence.toFixed(2)})`;
 }
 
-/** Translates every valid line in one batch; invalid lines get their problem. */
-export function translateLines(model: tf.LayersModel, vocab: Vocab, lines: string[]):
-    Translation[] {
-  const inputs = lines.map(l => l.trim());
-  const problems = inputs.map(t => vocab.problem(t));
-  const valid = inputs.filter((_, i) => problems[i] == null);
-  const outputs = valid.length > 0 ? translate(model, vocab, valid) : [];
-  let k = 0;
-  return inputs.map((input, i) => {
-    const problem = problems[i];
-    if (problem != null) {
-      return {input, error: problem};
-    }
-    const output = outputs[k++]!;
-    return isRealDate(output) ? {input, output} :
-                                {input, output, error: `the model's answer ${output} is not a real date`};
-  });
+/** The JSON form of one result line (confidence to 4 decimals). */
+export function resultJson(a: Assessment): string {
+  return JSON.stringify({input: a.input, output: a.output,
+                         confidence: Math.round(a.confidence * 1e4) / 1e4, flagged: a.flagged,
+                         reason: a.reason});
 }
 
-/** Is `text` a YYYY-MM-DD that exists in the calendar? */
-export function isRealDate(text: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
-  if (m == null) {
-    return false;
-  }
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const date = new Date(Date.UTC(y, mo - 1, d));
-  return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
-}
-
-async function readStdin(): Promise<string[]> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) {
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  const lines = text.split(/\r?\n/);
-  if (lines.length > 0 && lines[lines.length - 1] === '') {
-    lines.pop();  // the newline that ends the last line
-  }
-  return lines;
-}
-
-async function main(): Promise<number> {
-  const args = process.argv.slice(2);
-  let modelDir = 'models/dates';
-  let backend = 'wasm';
-  let samples = false;
-  let heatmapDir: string|null = null;
-  const texts: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--model' || arg === '--backend' || arg === '--heatmap') {
-      const value = args[++i];
-      if (value === undefined) {
-        throw new Error(`Option ${arg} needs a value.`);
-      }
-      if (arg === '--model') {
-        modelDir = value;
-      } else if (arg === '--backend') {
-        backend = value;
-      } else {
-        heatmapDir = value;
-      }
-    } else if (arg === '--samples') {
-      samples = true;
-    } else if (arg.startsWith('--')) {
-      throw new Error(`Unknown option ${JSON.stringify(arg)}. Options: --model <dir>, ` +
-                      `--backend wasm|cpu, --samples, --heatmap <dir>; then dates, or dates on stdin.`);
-    } else {
-      texts.push(arg);
-    }
-  }
-  if (samples) {
-    texts.push(...SAMPLES);
-  } else if (texts.length === 0) {
-    if (process.stdin.isTTY) {
-      console.log('No dates given: translating samples. Usage: npm run translate -- ' +
-                  '"Jan 20th 2019" "20.01.19", or one date per line on stdin.');
-      texts.push(...SAMPLES);
-    } else {
-      texts.push(...await readStdin());
-    }
-  }
-  await useBackend(backend);
-  const {model, vocab} = await loadModel(modelDir);
-  const results = translateLines(model, vocab, texts);
-  for (const r of results) {
-    const shown = r.input === '' ? '""' : r.input;
-    console.log(r.output != null && r.error == null ? `${shown} → ${r.output}` :
-                r.output != null ? `${shown} → ${r.output} (warning: ${r.error})` :
-                                   `${shown} → error: ${r.error}`);
-  }
-  if (heatmapDir != null) {
-    await writeAttentionHeatmaps(model, vocab, results, heatmapDir);
-  }
-  return results.some(r => r.output == null) ? 1 : 0;
-}
-
-/** One SVG per attention layer and head for every translated line (see the file comment). */
-async function writeAttentionHeatmaps(model: tf.LayersModel, vocab: Vocab, results: Translation[],
+/** One SVG per attention layer and head for every translated line (see the option's help). */
+async function writeAttentionHeatmaps(translator: Translator, results: Assessment[],
                                       dir: string): Promise<void> {
-  const probe = await attentionProbe(model);
-  const done = results.filter(r => r.output != null);
+  const probe = await attentionProbe(translator.model);
+  const done = results.filter(r => !r.flagged);
   for (const [k, r] of done.entries()) {
-    const {output, maps} = attentionFor(model, probe, vocab, r.input);
+    const {output, maps} = attentionFor(probe, translator.vocab, r.input,
+                                        translator.decode([r.input]).ids);
     const named = maps.flatMap(m => headHeatmaps(m.weights, m.rowLabels, m.columnLabels, {
       prefix: m.layer, title: `${m.kind} (${m.layer}): ${r.input} → ${output}`,
       rowAxis: m.rowAxis, columnAxis: m.columnAxis}));
     const target = done.length > 1 ? path.join(dir, String(k + 1)) : dir;
     const files = writeHeatmaps(target, named, 'svg');
-    console.log(`${files.length} heatmaps of ${JSON.stringify(r.input)} (${maps.length} layers × ${
-        maps[0]!.weights.length} heads) in ${target}`);
+    process.stderr.write(`${files.length} heatmaps of ${JSON.stringify(r.input)} (${
+        maps.length} layers × ${maps[0]!.weights.length} heads) in ${target}\n`);
   }
   probe.model.dispose();
 }
 
 if (require.main === module) {
-  main().then(code => process.exit(code), e => {
-    console.error(e instanceof Error ? e.message : e);
-    process.exit(2);
+  runCommand(TRANSLATE_COMMAND, async ({options: o, positionals}) => {
+    if (o.samples && positionals.length > 0) {
+      throw new UsageError('--samples takes no dates. Received: ' + positionals.join(' '));
+    }
+    const inputs = o.samples ? SAMPLES : (await readInputs(positionals, 'dates')).map(l => l.text);
+    if (inputs.length === 0) {
+      throw new UsageError('No dates given: every input line was blank (see --help).');
+    }
+    await useBackend(o.backend);
+    const {model, vocab, calibration} = await loadModel(o.model);
+    const translator = new Translator(model, vocab, calibration);
+    const results = translator.assess(inputs);
+    process.stdout.write(results.map(o.json ? resultJson : resultLine).join('\n') + '\n');
+    if (o.heatmap !== '') {
+      await writeAttentionHeatmaps(translator, results, o.heatmap);
+    }
+    return o.samples || results.every(r => !r.flagged) ? 0 : 1;
   });
 }

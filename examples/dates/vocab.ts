@@ -1,11 +1,11 @@
 /**
  * The character vocabulary of the date translator, saved beside the model (vocab.json).
  *
- * Id 0 is padding, id 1 starts the decoder's output, ids 2… are characters. Inputs are
- * padded at the end (`post`, for the Transformer, which masks padding) or at the start (`pre`,
- * for the LSTM baseline, whose last state then follows the last real character).
+ * Id 0 is padding, id 1 starts the decoder's output, ids 2… are characters. Inputs are padded
+ * at the end; the models know padding by its id (the LSTM's `maskZero`) or by the mask input
+ * (the Transformer).
  */
-import {allDays, Example, FORMATS, iso} from './data';
+import {Example, MONTHS, WEEKDAYS} from './data';
 
 export const PAD = 0;
 export const START = 1;
@@ -94,8 +94,8 @@ export class Vocab {
     return null;
   }
 
-  /** Encodes texts padded to their longest (or `length`); throws on a text it cannot encode. */
-  encodeInputs(texts: string[], padding: 'post'|'pre' = 'post', length?: number): EncodedInputs {
+  /** Encodes texts padded at the end to their longest (or `length`); throws on a text it cannot encode. */
+  encodeInputs(texts: string[], length?: number): EncodedInputs {
     const longest = texts.reduce((m, t) => Math.max(m, t.length), 1);
     const width = length ?? longest;
     if (width < longest) {
@@ -110,7 +110,7 @@ export class Vocab {
       if (problem != null) {
         throw new Error(`Cannot encode ${JSON.stringify(text)}: ${problem}`);
       }
-      const offset = row * width + (padding === 'pre' ? width - text.length : 0);
+      const offset = row * width;
       for (let i = 0; i < text.length; i++) {
         ids[offset + i] = this.ids.get(text[i]!)!;
         mask[offset + i] = 1;
@@ -159,24 +159,17 @@ export class Vocab {
   }
 }
 
-/** The vocabulary of every character any format writes (plus the targets'), sorted. */
-export function buildVocab(maxInputLength = 32): Vocab {
-  const chars = new Set<string>();
-  for (const d of allDays()) {
-    for (const c of iso(d)) {
-      chars.add(c);
-    }
-    for (const f of FORMATS) {
-      const text = f.render(d);
-      if (text.length > maxInputLength) {
-        throw new Error(`buildVocab: format ${f.name} writes ${JSON.stringify(text)}, longer ` +
-                        `than maxInputLength=${maxInputLength}`);
-      }
-      for (const c of text) {
-        chars.add(c);
-      }
-    }
-  }
+/** Longest input the date models accept (the longest variant has 42 characters). */
+export const MAX_INPUT_LENGTH = 48;
+
+/**
+ * The vocabulary of every character a format or variant can write (and the targets'), sorted:
+ * digits, ` ,-./`, and the letters of month and weekday names, `the`, `of` and ordinal
+ * suffixes, in both cases.
+ */
+export function buildVocab(maxInputLength = MAX_INPUT_LENGTH): Vocab {
+  const words = [...MONTHS, ...WEEKDAYS, 'the', 'of', 'st', 'nd', 'rd', 'th'].join('');
+  const chars = new Set([...'0123456789 ,-./', ...words.toLowerCase(), ...words.toUpperCase()]);
   return new Vocab({chars: [...chars].sort().join(''), maxInputLength,
                     outputLength: OUTPUT_LENGTH});
 }

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {attentionSteps, SelfAttention, selfAttention, tokenEmbedding} from '../../src';
-import {random} from '../random';
+import {random} from '../shared/random';
 
 /** One printed matrix: what it is, its labels and its numbers. */
 export interface ExplainedMatrix {

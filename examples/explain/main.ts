@@ -1,54 +1,61 @@
 /**
  * `npm run explain -- "the cat sat"`: the six steps of self-attention on the given words, every
- * matrix printed with token labels. Options:
- *   --dim N          embedding size (default 4, as in the seed)
- *   --seed N         seed of the embedding table and of --random (default 1)
- *   --random         random W_q, W_k, W_v in [-1, 1] instead of the identity
- *   --model FILE     take the layer (its W_q, W_k, W_v, heads, W_o) from a saved model.json
- *   --layer NAME     with --model: which SelfAttention layer (default the first self-attention one)
- *   --digits N       decimals printed (default 3)
- *   --json           print the same as JSON
- *   --heatmap FILE   draw the attention weights to FILE (.svg or .png); one file per head
+ * matrix printed with token labels. See `--help`.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as path from 'path';
-import {parseArgs} from 'util';
 
+import {Command, parseCommandLine, runCommand, UsageError} from '../shared/cli';
+import {headHeatmaps, writeHeatmap} from '../shared/heatmap';
 import {explain, ExplainOptions} from './explain';
 import {formatExplanation} from './format';
-import {headHeatmaps, writeHeatmap} from './heatmap';
 import {findAttentionLayer, loadModelFile} from './load_model';
 
+export const EXPLAIN_COMMAND = {
+  name: 'npm run explain --',
+  summary: 'Walks through the six steps of self-attention on the given words, computed by the ' +
+           "package's own code, and prints every matrix with token labels.",
+  positionals: '<word …>',
+  examples: ['npm run explain -- "the cat sat"', 'npm run explain -- --random --seed 7 a dog barked',
+             'npm run explain -- --model models/dates/model.json "1 2 3"',
+             'npm run explain -- "the cat sat" --heatmap out.svg'],
+  options: {
+    dim: {default: 0, help: 'embedding size (0: 4 as in the seed, or the --model layer\'s)',
+          integer: true},
+    seed: {default: 1, help: 'seed of the embedding table and of --random', integer: true},
+    random: {default: false, help: 'W_q, W_k, W_v uniform in [-1, 1] instead of the identity'},
+    model: {default: '', help: "take the layer (W_q, W_k, W_v, heads, W_o) from a saved model.json"},
+    layer: {default: '', help: 'with --model: which SelfAttention layer (default: the first ' +
+                               'self-attention one)'},
+    digits: {default: 3, help: 'decimals printed', integer: true, max: 12},
+    json: {default: false, help: 'print the same as JSON'},
+    heatmap: {default: '', help: 'draw the attention weights to this .svg or .png file (one ' +
+                                 'file per head)'},
+  },
+} satisfies Command;
+
+/** Runs the command on `argv`; returns what it prints. Throws on bad arguments. */
 export async function main(argv: string[]): Promise<string> {
-  const {values, positionals} = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      dim: {type: 'string'}, seed: {type: 'string'}, random: {type: 'boolean'},
-      model: {type: 'string'}, layer: {type: 'string'}, digits: {type: 'string'},
-      json: {type: 'boolean'}, heatmap: {type: 'string'},
-    },
-  });
+  const {options: o, positionals} = parseCommandLine(EXPLAIN_COMMAND, argv);
   const words = positionals.join(' ').split(/\s+/).filter(w => w !== '');
   if (words.length === 0) {
-    throw new Error('give some words, e.g. npm run explain -- "the cat sat". Received: no words');
+    throw new UsageError('give some words, e.g. npm run explain -- "the cat sat". Received: no words');
   }
-  if (values.heatmap != null && !/\.(svg|png)$/i.test(values.heatmap)) {
-    throw new Error(`--heatmap must name a .svg or .png file. Received: --heatmap ${values.heatmap}`);
+  if (o.heatmap !== '' && !/\.(svg|png)$/i.test(o.heatmap)) {
+    throw new UsageError(`--heatmap must name a .svg or .png file. Received: --heatmap ${o.heatmap}`);
   }
-  const options: ExplainOptions = {
-    dim: integer(values.dim, 'dim'), seed: integer(values.seed, 'seed'), random: values.random,
-  };
+  const options: ExplainOptions = {dim: o.dim === 0 ? undefined : o.dim, seed: o.seed,
+                                   random: o.random};
   let model: tf.LayersModel|null = null;
-  if (values.model != null) {
-    if (values.random) {
-      throw new Error('--random and --model exclude each other. Received: both');
+  if (o.model !== '') {
+    if (o.random) {
+      throw new UsageError('--random and --model exclude each other. Received: both');
     }
-    model = await loadModelFile(values.model);
-    options.layer = findAttentionLayer(model, values.layer);
-    options.layerSource = `model ${values.model}, layer ${options.layer.name}`;
-  } else if (values.layer != null) {
-    throw new Error(`--layer needs --model. Received: --layer ${values.layer}`);
+    model = await loadModelFile(o.model);
+    options.layer = findAttentionLayer(model, o.layer === '' ? undefined : o.layer);
+    options.layerSource = `model ${o.model}, layer ${options.layer.name}`;
+  } else if (o.layer !== '') {
+    throw new UsageError(`--layer needs --model. Received: --layer ${o.layer}`);
   }
   let e;
   try {
@@ -56,38 +63,27 @@ export async function main(argv: string[]): Promise<string> {
   } finally {
     model?.dispose();  // frees the loaded model's weights
   }
-  let text = values.json ? JSON.stringify(e, null, 1) + '\n' :
-      formatExplanation(e, {digits: integer(values.digits, 'digits')});
-  if (values.heatmap != null) {
+  let text = o.json ? JSON.stringify(e, null, 1) + '\n' :
+      formatExplanation(e, {digits: o.digits});
+  if (o.heatmap !== '') {
     const weights = e.matrices.filter(m => m.name === 'weights').map(m => m.values);
     const maps = headHeatmaps(weights, e.tokens, e.tokens, {
-      title: `Attention weights, W_q/W_k/W_v: ${e.weightsSource}`, rowAxis: 'query word', columnAxis: 'key word'});
-    const ext = path.extname(values.heatmap);
-    const files = maps.map((_, h) => maps.length === 1 ? values.heatmap! :
-        values.heatmap!.slice(0, values.heatmap!.length - ext.length) + `-head${h + 1}${ext}`);
+      title: `Attention weights, W_q/W_k/W_v: ${e.weightsSource}`, rowAxis: 'query word',
+      columnAxis: 'key word'});
+    const ext = path.extname(o.heatmap);
+    const files = maps.map((_, h) => maps.length === 1 ? o.heatmap :
+        o.heatmap.slice(0, o.heatmap.length - ext.length) + `-head${h + 1}${ext}`);
     maps.forEach((map, h) => writeHeatmap(files[h]!, map));
-    if (!values.json) {
+    if (!o.json) {
       text += `Heatmap written: ${files.join(', ')}\n`;
     }
   }
   return text;
 }
 
-function integer(value: string|undefined, name: string): number|undefined {
-  if (value == null) {
-    return undefined;
-  }
-  const n = Number(value);
-  if (!Number.isInteger(n)) {
-    throw new Error(`--${name} must be an integer. Received: --${name} ${value}`);
-  }
-  return n;
-}
-
 if (require.main === module) {
   tf.enableProdMode();  // no "install tfjs-node" banner on stderr
-  main(process.argv.slice(2)).then(text => process.stdout.write(text), (err: Error) => {
-    process.stderr.write(`explain: ${err.message}\n`);
-    process.exit(1);
+  runCommand(EXPLAIN_COMMAND, async () => {
+    process.stdout.write(await main(process.argv.slice(2)));
   });
 }

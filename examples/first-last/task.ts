@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {positionalEmbedding, selfAttention, tokenEmbedding} from '../../src';
-import {random} from '../random';
+import {random} from '../shared/random';
 
 export interface FirstLastData {
   /** Token ids `[n, length]`, int32. */

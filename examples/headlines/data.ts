@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {grammarTokens, Random, Sample} from './grammar';
-import {padBatch} from './summarizer';
+import {maskOf, padBatch} from './summarizer';
 import {END, START, Vocab} from './vocab';
 
 /** Longest input: 40 words, up to 3 commas and 2 full stops, END; rounded up. */
@@ -22,14 +22,15 @@ export function taskVocab(): Vocab {
 /** One training batch. */
 export interface Batch {
   encoderIds: tf.Tensor2D;  // [batch, timeIn]: input + END
+  encoderMask: tf.Tensor2D;  // [batch, timeIn]: 1 for a token, 0 for padding
   decoderIds: tf.Tensor2D;  // [batch, timeOut]: START + headline
   decoderPointers: tf.Tensor2D;  // [batch, timeOut]: their input positions (START: timeIn max)
   targets: tf.Tensor4D;     // [batch, 1, timeOut, 1]: positions of headline + END in the input
 }
 
-/** The three model inputs of a batch, in order. */
+/** The four model inputs of a batch, in order. */
 export function batchInputs(batch: Batch): tf.Tensor[] {
-  return [batch.encoderIds, batch.decoderIds, batch.decoderPointers];
+  return [batch.encoderIds, batch.encoderMask, batch.decoderIds, batch.decoderPointers];
 }
 
 /** Input ids + END: what the encoder reads. */
@@ -49,13 +50,16 @@ export function makeBatch(samples: Sample[], vocab: Vocab): Batch {
   const targetRows = samples.map(s => Array.from(
       {length: timeOut}, (_, i) => s.positions[i] ?? s.input.length));
   const pointerRows = samples.map(s => [vocab.maxInputLength, ...s.positions]);
-  return tf.tidy(() => ({
-    encoderIds: padBatch(encoderRows),
-    decoderIds: padBatch(decoderRows, timeOut),
-    decoderPointers: padBatch(pointerRows, timeOut),
-    targets: padBatch(targetRows, timeOut).toFloat().reshape([samples.length, 1, timeOut, 1]) as
-        tf.Tensor4D,
-  }));
+  return tf.tidy(() => {
+    const encoderIds = padBatch(encoderRows);
+    return {
+      encoderIds, encoderMask: maskOf(encoderIds),
+      decoderIds: padBatch(decoderRows, timeOut),
+      decoderPointers: padBatch(pointerRows, timeOut),
+      targets: padBatch(targetRows, timeOut).toFloat().reshape([samples.length, 1, timeOut, 1]) as
+          tf.Tensor4D,
+    };
+  });
 }
 
 /** Splits samples into batches of about `batchSize` with similar input lengths, shuffled. */

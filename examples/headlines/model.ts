@@ -2,8 +2,8 @@
  * The headline model: a small Transformer encoder–decoder built from the package's layers,
  * with a pointer output.
  *
- *   encoder_ids [batch, timeIn] (input + END) → tokenEmbedding + positionalEmbedding →
- *       encoder blocks → LN
+ *   encoder_ids [batch, timeIn] (input + END), encoder_mask [batch, timeIn] (1 = token,
+ *       0 = padding) → tokenEmbedding + positionalEmbedding → encoder blocks → LN
  *   decoder_ids [batch, timeOut] (START + headline), + their input positions → tokenEmbedding
  *       + tokenEmbedding of the positions + positionalEmbedding →
  *       decoder blocks (causal self-attention, cross-attention on the encoder) → LN →
@@ -18,12 +18,16 @@
  * of it ("..., while the dog slept"), which a bidirectional encoder sees at once. Decoding then
  * runs the encoder once and only the small decoder per output word ({@link splitForInference}),
  * instead of a causal model re-reading input and headline at every step.
+ *
+ * Everything is the package's layers (encoderBlock / decoderBlock, layerNorm, selfAttention,
+ * tokenEmbedding, positionalEmbedding) and tfjs's own: the mask is an explicit input, handed to
+ * every attention over the encoder, so nothing depends on tfjs's mask propagation and the saved
+ * model loads with the package alone.
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {positionalEmbedding, selfAttention, tokenEmbedding} from '../../src';
-// The one place to switch to the package's shared blocks (and their layer norm).
-import {decoderBlock, encoderBlock, HeadlineLayerNorm} from './blocks';
+import {decoderBlock, encoderBlock, layerNorm, positionalEmbedding, selfAttention, tokenEmbedding} from '../../src';
+import {EncoderDecoder, splitEncoderDecoder} from '../shared/encoder_decoder';
 
 /** Sizes of the model. */
 export interface HeadlineModelArgs {
@@ -45,33 +49,16 @@ export interface HeadlineModelArgs {
   decoderLayers?: number;
 }
 
-/** `[batch, time]` ids → `[batch, time]` float mask: 1 for a token, 0 for padding (id 0). */
-export class TokenMask extends tf.layers.Layer {
-  static className = 'HeadlineTokenMask';
-
-  override call(inputs: tf.Tensor|tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => {
-      const ids = inputs instanceof Array ? inputs[0]! : inputs;  // [batch, time]
-      return tf.cast(tf.notEqual(ids, 0), 'float32');
-    });
-  }
-
-  override computeOutputShape(inputShape: tf.Shape|tf.Shape[]): tf.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-  }
-}
-tf.serialization.registerClass(TokenMask);
-
 /** Layer names that {@link splitForInference} looks up. */
 export const ENCODER_IDS = 'encoder_ids';
+export const ENCODER_MASK = 'encoder_mask';
 export const DECODER_IDS = 'decoder_ids';
 export const DECODER_POINTERS = 'decoder_pointers';
-export const ENCODER_MASK = 'encoder_mask';
 export const ENCODER_OUTPUT = 'encoder_output';
 export const POINTER = 'pointer';
 
 /**
- * The training model: `[encoder_ids, decoder_ids, decoder_pointers]` →
+ * The training model: `[encoder_ids, encoder_mask, decoder_ids, decoder_pointers]` →
  * `[batch, 1, timeOut, timeIn]`, for each output step the probability that the next headline
  * word is the input word at each position. `encoder_ids` end with END, which the model points
  * at to stop; `decoder_pointers` are the input positions of the decoder's words (START's is
@@ -92,9 +79,9 @@ export function buildHeadlineModel(args: HeadlineModelArgs): tf.LayersModel {
       layer.apply(x) as tf.SymbolicTensor;
 
   const encoderIds = tf.input({shape: [null], dtype: 'int32', name: ENCODER_IDS});
+  const mask = tf.input({shape: [null], name: ENCODER_MASK});  // [batch, timeIn]
   const decoderIds = tf.input({shape: [null], dtype: 'int32', name: DECODER_IDS});
   const decoderPointers = tf.input({shape: [null], dtype: 'int32', name: DECODER_POINTERS});
-  const mask = apply(new TokenMask({name: ENCODER_MASK}), encoderIds);  // [batch, timeIn]
 
   let x = apply(tokenEmbedding({vocabSize: args.vocabSize, outputDim: d,
                                 name: 'encoder_embedding'}), encoderIds);
@@ -102,7 +89,7 @@ export function buildHeadlineModel(args: HeadlineModelArgs): tf.LayersModel {
   for (let i = 0; i < (args.encoderLayers ?? 2); i++) {
     x = encoderBlock(x, mask, {...block, name: `encoder_${i}`});
   }
-  const encoded = apply(new HeadlineLayerNorm({name: ENCODER_OUTPUT}), x);
+  const encoded = apply(layerNorm({name: ENCODER_OUTPUT}), x);
 
   // Each decoder step sees the previous word and where in the input it was (a repeated word
   // is then not copied from the wrong place twice).
@@ -116,70 +103,24 @@ export function buildHeadlineModel(args: HeadlineModelArgs): tf.LayersModel {
   for (let i = 0; i < (args.decoderLayers ?? 1); i++) {
     y = decoderBlock(y, encoded, mask, {...block, name: `decoder_${i}`});
   }
-  y = apply(new HeadlineLayerNorm({name: 'decoder_output'}), y);
+  y = apply(layerNorm({name: 'decoder_output'}), y);
   // The pointer: one more cross-attention whose attention weights over the input are the
   // output. Its weighted sum is not used, so its values are 1 wide.
   const pointer = selfAttention({numHeads: 1, keyDim: d, valueDim: 1, useBias: true,
                                  useOutputProjection: false, returnAttentionWeights: true,
                                  kernelInitializer: 'glorotUniform', name: POINTER});
   const [, weights] = pointer.apply([y, encoded, mask]) as tf.SymbolicTensor[];
-  return tf.model({inputs: [encoderIds, decoderIds, decoderPointers], outputs: weights!,
+  return tf.model({inputs: [encoderIds, mask, decoderIds, decoderPointers], outputs: weights!,
                    name: 'headlines'});
 }
 
-/** The trained model split in two for decoding; both share the model's layers and weights. */
-export interface InferenceModels {
-  /** `encoder_ids` → `[encoded [batch, timeIn, modelDim], mask [batch, timeIn]]`. */
-  encoder: tf.LayersModel;
-  /**
-   * `[decoder_ids, decoder_pointers, encoded, mask]` → pointer probabilities
-   * `[batch, 1, timeOut, timeIn]`.
-   */
-  decoder: tf.LayersModel;
-}
-
 /**
- * Splits a model built by {@link buildHeadlineModel} (fresh or loaded) into encoder and decoder.
- * The decoder is the same graph re-applied to new inputs that stand for the encoder's output
- * and mask: every layer after them is called again on the new tensors (no weights are copied).
+ * The trained model split in two for decoding ({@link buildHeadlineModel}, fresh or loaded):
+ * the encoder `[encoder_ids, encoder_mask]` → `[encoded, mask]`, and the decoder
+ * `[decoder_ids, decoder_pointers, encoded, mask]` → pointer probabilities
+ * `[batch, 1, timeOut, timeIn]`. Both share the model's layers and weights.
  */
-export function splitForInference(model: tf.LayersModel): InferenceModels {
-  const encoded = model.getLayer(ENCODER_OUTPUT).output as tf.SymbolicTensor;
-  const mask = model.getLayer(ENCODER_MASK).output as tf.SymbolicTensor;
-  const encoderIds = model.getLayer(ENCODER_IDS).output as tf.SymbolicTensor;
-  const decoderIds = model.getLayer(DECODER_IDS).output as tf.SymbolicTensor;
-  const decoderPointers = model.getLayer(DECODER_POINTERS).output as tf.SymbolicTensor;
-  const encoder = tf.model({inputs: encoderIds, outputs: [encoded, mask],
-                            name: 'headlines_encoder'});
-
-  const newIds = tf.input({shape: [null], dtype: 'int32', name: 'decoder_ids_step'});
-  const newPointers = tf.input({shape: [null], dtype: 'int32', name: 'decoder_pointers_step'});
-  const newEncoded = tf.input({shape: encoded.shape.slice(1), name: 'encoded'});
-  const newMask = tf.input({shape: [null], name: 'encoder_mask_step'});
-  const replaced = new Map<number, tf.SymbolicTensor>(
-      [[decoderIds.id, newIds], [decoderPointers.id, newPointers], [encoded.id, newEncoded],
-       [mask.id, newMask]]);
-  // model.layers is in order of depth from the inputs, so each layer's inputs come first.
-  for (const layer of model.layers) {
-    const node = layer.inboundNodes[0]!;
-    const inputs = node.inputTensors;
-    if (inputs.length === 0 || !inputs.every(t => replaced.has(t.id)) ||
-        node.outputTensors.some(t => replaced.has(t.id))) {
-      continue;  // an input layer, part of the encoder, or a replaced tensor's own layer
-    }
-    const mapped = inputs.map(t => replaced.get(t.id)!);
-    const outputs = layer.apply(mapped.length === 1 ? mapped[0]! : mapped);
-    const list = (Array.isArray(outputs) ? outputs : [outputs]) as tf.SymbolicTensor[];
-    node.outputTensors.forEach((t, i) => replaced.set(t.id, list[i]!));
-  }
-  const output = replaced.get((model.outputs[0]!).id);
-  if (output == null) {
-    throw new Error(`splitForInference: the model's output does not depend on ${
-        DECODER_IDS}, ${DECODER_POINTERS}, ${ENCODER_OUTPUT} and ${ENCODER_MASK} alone; ` +
-                    `was it built by ` +
-                    `buildHeadlineModel?`);
-  }
-  const decoder = tf.model({inputs: [newIds, newPointers, newEncoded, newMask], outputs: output,
-                            name: 'headlines_decoder'});
-  return {encoder, decoder};
+export function splitForInference(model: tf.LayersModel): EncoderDecoder {
+  return splitEncoderDecoder(model, {boundary: [ENCODER_OUTPUT, ENCODER_MASK],
+                                     decoderInputs: [DECODER_IDS, DECODER_POINTERS]});
 }

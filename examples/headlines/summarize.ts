@@ -1,102 +1,55 @@
 /**
- * Writes the headline of each text with the committed model.
+ * `npm run summarize`: writes the headline of each text with a trained model (the committed one
+ * by default). See `--help`.
  *
- *   npm run summarize -- "yesterday the small brown cat quietly sat on the old mat."
- *   printf 'the dog did not eat the fish.\nthe cat and the dog ate.\n' | npm run summarize
- *
- * Texts come from the arguments, or else one per line from stdin. One headline per line on
- * stdout. A text with a word outside the vocabulary gets an error on stderr that names the word
- * (and the line, for stdin); the others are still summarised, and the exit code is 1.
+ * Texts come from the arguments, or else one per line from stdin (blank lines skipped). One
+ * headline per text on stdout, in order. A text with a word outside the vocabulary gets an
+ * error on stderr that names the word and where it was (argument 2, line 3), an empty line on
+ * stdout in its place, and the exit code is 1; the others are still summarised.
  */
 import * as path from 'path';
 
-import {useBackend} from '../backend';
+import {useBackend} from '../shared/backend';
+import {Command, readInputs, runCommand, UsageError} from '../shared/cli';
 import {loadModel} from './model_files';
 import {Summarizer} from './summarizer';
 
-/** Options; everything else on the command line is a text. */
-export const SUMMARIZE_DEFAULTS = {
-  model: path.resolve(__dirname, '../../models/headlines'),
-  backend: 'wasm',
-};
-
-/** Splits argv into options (`--model dir`, `--backend wasm|cpu`) and texts. */
-export function parseArgs(argv: string[]): {options: typeof SUMMARIZE_DEFAULTS, texts: string[]} {
-  const options = {...SUMMARIZE_DEFAULTS};
-  const texts: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') {
-      texts.push(...argv.slice(i + 1));
-      break;
-    }
-    if (arg.startsWith('--')) {
-      const name = arg.slice(2);
-      if (!(name in options)) {
-        throw new Error(`Unknown option ${JSON.stringify(arg)}. Options: --model <dir>, ` +
-                        `--backend wasm|cpu; other arguments are texts.`);
-      }
-      const value = argv[++i];
-      if (value == null) {
-        throw new Error(`Option ${arg} needs a value.`);
-      }
-      options[name as keyof typeof options] = value;
-    } else {
-      texts.push(arg);
-    }
-  }
-  return {options, texts};
-}
-
-async function readStdinLines(): Promise<string[]> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) {
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/);
-}
-
-async function main(): Promise<number> {
-  const {options, texts: args} = parseArgs(process.argv.slice(2));
-  const fromStdin = args.length === 0;
-  if (fromStdin && process.stdin.isTTY) {
-    console.error('Usage: npm run summarize -- "text" ["text" …], or one text per line on stdin.');
-    return 2;
-  }
-  // Stdin: remember each text's line number; skip blank lines.
-  const lines = fromStdin ? await readStdinLines() : args;
-  const texts = lines.map((text, i) => ({text, where: fromStdin ? `line ${i + 1}` : `text ${
-                                            i + 1}`}))
-                    .filter(t => !fromStdin || t.text.trim().length > 0);
-  if (texts.length === 0) {
-    console.error('No text given: pass texts as arguments or one per line on stdin.');
-    return 2;
-  }
-
-  await useBackend(options.backend);
-  const {model, vocab} = await loadModel(options.model);
-  const summarizer = new Summarizer(model, vocab);
-  const encoded: Array<number[]|null> = texts.map(({text, where}) => {
-    try {
-      return vocab.encodeText(text);
-    } catch (err) {
-      console.error(`Error (${where}): ${(err as Error).message}`);
-      return null;
-    }
-  });
-  const good = encoded.filter((ids): ids is number[] => ids != null);
-  const headlines = await summarizer.summarizeIds(good);
-  for (const words of headlines) {
-    console.log(words.join(' '));
-  }
-  return good.length === texts.length ? 0 : 1;
-}
+export const SUMMARIZE_COMMAND = {
+  name: 'npm run summarize --',
+  summary: 'Writes the headline of the main event of each text (one or two sentences of the ' +
+           "headline grammar's 270 words) with the headline model. Texts come as arguments, or " +
+           'one per line on stdin; blank lines are skipped. Exit code 1 when a text had an ' +
+           'unknown word.',
+  positionals: '[text …]',
+  examples: ['npm run summarize -- "the dog did not eat the fish."',
+             "printf 'the cat and the dog ate.\\n' | npm run summarize"],
+  options: {
+    model: {default: path.join('models', 'headlines'), help: 'model folder'},
+    backend: {default: 'wasm', help: "tfjs backend ('best': the package's choice)"},
+  },
+} satisfies Command;
 
 if (require.main === module) {
-  main().then(code => {
-    process.exitCode = code;
-  }, err => {
-    console.error(`Error: ${(err as Error).message}`);
-    process.exitCode = 1;
+  runCommand(SUMMARIZE_COMMAND, async ({options, positionals}) => {
+    const texts = await readInputs(positionals, 'texts');
+    if (texts.length === 0) {
+      throw new UsageError('No text given: every input line was blank (see --help).');
+    }
+    await useBackend(options.backend);
+    const {model, vocab} = await loadModel(options.model);
+    const encoded = texts.map(({text, where}) => {
+      try {
+        return vocab.encodeText(text);
+      } catch (err) {
+        process.stderr.write(`Error (${where}): ${(err as Error).message}\n`);
+        return null;
+      }
+    });
+    const good = encoded.filter((ids): ids is number[] => ids != null);
+    const headlines = await new Summarizer(model, vocab).summarizeIds(good);
+    let k = 0;
+    process.stdout.write(encoded.map(ids => ids == null ? '' : headlines[k++]!.join(' '))
+                             .join('\n') + '\n');
+    return good.length === texts.length ? 0 : 1;
   });
 }

@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {splitForInference, InferenceModels} from './model';
+import {EncoderDecoder} from '../shared/encoder_decoder';
+import {splitForInference} from './model';
 import {END, START, Vocab} from './vocab';
 
 /** Pads rows of ids with 0 to the longest row: `[rows, longest]` int32. */
@@ -16,8 +17,13 @@ export function padBatch(rows: number[][], length?: number): tf.Tensor2D {
   return tf.tensor2d(data, [rows.length, longest], 'int32');
 }
 
+/** The encoder mask of padded ids: 1 for a token, 0 for padding (id 0), `[rows, longest]`. */
+export function maskOf(ids: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.cast(tf.notEqual(ids, 0), 'float32') as tf.Tensor2D);
+}
+
 export class Summarizer {
-  private readonly parts: InferenceModels;
+  private readonly parts: EncoderDecoder;
 
   constructor(model: tf.LayersModel, readonly vocab: Vocab) {
     this.parts = splitForInference(model);
@@ -51,7 +57,7 @@ export class Summarizer {
     const done = rows.map(() => false);
     const [encoded, mask] = tf.tidy(() => {
       const ids = padBatch(inputs);
-      return this.parts.encoder.predict(ids) as tf.Tensor[];
+      return this.parts.encoder.predict([ids, maskOf(ids)]) as tf.Tensor[];
     }) as [tf.Tensor, tf.Tensor];
     try {
       for (let step = 1; step < this.vocab.maxOutputLength && done.some(d => !d); step++) {

@@ -238,7 +238,7 @@ describe('explain()', () => {
 
   it('CLI errors name the option', async () => {
     await expect(main([])).rejects.toThrow(/give some words/);
-    await expect(main(['--dim', 'four', 'a'])).rejects.toThrow(/--dim must be an integer. Received: --dim four/);
+    await expect(main(['--dim', 'four', 'a'])).rejects.toThrow('--dim must be an integer ≥ 0. Received: --dim "four"');
     await expect(main(['--layer', 'x', 'a'])).rejects.toThrow(/--layer needs --model/);
     await expect(main(['--model', '/nonexistent/model.json', 'a'])).rejects.toThrow(/model file not found/);
     await expect(main(['--heatmap', 'out.jpg', 'a'])).rejects.toThrow(/\.svg or \.png file. Received: --heatmap out.jpg/);
@@ -248,3 +248,19 @@ describe('explain()', () => {
 function eye(n: number): Matrix {
   return Array.from({length: n}, (_, i) => Array.from({length: n}, (__, j) => (i === j ? 1 : 0)));
 }
+
+describe('npm run explain --heatmap', () => {
+  it('writes the weights of every head', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'explain-heatmap-'));
+    const text = await main(['--heatmap', path.join(dir, 'w.svg'), 'the cat sat']);
+    expect(text).toContain(`Heatmap written: ${path.join(dir, 'w.svg')}`);
+    const svg = fs.readFileSync(path.join(dir, 'w.svg'), 'utf8');
+    // Cells are rects with a tooltip: "<row> → <column>: <weight>".
+    const found = [...svg.matchAll(/<rect [^>]*><title>([^<]*)<\/title><\/rect>/g)].map(m => ({title: m[1]!}));
+    expect(found).toHaveLength(9);
+    const json = JSON.parse(await main(['--json', 'the cat sat'])) as
+        {matrices: Array<{name: string, values: number[][]}>};
+    const weights = json.matrices.find(m => m.name === 'weights')!.values.flat();
+    expect(found.map(c => Number(c.title.split(': ')[1]))).toEqual(weights.map(w => Number(w.toFixed(4))));
+  });
+});

@@ -1,6 +1,7 @@
 /**
  * The toy summarisation example (examples/headlines): the grammar and its split, the tokenizer,
- * the model pieces, the committed model's accuracy, and the summarize command line.
+ * the model pieces (built from the package's blocks only), the committed model's accuracy, and
+ * the summarize command line.
  */
 import * as tf from '@tensorflow/tfjs';
 import {spawnSync} from 'child_process';
@@ -8,7 +9,6 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import {useBackend} from '../../../examples/backend';
 import {batchInputs, makeBatch, taskVocab} from '../../../examples/headlines/data';
 import {clausesOf, Clause, detokenize, Example, headlineOf, headlinePositions, isHeldOut,
         NOUNS, renderExample, sampleSplit, triplesOf, VERBS, wordCount} from
@@ -16,8 +16,9 @@ import {clausesOf, Clause, detokenize, Example, headlineOf, headlinePositions, i
 import {buildHeadlineModel, splitForInference} from '../../../examples/headlines/model';
 import {loadModel, saveModel} from '../../../examples/headlines/model_files';
 import {rouge1F1, score} from '../../../examples/headlines/report';
-import {padBatch, Summarizer} from '../../../examples/headlines/summarizer';
+import {maskOf, padBatch, Summarizer} from '../../../examples/headlines/summarizer';
 import {splitWords, UnknownWordError, Vocab} from '../../../examples/headlines/vocab';
+import {useBackend} from '../../../examples/shared/backend';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const MODEL_DIR = path.join(ROOT, 'models/headlines');
@@ -234,7 +235,7 @@ describe('headline model', () => {
     const {encoder, decoder} = splitForInference(model);
     const batch = makeBatch(sampleSplit('test', 8, 4), vocab);
     const whole = model.predict(batchInputs(batch)) as tf.Tensor;
-    const [encoded, mask] = encoder.predict(batch.encoderIds) as tf.Tensor[];
+    const [encoded, mask] = encoder.predict([batch.encoderIds, batch.encoderMask]) as tf.Tensor[];
     const parts =
         decoder.predict([batch.decoderIds, batch.decoderPointers, encoded!, mask!]) as tf.Tensor;
     expect(parts.shape).toEqual(whole.shape);
@@ -253,8 +254,8 @@ describe('headline model', () => {
       expect(fs.readdirSync(dir).sort()).toEqual(['model.json', 'vocab.json', 'weights.bin']);
       const loaded = await loadModel(dir);
       expect(loaded.vocab.tokens).toEqual(vocab.tokens);
-      const inputs = [padBatch([[5, 6, 7, 2], [8, 2]]), padBatch([[1, 5], [1, 8]]),
-                      padBatch([[48, 0], [48, 0]])];
+      const ids = padBatch([[5, 6, 7, 2], [8, 2]]);
+      const inputs = [ids, maskOf(ids), padBatch([[1, 5], [1, 8]]), padBatch([[48, 0], [48, 0]])];
       const a = model.predict(inputs) as tf.Tensor;
       const b = loaded.model.predict(inputs) as tf.Tensor;
       expect(a.shape).toEqual([2, 1, 2, 4]);
@@ -267,8 +268,13 @@ describe('headline model', () => {
         /model\.json does not exist/);
   });
 
-  it('committed model: ≥ 90% exact match on a fixed held-out sample, no leaks', async () => {
+  it('committed model: the package\'s layers only; ≥ 90% exact match on a fixed held-out sample, no leaks', async () => {
     expect(fs.existsSync(path.join(MODEL_DIR, 'model.json'))).toBe(true);
+    const topology = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'model.json'), 'utf8'));
+    const classes = new Set<string>(topology.modelTopology.config.layers.map(
+        (l: {class_name: string}) => l.class_name));
+    expect([...classes].sort()).toEqual(['Add', 'FeedForward', 'InputLayer', 'LayerNorm',
+                                         'PositionalEmbedding', 'SelfAttention', 'TokenEmbedding']);
     const {model, vocab: saved} = await loadModel(MODEL_DIR);
     expect(saved.tokens).toEqual(vocab.tokens);
     const summarizer = new Summarizer(model, saved);
@@ -301,17 +307,20 @@ describe('npm run summarize', () => {
     expect(run.stdout).toBe('cat sat on mat\ndog did not eat fish\n');
   });
 
-  it('reads stdin lines, names an unknown word and its line, and exits with 1', () => {
-    const run = cli([], 'the cat and the dog ate.\n\nthe zebra sat on the mat.\n');
-    expect(run.stdout).toBe('cat and dog ate\n');
+  it('reads stdin lines, skips blank ones, names an unknown word and its line, and exits with 1', () => {
+    const run = cli([], 'the cat and the dog ate.\n\nthe zebra sat on the mat.\nthe dog slept.\n');
+    expect(run.stdout).toBe('cat and dog ate\n\ndog slept\n');  // an empty line in the failed one's place
     expect(run.stderr).toMatch(/\(line 3\): Unknown word: "zebra"/);
     expect(run.status).toBe(1);
   });
 
   it('rejects an unknown option and empty input', () => {
     const bad = cli(['--temperature', '2', 'the cat slept.']);
-    expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/Unknown option "--temperature"/);
+    expect([bad.status, bad.stdout]).toEqual([2, '']);
+    expect(bad.stderr).toMatch(/^Unknown option "--temperature"\. Options: --model --backend/);
+    const help = cli(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Writes the headline of the main event/);
     const empty = cli([], '\n\n');
     expect(empty.status).toBe(2);
     expect(empty.stderr).toMatch(/No text given/);

@@ -28,28 +28,15 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import {Browser, chromium, Page} from 'playwright-core';
+import {Browser, Page} from 'playwright-core';
 
-import {bundleForPage, REPO_ROOT, startServer, StaticServer} from '../../../examples/browser/static';
+import {CHROMIUM_ARGS, findChromium, launchChromium} from '../../../examples/shared/chromium';
+import {bundleForPage, REPO_ROOT, startServer, StaticServer} from '../../../examples/shared/page_server';
 
-export {REPO_ROOT, startServer, StaticServer};
+export {CHROMIUM_ARGS, findChromium, REPO_ROOT, startServer, StaticServer};
 export const PAGE_PATH = '/test/helpers/browser/page.html';
 /** Where page modules are bundled to (ignored by git). */
 const PAGE_BUILD_DIR = path.join(REPO_ROOT, '.tmp', 'browser');
-
-/** Software WebGL2 and WebGPU on SwiftShader; nothing that reaches the network. */
-export const CHROMIUM_ARGS = [
-  '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--enable-unsafe-webgpu',
-  '--no-first-run', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--disable-quic',
-];
-
-/** CHROMIUM_PATH when set (and only it), else the Debian locations. */
-export function findChromium(): string|null {
-  const override = process.env['CHROMIUM_PATH'];
-  const candidates = override ? [override] : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
-  return candidates.find(p => fs.existsSync(p)) ?? null;
-}
 
 /**
  * Whether browser tests can run. A missing Chromium is a skip locally (with the reason printed
@@ -93,12 +80,7 @@ export async function openBrowser(executable = findChromium()): Promise<BrowserS
     throw new Error('dist/esm/index.mjs is missing: run `npm run build` before the browser tests');
   }
   const server = await startServer();
-  const runningAsRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const browser = await chromium.launch({
-    executablePath: executable,
-    headless: true,
-    args: [...CHROMIUM_ARGS, ...(runningAsRoot ? ['--no-sandbox'] : [])],
-  });
+  const browser = await launchChromium(executable);
   return {
     browser,
     server,

@@ -7,8 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import {colourAt, headHeatmaps, heatmapSvg, writeHeatmap, writeHeatmaps} from '../../../examples/explain/heatmap';
-import {main} from '../../../examples/explain/main';
+import {colourAt, headHeatmaps, heatmapSvg, writeHeatmap, writeHeatmaps} from '../../../examples/shared/heatmap';
 
 const dirs: string[] = [];
 function tmpDir(): string {
@@ -121,18 +120,5 @@ describe('PNG and files', () => {
     expect(() => writeHeatmaps(dir, [maps[0]!, maps[0]!])).toThrow(/names must be unique/);
     expect(() => writeHeatmaps(dir, maps, 'jpg' as 'svg')).toThrow(/format must be 'svg' or 'png'. Received: format="jpg"/);
     expect(() => headHeatmaps(weights, ['x', 'y'], ['a', 'b'], {batchIndex: 3})).toThrow(/batchIndex/);
-  });
-
-  it('npm run explain -- --heatmap writes the weights of every head', async () => {
-    const dir = tmpDir();
-    const text = await main(['--heatmap', path.join(dir, 'w.svg'), 'the cat sat']);
-    expect(text).toContain(`Heatmap written: ${path.join(dir, 'w.svg')}`);
-    const svg = fs.readFileSync(path.join(dir, 'w.svg'), 'utf8');
-    const found = cells(svg);
-    expect(found).toHaveLength(9);
-    const json = JSON.parse(await main(['--json', 'the cat sat'])) as
-        {matrices: Array<{name: string, values: number[][]}>};
-    const weights = json.matrices.find(m => m.name === 'weights')!.values.flat();
-    expect(found.map(c => Number(c.title.split(': ')[1]))).toEqual(weights.map(w => Number(w.toFixed(4))));
   });
 });
