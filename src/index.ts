@@ -5,7 +5,8 @@
 export {andMasks, causalMask, MASK_FILL, paddingMask, positionCoverage, positionMask, PositionRules, slidingWindowMask, Span} from './attention/masks';
 export {AttentionOptions, AttentionResult, DEFAULT_BLOCK_SIZE, PathOptions, PathResult} from './attention/options';
 export {AttentionSteps, attentionSteps, maskedSoftmax, scaledDotProductAttention} from './attention/scaled_dot_product';
-export {attention, ATTENTION_PATHS, AttentionPath, choosePath, DEFAULT_MEMORY_BUDGET_BYTES, DispatchOptions} from './attention/dispatch';
+export {attention, ATTENTION_PATHS, AttentionPath, choosePath, DEFAULT_MEMORY_BUDGET_BYTES, DispatchCell, DispatchOptions, measuredPath} from './attention/dispatch';
+export {DISPATCH_TABLE} from './attention/dispatch_table';
 export {fastCpuAttention} from './attention/paths/fast_cpu';
 export {memoryEfficientAttention} from './attention/paths/memory_efficient';
 export {fusedAttention, fusedUnsupported} from './attention/paths/fused';
