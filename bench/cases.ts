@@ -2,13 +2,14 @@
  * The three things the benchmark compares, for one case:
  * (a) the SelfAttention layer as users get it (default settings),
  * (b) the naive formulation: the same computation with batched matMuls, transpose flags and
- *     tf.softmax, the way one writes attention in tfjs by hand,
+ *     tf.softmax, the way one writes attention in tfjs by hand (or, with `--baseline standard`,
+ *     the layer forced onto the standard path),
  * (c) one 2-D matMul without transpose flags with the same FLOP count: what the backend can
  *     reach.
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {SelfAttention, selfAttention} from '../src';
+import {AttentionPath, SelfAttention, selfAttention} from '../src';
 
 export interface Case {
   batch: number;
@@ -34,9 +35,9 @@ export interface Variant {
   dispose: () => void;
 }
 
-/** (a) The layer with its default settings. */
-export function layerVariant(c: Case, x: tf.Tensor3D): Variant {
-  const layer: SelfAttention = selfAttention({numHeads: c.heads});
+/** (a) The layer with its default settings (or on `attentionPath`). */
+export function layerVariant(c: Case, x: tf.Tensor3D, attentionPath: AttentionPath = 'auto'): Variant {
+  const layer: SelfAttention = selfAttention({numHeads: c.heads, attentionPath});
   try {
     tf.dispose(layer.apply(x) as tf.Tensor);  // builds the weights
   } catch (e) {

@@ -17,6 +17,8 @@ export interface MeasureOptions {
   runs: number;
   /** A variant whose estimated fwd+bwd run takes longer is skipped. */
   maxSeconds: number;
+  /** What (b) is: naive attention (default), or the layer forced onto the standard path. */
+  baseline?: 'naive'|'standard';
 }
 
 type Key = 'a'|'b'|'c';
@@ -108,7 +110,9 @@ export async function measureCase(label: string, c: Case, o: MeasureOptions): Pr
   const x = tf.randomNormal([c.batch, c.time, c.model], 0, 1, 'float32', 1) as tf.Tensor3D;
   const variants: Partial<Record<Key, Variant>> = {};
   const build: Record<Key, () => Variant> = {
-    a: () => layerVariant(c, x), b: () => naiveVariant(c, x), c: () => matMulVariant(c).variant};
+    a: () => layerVariant(c, x),
+    b: () => (o.baseline === 'standard' ? layerVariant(c, x, 'standard') : naiveVariant(c, x)),
+    c: () => matMulVariant(c).variant};
   let active = KEYS.filter(k => timings[k].skipped == null);
   /** Runs `step` for every active variant; one that throws leaves with its error recorded. */
   const each = async (step: (k: Key, v: Variant) => Promise<void>) => {

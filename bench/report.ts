@@ -3,6 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
+import {version} from '@tensorflow/tfjs';
+
 import type {BrowserInfo} from './browser';
 import {Case} from './cases';
 import {chartSvg} from './chart';
@@ -21,6 +23,8 @@ export interface Options {
   maxSeconds: number;
   memoryN: number;
   out: string;
+  /** What (b) is: naive attention, or the layer forced onto the standard path. */
+  baseline: 'naive'|'standard';
 }
 
 export interface Timing {
@@ -33,6 +37,8 @@ export interface Timing {
 
 export interface Row extends Case {
   backend: string;
+  /** The attention path 'auto' took for (a), where recorded (Node rows since it was added). */
+  path?: string;
   flops: number;
   a: Timing;
   b: Timing;
@@ -61,6 +67,16 @@ export interface Machine {
   loadAverageAtStart: number[];
   /** With --browser: the browser and what each of its backends runs on. */
   browser?: BrowserInfo;
+}
+
+/** This machine, and its load average now (the start of a run). */
+export function machine(): Machine {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version, tfjs: version.tfjs, platform: `${os.platform()} ${os.arch()}`,
+    loadAverageAtStart: os.loadavg().map(l => Number(l.toFixed(2))),
+  };
 }
 
 /** Writes results.json, results.md and chart.svg under `out`; returns the markdown. */
@@ -92,11 +108,13 @@ export function markdown(rows: Row[], memory: MemoryResult[], info: Machine,
         (info.browser == null ? '' : ` Browser rows: headless ${info.browser.browser}${
             Object.entries(info.browser.devices).map(([b, d]) => `; ${b} on ${d ?? 'an unnamed device'}`).join('')}.`),
     `Median of ${o.runs} runs after a warm-up; fwd+bwd = gradients of every weight. ` +
-        '(a) SelfAttention, default settings; (b) naive batched-matMul attention; (c) one square 2-D matMul of the same FLOPs. ' +
+        `(a) SelfAttention, default settings; (b) ${o.baseline === 'standard' ?
+            "the same layer with attentionPath: 'standard'" : 'naive batched-matMul attention'
+        }; (c) one square 2-D matMul of the same FLOPs. ` +
         'GFLOP/s count 3× the forward FLOPs for fwd+bwd. Peak = tf.profile peak tensor bytes.',
     '',
-    '| backend | n | batch | heads | model | (a) fwd ms | (a) fwd+bwd ms | (b) fwd ms | (b) fwd+bwd ms | (a) GFLOP/s fwd+bwd | (b) GFLOP/s fwd+bwd | (c) GFLOP/s | speed-up (a)/(b) fwd | speed-up (a)/(b) fwd+bwd | (a) ÷ (c) fwd+bwd | peak MiB fwd+bwd (a) / (b) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| backend | n | batch | heads | model | (a) path | (a) fwd ms | (a) fwd+bwd ms | (b) fwd ms | (b) fwd+bwd ms | (a) GFLOP/s fwd+bwd | (b) GFLOP/s fwd+bwd | (c) GFLOP/s | speed-up (a)/(b) fwd | speed-up (a)/(b) fwd+bwd | (a) ÷ (c) fwd+bwd | peak MiB fwd+bwd (a) / (b) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of rows) {
     const ga = gflops(3 * r.flops, r.a.bothMs);
@@ -104,7 +122,7 @@ export function markdown(rows: Row[], memory: MemoryResult[], info: Machine,
     const gc = gflops(3 * r.flops, r.c.bothMs);
     const ratio = (p: number|null, q: number|null) => (p == null || q == null ? null : q / p);
     const skip = (t: Timing) => (t.skipped ? ` (skipped: ${t.skipped})` : '');
-    lines.push(`| ${r.backend} | ${r.time} | ${r.batch} | ${r.heads} | ${r.model} | ${fmt(r.a.forwardMs)}${
+    lines.push(`| ${r.backend} | ${r.time} | ${r.batch} | ${r.heads} | ${r.model} | ${r.path ?? '–'} | ${fmt(r.a.forwardMs)}${
         skip(r.a)} | ${fmt(r.a.bothMs)} | ${fmt(r.b.forwardMs)}${skip(r.b)} | ${fmt(r.b.bothMs)} | ${
         fmt(ga)} | ${fmt(gb)} | ${fmt(gc)}${skip(r.c)} | ${fmt(ratio(r.a.forwardMs, r.b.forwardMs))}× | ${
         fmt(ratio(r.a.bothMs, r.b.bothMs))}× | ${fmt(ga != null && gc != null ? ga / gc : null, 2)} | ${

@@ -8,11 +8,16 @@
  * --browser (also in headless Chromium), --browser-backends webgl,webgpu,wasm,
  * --n 64,256,1024,4096, --heads 1,8, --model 64,256 (or --pairs 1x64,8x512: heads×model),
  * --runs 3, --max-seconds 45 (skip a variant whose estimated run time is above it),
- * --memory-n 8192 (0 skips the memory section), --out bench/results.
+ * --memory-n 8192 (0 skips the memory section), --out bench/results, --baseline naive|standard
+ * ((b) is naive attention, or the layer forced onto the standard path).
  * Times are medians of the runs after one warm-up run; (a), (b), (c) are interleaved so their
  * ratios share the machine's state. What a case measures is bench/measure.ts, in both places.
+ * In Node every case, and the memory section, runs in a process of its own (this file with
+ * --child): the wasm heap never shrinks, so a large case would otherwise shape every case after
+ * it. Each row names the attention path 'auto' took for (a) (the dispatcher's choice).
+ * `--dispatch-table` writes src/attention/dispatch_table.ts instead (bench/dispatch_table.ts).
  */
-import * as os from 'os';
+import {execFileSync} from 'child_process';
 import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs';
@@ -20,9 +25,10 @@ import * as tf from '@tensorflow/tfjs';
 import {choosePath, selfAttention} from '../src';
 import {useBackend} from '../examples/shared/backend';
 import {BROWSER_BACKENDS, checkBrowserPrerequisites, measureInBrowser} from './browser';
-import {Case} from './cases';
-import {measureCase, peakBytes} from './measure';
-import {Machine, MemoryResult, Options, Row, writeResults} from './report';
+import {Case, forwardFlops} from './cases';
+import {writeDispatchTable} from './dispatch_table';
+import {emptyTiming, firstLine, measureCase, peakBytes} from './measure';
+import {machine, MemoryResult, Options, Row, writeResults} from './report';
 
 
 const USAGE = `npm run bench [-- flags]: SelfAttention (a) vs naive attention (b) vs the backend's 2-D matMul (c).
@@ -35,11 +41,12 @@ const USAGE = `npm run bench [-- flags]: SelfAttention (a) vs naive attention (b
   --runs 3                    timed runs after one warm-up (median)
   --max-seconds 45            skip a variant whose estimated fwd+bwd run is longer
   --memory-n 8192             the memory section's length (0 skips it)
+  --baseline naive            (b): naive attention, or 'standard' for the layer on the standard path
   --out bench/results         where results.json, results.md and chart.svg go`;
 
 /** Flags that take a value, and flags that stand alone. */
 const VALUE_FLAGS = ['backends', 'browser-backends', 'n', 'heads', 'model', 'pairs', 'runs',
-                     'max-seconds', 'memory-n', 'out'];
+                     'max-seconds', 'memory-n', 'out', 'baseline'];
 const SWITCHES = ['quick', 'browser', 'help'];
 
 function parseArgs(argv: string[]): Options {
@@ -73,7 +80,12 @@ function parseArgs(argv: string[]): Options {
     }
     return [h, m] as [number, number];
   });
+  const baseline = get('baseline', 'naive');
+  if (baseline !== 'naive' && baseline !== 'standard') {
+    throw new Error(`--baseline takes naive or standard. Received: --baseline ${baseline}`);
+  }
   return {
+    baseline,
     pairs,
     backends: list('backends', 'cpu,wasm'),
     browserBackends: argv.includes('--browser') ? list('browser-backends', BROWSER_BACKENDS.join(',')) : [],
@@ -139,15 +151,6 @@ async function memoryCase(backend: string, n: number): Promise<MemoryResult> {
           standardMs: t2 - t1, defaultMs: t1 - t0, maxRelativeDifference};
 }
 
-function machine(): Machine {
-  const cpus = os.cpus();
-  return {
-    cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version, tfjs: tf.version.tfjs, platform: `${os.platform()} ${os.arch()}`,
-    loadAverageAtStart: os.loadavg().map(l => Number(l.toFixed(2))),
-  };
-}
-
 /** The grid: every n × (heads, model) pair; batch 8, batch 1 at n ≥ 4096. */
 function cases(o: Options): Case[] {
   const pairs = o.pairs ?? o.heads.flatMap(h => o.models.map(m => [h, m] as [number, number]));
@@ -155,7 +158,62 @@ function cases(o: Options): Case[] {
                                    .map(([heads, model]) => ({batch: time >= 4096 ? 1 : 8, time, heads, model})));
 }
 
+/** What a child process measures: one case, or the memory section on one backend. */
+type ChildSpec = {kind: 'case', backend: string, case: Case, runs: number, maxSeconds: number}|
+                 {kind: 'memory', backend: string, n: number};
+
+/** The line a child prints its result on (its other output goes to stderr). */
+const RESULT = 'BENCH-RESULT ';
+
+/** Runs `spec` in a fresh Node process (this file with --child) and returns its result. */
+function inChild(spec: ChildSpec): unknown {
+  const out = execFileSync(process.execPath, [
+    '-r', 'ts-node/register/transpile-only', __filename, '--child', JSON.stringify(spec)],
+    {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26});
+  const line = out.split('\n').find(l => l.startsWith(RESULT));
+  if (line == null) {
+    throw new Error(`the child process printed no result for ${JSON.stringify(spec)}`);
+  }
+  return JSON.parse(line.slice(RESULT.length));
+}
+
+/** One case in its own process; a process that dies leaves a row that says so. */
+function caseInChild(backend: string, c: Case, o: Options): Row {
+  try {
+    return inChild({kind: 'case', backend, case: c, runs: o.runs, maxSeconds: o.maxSeconds}) as Row;
+  } catch (e) {
+    const failed = emptyTiming(`failed: its process ended without a result (${firstLine(e)})`);
+    return {backend, ...c, flops: forwardFlops(c), a: failed, b: failed, c: failed};
+  }
+}
+
+/** The attention path 'auto' takes for the layer's call in case `c` (it returns no weights). */
+function autoPath(c: Case): string {
+  return tf.tidy(() => {
+    const q = tf.zeros([c.batch, c.heads, c.time, c.model / c.heads]);
+    return choosePath(q, q, {needWeights: false});
+  });
+}
+
+/** The --child side: measures `spec` on its backend, prints the result on one line. */
+async function runChild(spec: ChildSpec): Promise<void> {
+  await useBackend(spec.backend);
+  const result = spec.kind === 'case' ?
+      {...await measureCase(spec.backend, spec.case, spec), path: autoPath(spec.case)} :
+      await memoryCase(spec.backend, spec.n);
+  process.stdout.write(`${RESULT}${JSON.stringify(result)}\n`);
+}
+
 async function main(): Promise<void> {
+  const child = process.argv.indexOf('--child');
+  if (child >= 0) {
+    await runChild(JSON.parse(process.argv[child + 1]!) as ChildSpec);
+    return;
+  }
+  if (process.argv.includes('--dispatch-table')) {
+    await writeDispatchTable();  // its own flags: see bench/dispatch_table.ts
+    return;
+  }
   if (process.argv.includes('--help')) {
     console.log(USAGE);
     return;
@@ -177,13 +235,12 @@ async function main(): Promise<void> {
     writeResults(o.out, info, o, rows, memory);  // after every case: a long run keeps its rows
   };
   for (const backend of o.backends) {
-    await useBackend(backend);
     for (const c of cases(o)) {
-      add(await measureCase(backend, c, o));
+      add(caseInChild(backend, c, o));
     }
   }
   if (executable != null) {
-    await measureInBrowser(executable, o.browserBackends, cases(o), {runs: o.runs, maxSeconds: o.maxSeconds}, add, b => {
+    await measureInBrowser(executable, o.browserBackends, cases(o), {runs: o.runs, maxSeconds: o.maxSeconds, baseline: o.baseline}, add, b => {
       info.browser = b;
     });
   }
@@ -191,15 +248,13 @@ async function main(): Promise<void> {
     // wasm first (faster); its 4 GiB heap may not hold the standard path's tensors at long n,
     // then cpu (JavaScript memory).
     for (const backend of ['wasm', 'cpu'].filter(b => o.backends.includes(b))) {
-      await useBackend(backend);
       try {
-        const m = await memoryCase(backend, o.memoryN);
+        const m = inChild({kind: 'memory', backend, n: o.memoryN}) as MemoryResult;
         memory.push(m);
         console.log(JSON.stringify(m));
         break;
       } catch (e) {
-        console.error(`memory case at n=${o.memoryN} on ${backend} failed: ${String(e)}`);
-        tf.disposeVariables();
+        console.error(`memory case at n=${o.memoryN} on ${backend} failed: ${firstLine(e)}`);
       }
     }
   }

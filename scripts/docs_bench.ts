@@ -8,13 +8,15 @@
  *     <!-- /bench-table -->
  *
  * Each block is rendered from that folder's results.json by the benchmark's own markdown
- * writer (bench/report.ts), so the page shows exactly what `npm run bench` measured and wrote
- * there; nothing is copied by hand. test/docs/benchmarks.test.ts checks that the committed page
+ * writer (bench/report.ts; bench/decode_report.ts for a `kind: 'decode'` file), so the page
+ * shows exactly what `npm run bench` (or `npm run bench:decode`) measured and wrote there;
+ * nothing is copied by hand. test/docs/benchmarks.test.ts checks that the committed page
  * is what this script writes now.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 
+import {decodeMarkdown} from '../bench/decode_report';
 import {markdown} from '../bench/report';
 
 const root = path.resolve(__dirname, '..');
@@ -32,7 +34,8 @@ export function renderBlock(resultsDir: string): string {
   const link = path.posix.relative('docs', `${resultsDir}/results.json`);
   return `From [${resultsDir}/results.json](${link}) (also as [results.md](${
       path.posix.relative('docs', `${resultsDir}/results.md`)})):\n\n` +
-      markdown(results.rows, results.memory, results.machine, results.options);
+      (results.kind === 'decode' ? decodeMarkdown(results) :
+                                   markdown(results.rows, results.memory, results.machine, results.options));
 }
 
 /** The page with every block regenerated; the text outside the markers is kept as it is. */

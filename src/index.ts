@@ -5,9 +5,12 @@
 export {andMasks, causalMask, MASK_FILL, paddingMask, positionCoverage, positionMask, PositionRules, slidingWindowMask, Span} from './attention/masks';
 export {AttentionOptions, AttentionResult, DEFAULT_BLOCK_SIZE, PathOptions, PathResult} from './attention/options';
 export {AttentionSteps, attentionSteps, maskedSoftmax, scaledDotProductAttention} from './attention/scaled_dot_product';
-export {attention, ATTENTION_PATHS, AttentionPath, choosePath, DEFAULT_MEMORY_BUDGET_BYTES, DispatchOptions} from './attention/dispatch';
+export {attention, ATTENTION_PATHS, AttentionPath, choosePath, DEFAULT_MEMORY_BUDGET_BYTES, DispatchCell, DispatchOptions, measuredPath} from './attention/dispatch';
+export {DISPATCH_TABLE} from './attention/dispatch_table';
 export {fastCpuAttention} from './attention/paths/fast_cpu';
 export {memoryEfficientAttention} from './attention/paths/memory_efficient';
+export {fusedAttention, fusedUnsupported} from './attention/paths/fused';
+export {fusedDropoutKeeps} from './attention/paths/fused_common';
 export {Identity, identity, IdentityArgs} from './initializers';
 export {PositionalEmbedding, positionalEmbedding, PositionalEmbeddingArgs, sinusoidalTable} from './layers/positional_embedding';
 export {TokenEmbedding, tokenEmbedding, TokenEmbeddingArgs} from './layers/token_embedding';
@@ -36,3 +39,5 @@ export {FullyMaskedRows, MultiHeadAttention, multiHeadAttention, MultiHeadAttent
 export {AttentionConversionOptions, multiHeadAttentionFromSelfAttention, selfAttentionFromMultiHeadAttention} from './layers/attention_conversion';
 export {isKerasArchive, kerasArchiveHandler, kerasConfig, KerasFileDestination, KerasFileSink, KerasFileSource, KerasObject, KerasSaveResult, kerasWeightLayout, KerasWeightSlot, loadKerasWeights, saveKerasModel, saveKerasWeights} from './keras/keras_file';
 export {ApplyCachedArgs, AttentionCache, CACHE_LAYOUTS, CacheLayout, CreateCacheArgs, CrossAttentionCacheArgs, SelfAttentionCacheArgs} from './layers/attention_cache';
+export {DecodingSession, startDecoding, StartDecodingArgs} from './generation/decoding';
+export {generate, GenerateArgs} from './generation/generate';

@@ -15,14 +15,18 @@ Everything goes to test/fixtures/keras/keras_file/:
   the order from the graph). Each variable gets distinct random values to tell them apart.
 - `made/<name>/model.keras` + `reference.json` (make): models the shared Keras files do not cover
   (nested Functional and Sequential models), with Keras's predictions.
-- `saved/<name>.keras` are written by `npx ts-node --transpile-only
-  scripts/keras/save_fixtures.ts` (the package's saveKerasModel) with `<name>.inputs.json`
-  beside each (inputs and tfjs's predictions). `check` loads each with `keras.models.load_model`
-  (no custom objects), predicts on those inputs, and writes `<name>.record.json`: the Keras
-  version and backend, the sha256 of the file it loaded, and Keras's outputs. npm test asserts
-  the record (same sha256, tfjs's predictions within 1e-5 of Keras's). With `--keras-src DIR`
-  (a checkout of keras-team/keras at an older tag, e.g. v3.9.2, run from source with the numpy
-  backend), each file is also loaded by that Keras, and its outputs go into the record too.
+- `npx ts-node --transpile-only scripts/keras/save_fixtures.ts` (the package's saveKerasModel)
+  writes `saved/<name>.keras` for each tfjs-made model of test/helpers/keras_file_models.ts, and
+  `.tmp/keras_file/from_keras/<name>.keras` for each Keras file in ../shared/keras/keras3 loaded
+  by loadKerasModel and saved again (not committed: derived from ../shared; npm test makes it
+  again), each with `<name>.inputs.json` (inputs and tfjs's predictions).
+- `check` loads each with `keras.models.load_model` (no custom objects), predicts on those
+  inputs, and writes `saved/<name>.record.json` or `from_keras/<name>.record.json`: the Keras
+  version and backend, the sha256 of the file and of its config.json and model.weights.h5, and
+  Keras's outputs. npm test asserts the records (the same bytes, tfjs's predictions within 1e-5
+  of Keras's). With `--keras-src DIR` (a checkout of keras-team/keras at an older tag, e.g.
+  v3.9.2, run from source with the numpy backend: no older Keras 3 is on pip's index here), each
+  file is also loaded by that Keras, and its outputs go into the record too.
 """
 import argparse
 import hashlib
@@ -285,19 +289,40 @@ def predict_file(file, inputs):
 
 
 def check(keras_src):
+    """Records what Keras predicts for the files the saver wrote (see the module comment)."""
+    jobs = []
+    saved = os.path.join(OUT, "saved")
+    for f in sorted(os.listdir(saved)):
+        if f.endswith(".keras"):
+            name = f[:-len(".keras")]
+            jobs.append((name, os.path.join(saved, f), os.path.join(saved, f"{name}.inputs.json"),
+                         os.path.join(saved, f"{name}.record.json")))
+    regenerated = os.path.join(ROOT, ".tmp", "keras_file", "from_keras")
+    if os.path.isdir(regenerated):
+        for f in sorted(os.listdir(regenerated)):
+            if f.endswith(".keras"):
+                name = f[:-len(".keras")]
+                jobs.append((name, os.path.join(regenerated, f),
+                             os.path.join(regenerated, f"{name}.inputs.json"),
+                             os.path.join(OUT, "from_keras", f"{name}.record.json")))
+    else:
+        print(f"check: no {regenerated} (run scripts/keras/save_fixtures.ts with ../shared "
+              "beside the checkout): only the tfjs-made files are checked")
     np, keras = keras_modules()
-    folder = os.path.join(OUT, "saved")
-    names = sorted(f[:-len(".keras")] for f in os.listdir(folder) if f.endswith(".keras"))
-    for name in names:
-        file = os.path.join(folder, f"{name}.keras")
+    for name, file, inputs_file, record_file in jobs:
         with open(file, "rb") as f:
-            sha256 = hashlib.sha256(f.read()).hexdigest()
-        with open(os.path.join(folder, f"{name}.inputs.json")) as f:
+            data = f.read()
+        with zipfile.ZipFile(file) as z:
+            members = {m: hashlib.sha256(z.read(m)).hexdigest()
+                       for m in ("config.json", "model.weights.h5")}
+        with open(inputs_file) as f:
             spec = json.load(f)
-        inputs = [np.asarray(i["data"], dtype=i["dtype"]).reshape(i["shape"]) for i in spec["inputs"]]
+        inputs = [np.asarray(i["data"], dtype=i["dtype"]).reshape(i["shape"])
+                  for i in spec["inputs"]]
         record = {
             "name": name,
-            "sha256": sha256,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "members_sha256": members,
             "keras": keras.__version__,
             "backend": keras.backend.backend(),
             "outputs": predict_file(file, inputs),
@@ -305,38 +330,88 @@ def check(keras_src):
         }
         if keras_src:
             record["older_keras"] = older_keras(keras_src, file, spec)
+            if "source" in spec:
+                # The same Keras on the file Keras itself saved, with the keys newer than it
+                # (holding their defaults) left out: what that Keras makes of the original.
+                original = without_newer_keys(os.path.join(ROOT, spec["source"]))
+                of_original = older_keras(keras_src, original, spec)
+                record["older_keras"]["original"] = {
+                    k: v for k, v in of_original.items() if k in ("outputs", "error")}
+                os.unlink(original)
         worst = max(max_relative_diff(k["data"], t["data"])
                     for k, t in zip(record["outputs"], spec["tfjs_outputs"]))
         record["max_difference_from_tfjs"] = worst
-        write_json(os.path.join(folder, f"{name}.record.json"), record)
+        write_json(record_file, record)
+        older = ""
+        if keras_src:
+            o = record["older_keras"]
+            older = (f"; Keras {o['keras']}: " + (f"fails: {o['error']}" if "error" in o else
+                     f"largest difference from tfjs {max(max_relative_diff(k['data'], t['data']) for k, t in zip(o['outputs'], spec['tfjs_outputs'])):.2e}"))
         print(f"check: {name}: Keras {keras.__version__} loads it; largest difference from "
-              f"tfjs {worst:.2e}" + (f"; Keras {record['older_keras']['keras']} too"
-                                      if keras_src else ""))
+              f"tfjs {worst:.2e}{older}")
+
+
+# Keys Keras added after 3.9 (constructor arguments of 3.15.1 missing in 3.9.2) and their
+# defaults; an older Keras refuses a config that has them.
+NEWER_KEYS = {"quantization_config": None, "lora_alpha": None, "gptq_unpacked_column_size": None,
+              "input_axes": None, "output_axes": None, "use_gate": False, "sliding_window": None,
+              "renorm": False, "renorm_clipping": None, "output_padding": None, "optional": False}
+
+
+def without_newer_keys(file):
+    """A copy of the .keras `file` whose config.json lacks NEWER_KEYS that hold defaults."""
+    def strip(v):
+        if isinstance(v, list):
+            return [strip(x) for x in v]
+        if isinstance(v, dict):
+            return {k: strip(x) for k, x in v.items()
+                    if not (k in NEWER_KEYS and x == NEWER_KEYS[k])
+                    and not (k == "renorm_momentum" and v.get("renorm") is not True)}
+        return v
+    out = tempfile.NamedTemporaryFile(suffix=".keras", delete=False).name
+    with zipfile.ZipFile(file) as src, zipfile.ZipFile(out, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "config.json":
+                data = json.dumps(strip(json.loads(data))).encode()
+            dst.writestr(name, data)
+    return out
 
 
 def older_keras(keras_src, file, spec):
-    """Loads `file` with the Keras at `keras_src` (numpy backend) in a subprocess."""
+    """Loads `file` with the Keras at `keras_src` (TensorFlow backend) in a subprocess.
+
+    Returns {keras, backend, outputs}, or {keras, backend, error} with the last line of the
+    error when that Keras cannot load or run the file.
+    """
     code = (
         "import json, sys\n"
         "import numpy as np, keras\n"
+        "print(json.dumps({'keras': keras.__version__, 'backend': keras.backend.backend()}))\n"
         "spec = json.load(open(sys.argv[2]))\n"
         "x = [np.asarray(i['data'], dtype=i['dtype']).reshape(i['shape']) for i in spec['inputs']]\n"
         "m = keras.models.load_model(sys.argv[1])\n"
         "y = m.predict(x if len(x) > 1 else x[0], verbose=0)\n"
         "y = y if isinstance(y, (list, tuple)) else [y]\n"
-        "print(json.dumps({'keras': keras.__version__, 'backend': keras.backend.backend(),\n"
-        "  'outputs': [{'shape': list(np.shape(v)), 'data': np.asarray(v, dtype='float64')"
-        ".ravel().tolist()} for v in y]}))\n"
+        "print(json.dumps({'outputs': [{'shape': list(np.shape(v)), 'data': np.asarray(v, "
+        "dtype='float64').ravel().tolist()} for v in y]}))\n"
     )
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(spec, f)
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(keras_src), KERAS_BACKEND="numpy")
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(keras_src), KERAS_BACKEND="tensorflow")
     out = subprocess.run([sys.executable, "-c", code, file, f.name], env=env,
                          capture_output=True, text=True)
     os.unlink(f.name)
+    lines = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise SystemExit(f"the Keras at {keras_src} does not start:\n{out.stderr[-3000:]}")
+    result = lines[0]
     if out.returncode != 0:
-        raise SystemExit(f"the Keras at {keras_src} cannot load {file}:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        errors = [line for line in out.stderr.strip().splitlines() if "Error" in line]
+        result["error"] = errors[-1] if errors else out.stderr.strip().splitlines()[-1]
+    else:
+        result.update(lines[1])
+    return result
 
 
 def max_relative_diff(a, b):

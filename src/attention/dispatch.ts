@@ -1,7 +1,7 @@
 /**
  * Picks how attention is computed: the standard path (`scaledDotProductAttention`, the one
- * readable truth), the fast path for CPU backends, or the memory-efficient path. All three
- * compute the same function and are tested against the same float64 reference.
+ * readable truth), the fast path for CPU backends, the memory-efficient path, or the fused GPU
+ * programs. All compute the same function and are tested against the same float64 reference.
  *
  * `attention()` is what the layers call: it picks a path ({@link choosePath}), runs it with
  * the options of options.ts, and zeroes the rows of padding queries (`queryMask`) afterwards,
@@ -13,10 +13,11 @@ import * as tf from '@tensorflow/tfjs';
 
 import {ArgCheck, ArgSpec, checkArgs, checkTensorArg, is, Suggestion} from '../args';
 
+import {DISPATCH_TABLE} from './dispatch_table';
 import {queryRowsMask} from './masks';
 import {PATH_OPTION_SUGGESTIONS, PATH_OPTIONS, PathOptions, PathResult} from './options';
 import {fastCpuAttention} from './paths/fast_cpu';
-import {fusedAttention} from './paths/fused';
+import {fusedAttention, fusedUnsupported} from './paths/fused';
 import {memoryEfficientAttention} from './paths/memory_efficient';
 import {scaledDotProductAttention} from './scaled_dot_product';
 
@@ -35,20 +36,48 @@ export const ATTENTION_PATHS: readonly AttentionPath[] =
 export const DEFAULT_MEMORY_BUDGET_BYTES = 64 * 2 ** 20;
 
 /**
- * Backends where 'auto' takes the fast path: on wasm only 2-D matMuls without transpose flags
- * reach the fast kernel. On cpu (plain JavaScript) every matMul runs at about the same speed and
- * the fast path measured 0.6–1.1× the standard one (`npm run bench`), so 'auto' keeps the
- * standard path there; 'fast' can still be forced.
+ * One measured cell of ./dispatch_table.ts: forward + backward median milliseconds of the
+ * standard and the fast path at timeQ = timeK = `time`, dk = dv = `dim`.
  */
-const FAST_PATH_BACKENDS = new Set(['wasm']);
+export interface DispatchCell {
+  time: number;
+  dim: number;
+  standardMs: number;
+  fastMs: number;
+}
 
 /**
- * Work per batch×head slice, timeQ·timeK·(dk + dv), from which 'auto' takes the fast path (2²¹:
- * 128 tokens with heads of 64). Below it the fast path's per-slice operations cost more than
- * they save (measured with `npm run bench` on wasm: n = 64 with heads of 64, and n = 256 with
- * heads of 8, ran as fast or faster on the standard path).
+ * The path the measurements of ./dispatch_table.ts (`npm run bench -- --dispatch-table`) found
+ * faster on `backend` for slices of `timeQ × timeK` with head sizes dk and dv: that of the nearest
+ * measured cell, distances taken on log₂ of the length √(timeQ·timeK) and of the head size
+ * (dk + dv)/2. 'standard' on a backend the table does not list (webgl, webgpu, tensorflow run
+ * batched matMuls at full speed), or where the standard path was as fast. `table` defaults to
+ * the checked-in {@link DISPATCH_TABLE}.
+ *
+ * ```ts
+ * measuredPath('wasm', 256, 256, 8, 8);  // 'fast' (forward + backward ~3× faster, see the table)
+ * ```
  */
-export const FAST_PATH_MIN_WORK = 2 ** 21;
+export function measuredPath(backend: string, timeQ: number, timeK: number, dk: number,
+                             dv: number, table: Readonly<Record<string, readonly DispatchCell[]>> =
+                                 DISPATCH_TABLE): 'standard'|'fast' {
+  const cells = table[backend];
+  if (cells == null || cells.length === 0) {
+    return 'standard';
+  }
+  const time = Math.log2(Math.max(1, Math.sqrt(timeQ * timeK)));
+  const dim = Math.log2(Math.max(1, (dk + dv) / 2));
+  let best = cells[0]!;
+  let bestDistance = Infinity;
+  for (const cell of cells) {
+    const distance = (Math.log2(cell.time) - time) ** 2 + (Math.log2(cell.dim) - dim) ** 2;
+    if (distance < bestDistance) {
+      best = cell;
+      bestDistance = distance;
+    }
+  }
+  return best.fastMs < best.standardMs ? 'fast' : 'standard';
+}
 
 /** Options of {@link attention}. */
 export interface DispatchOptions extends PathOptions {
@@ -73,9 +102,14 @@ export interface DispatchOptions extends PathOptions {
  * The path 'auto' takes for these inputs on the active backend:
  * 1. 'standard' when the weights are wanted (`needWeights`, the default): they are a full
  *    `[timeQ, timeK]` tensor anyway, and only the standard path's weights carry gradients;
- * 2. 'memoryEfficient' when the float32 scores would exceed `memoryBudgetBytes`;
- * 3. 'fast' on the wasm backend when a slice has at least {@link FAST_PATH_MIN_WORK} of work;
- * 4. 'standard' elsewhere (webgl, webgpu, tensorflow run batched matMuls at full speed; cpu).
+ * 2. 'fused' on webgpu: its programs keep no `[timeQ, timeK]` tensor, at any length;
+ * 3. 'memoryEfficient' when the float32 scores would exceed `memoryBudgetBytes`;
+ * 4. 'fused' on webgl with WebGL 2 (its programs keep two score-sized textures);
+ * 5. otherwise the path measured faster for this backend and these sizes ({@link measuredPath},
+ *    from the checked-in table ./dispatch_table.ts; 'standard' on backends it does not list:
+ *    tensorflow runs batched matMuls at full speed).
+ * The fused path measured faster than the standard one on both GPU backends
+ * (docs/attention-paths.md, `npm run bench -- --browser`).
  */
 export function choosePath(query: tf.Tensor, key: tf.Tensor,
                            options: DispatchOptions = {}): Exclude<AttentionPath, 'auto'> {
@@ -90,14 +124,20 @@ export function choosePath(query: tf.Tensor, key: tf.Tensor,
   }
   const budget = options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
   checkBudget(budget);
+  const fused = fusedUnsupported() == null;
+  if (fused && tf.getBackend() === 'webgpu') {
+    return 'fused';
+  }
   const scoresBytes = 4 * query.size / query.shape[query.rank - 1]! * key.shape[key.rank - 2]!;
   if (scoresBytes > budget) {
     return 'memoryEfficient';
   }
-  const work = query.shape[query.rank - 2]! * key.shape[key.rank - 2]! *
-      (query.shape[query.rank - 1]! + (options.valueDim ?? query.shape[query.rank - 1]!));
-  return FAST_PATH_BACKENDS.has(tf.getBackend()) && work >= FAST_PATH_MIN_WORK ? 'fast' :
-                                                                                'standard';
+  if (fused) {
+    return 'fused';
+  }
+  const dk = query.shape[query.rank - 1]!;
+  return measuredPath(tf.getBackend(), query.shape[query.rank - 2]!, key.shape[key.rank - 2]!, dk,
+                      options.valueDim ?? dk);
 }
 
 /**

@@ -78,6 +78,41 @@ async function readLock(node: NodeModules, path: string):
 }
 
 /**
+ * Creates `path` holding `text`, failing with EEXIST if it exists, without a moment in which
+ * it exists empty: written as `draft`, then hard-linked to `path`. Where the file system has no
+ * hard links, an exclusive create and a write (the lock is then briefly empty; see
+ * UNREADABLE_STALE_MS).
+ */
+async function createWhole(node: NodeModules, path: string, draft: string, text: string):
+    Promise<void> {
+  await writeNew(node, draft, text);
+  let linked = false;
+  try {
+    await node.fs.link(draft, path);
+    linked = true;
+  } catch (e) {
+    if (code(e) === 'EEXIST') {
+      throw e;
+    }
+  } finally {
+    await node.fs.unlink(draft).catch(() => undefined);
+  }
+  if (!linked) {
+    await writeNew(node, path, text);
+  }
+}
+
+/** Creates `path` (failing with EEXIST if it exists) and writes `text` into it. */
+async function writeNew(node: NodeModules, path: string, text: string): Promise<void> {
+  const handle = await node.fs.open(path, 'wx');
+  try {
+    await handle.writeFile(text);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * Takes the lock for saving to `<parent>/<name>`; returns the function that releases it.
  * `label` is how errors name the target (the path the user gave).
  */
@@ -93,12 +128,8 @@ export async function lockFolder(parent: string, name: string, label: string):
   const text = JSON.stringify(mine);
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      const handle = await node.fs.open(path, 'wx');
-      try {
-        await handle.writeFile(text);
-      } finally {
-        await handle.close();
-      }
+      await createWhole(node, path, node.path.join(parent, `.${name}.tmp-${proc.pid}-${mine.token}`),
+                        text);
       return async () => {
         const now = await readLock(node, path);
         if (now?.text === text) {

@@ -11,6 +11,10 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 
+import {isNode, nodeModules} from '../io/node_fs';
+
+import {kerasOriginOf, rememberKerasOrigin} from './save_origin';
+
 import type {KerasObject, KerasWeightSlot} from './h5_layout';
 
 export type {KerasObject, KerasWeightSlot} from './h5_layout';
@@ -44,6 +48,23 @@ export interface KerasSaveResult {
 }
 
 const impl = () => import('./keras_file_io');
+
+/**
+ * loadKerasModel's road for a `.keras` file (load.ts calls it with itself as `load`): the archive
+ * read, nested models inlined, the flat model built by `load`, and the model's Keras origin set
+ * to the file's own config (nesting and all), for saveKerasModel.
+ */
+export async function loadKerasArchiveModel(
+    source: KerasFileSource, load: (handler: tf.io.IOHandler) => Promise<tf.LayersModel>):
+    Promise<tf.LayersModel> {
+  const decoded = await (await impl()).decodeKerasFile(source);
+  const model = await load({path: decoded.name, load: async () => decoded.artifacts} as tf.io.IOHandler);
+  const origin = kerasOriginOf(model);
+  if (origin !== undefined) {
+    rememberKerasOrigin(model, decoded.config, origin.weights, decoded.names);
+  }
+  return model;
+}
 
 /**
  * Saves `model` as a Keras 3 `.keras` archive (config.json, metadata.json, model.weights.h5)
@@ -118,8 +139,61 @@ export async function loadKerasWeights(model: tf.LayersModel, source: KerasFileS
  * const model = await loadKerasModel(kerasArchiveHandler('file://models/classifier.keras'));
  * ```
  */
-export function kerasArchiveHandler(source: KerasFileSource): tf.io.IOHandler {
-  return {load: async () => (await impl()).loadKerasArchive(source)};
+export function kerasArchiveHandler(source: KerasFileSource): tf.io.IOHandler&{path: string} {
+  return {
+    // what the loader names in its messages
+    path: typeof source === 'string' ? source :
+        typeof Blob !== 'undefined' && source instanceof Blob ?
+        (source as {name?: string}).name ?? 'the given Blob' : 'the given bytes',
+    load: async () => (await impl()).loadKerasArchive(source),
+  };
+}
+
+/**
+ * Whether `source` is a `.keras` archive for the Keras model loader: bytes or a Blob, a name
+ * ending in '.keras' (a path or URL, query and fragment aside), or a local file (Node) that
+ * starts with a zip header. Anything else (a model.json, an IOHandler) is not.
+ */
+export async function isKerasArchiveSource(source: unknown): Promise<boolean> {
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer ||
+      (typeof Blob !== 'undefined' && source instanceof Blob)) {
+    return true;
+  }
+  if (typeof source !== 'string' || source.length === 0) {
+    return false;
+  }
+  if (/\.keras$/i.test(source.replace(/[?#].*$/, ''))) {
+    return true;
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) && !source.startsWith('file://')) {
+    return false;
+  }
+  return startsWithZip(source);
+}
+
+/** Whether the local file at `source` is readable and starts with a zip header (Node only). */
+async function startsWithZip(source: string): Promise<boolean> {
+  if (!isNode()) {
+    return false;
+  }
+  const node = await nodeModules();
+  const path = node.path.resolve(source.startsWith('file://') ? source.slice('file://'.length) : source);
+  const {O_RDONLY, O_NONBLOCK = 0} = node.constants;
+  let handle;
+  try {
+    handle = await node.fs.open(path, O_RDONLY | O_NONBLOCK);  // a FIFO must not block
+  } catch {
+    return false;  // the caller's reader says what is wrong with the path
+  }
+  try {
+    if (!(await handle.stat()).isFile()) {
+      return false;
+    }
+    const head = new Uint8Array(4);
+    return (await handle.read(head, 0, 4, 0)).bytesRead === 4 && isKerasArchive(head);
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

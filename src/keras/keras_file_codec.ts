@@ -17,37 +17,40 @@ import {isZip, readKerasArchive, writeKerasArchive, WEIGHTS_H5} from './archive'
 import {isH5, readH5} from './h5_read';
 import {H5Dataset, h5Datasets, h5Dataset, h5Get, h5Group, H5Group, h5MakeGroup} from './h5_tree';
 import {writeH5} from './h5_write';
+import {InlinedModel, inlineNestedModels} from './archive_nested';
 import {KerasObject, kerasWeightSlots, KerasWeightSlot, walkLayers, layerName} from './h5_layout';
 import {exportKerasModel, KerasExport, LayerExporter, slotKey, WeightBinding} from './save_config';
+import type {KerasOrigin} from './save_origin';
 
 export {isZip} from './archive';
 export {isH5} from './h5_read';
 
 /** The `.keras` archive of `model`. */
 export function encodeKerasModel(model: tf.LayersModel, exporters: Record<string, LayerExporter>,
-                                 metadata: Record<string, unknown>): Uint8Array {
-  const exported = exportKerasModel(model, exporters);
+                                 metadata: Record<string, unknown>, origin?: KerasOrigin): Uint8Array {
+  const exported = exportKerasModel(model, exporters, origin);
   const weights = writeH5(weightsTree(exported));
   return writeKerasArchive(exported.config, metadata, weights);
 }
 
 /** The `.weights.h5` file of `model` (what Keras's `model.save_weights` writes). */
-export function encodeKerasWeights(model: tf.LayersModel,
-                                   exporters: Record<string, LayerExporter>): Uint8Array {
-  return writeH5(weightsTree(exportKerasModel(model, exporters)));
+export function encodeKerasWeights(model: tf.LayersModel, exporters: Record<string, LayerExporter>,
+                                   origin?: KerasOrigin): Uint8Array {
+  return writeH5(weightsTree(exportKerasModel(model, exporters, origin)));
 }
 
 /** The model's Keras config (what config.json of its `.keras` file holds). */
-export function kerasConfigOf(model: tf.LayersModel,
-                              exporters: Record<string, LayerExporter>): KerasObject {
-  return exportKerasModel(model, exporters).config;
+export function kerasConfigOf(model: tf.LayersModel, exporters: Record<string, LayerExporter>,
+                              origin?: KerasOrigin): KerasObject {
+  return exportKerasModel(model, exporters, origin).config;
 }
 
 /** Every weight of a Keras config (or of a tfjs model, as Keras sees it) and its h5 path. */
 export function layoutOf(source: tf.LayersModel|KerasObject,
-                         exporters: Record<string, LayerExporter>): KerasWeightSlot[] {
+                         exporters: Record<string, LayerExporter>, origin?: KerasOrigin):
+    KerasWeightSlot[] {
   return kerasWeightSlots(source instanceof tf.LayersModel ?
-                          exportKerasModel(source, exporters).config : source);
+                          exportKerasModel(source, exporters, origin).config : source);
 }
 
 /** Slots paired with their bindings; throws if the two sides do not match (a bug here). */
@@ -107,8 +110,8 @@ function weightsFileTree(bytes: Uint8Array, fileName: string): {tree: H5Group, n
  * and the error names the file, the layer and the weight.
  */
 export function readWeightsInto(model: tf.LayersModel, exporters: Record<string, LayerExporter>,
-                                bytes: Uint8Array, fileName: string): void {
-  const exported = exportKerasModel(model, exporters);
+                                bytes: Uint8Array, fileName: string, origin?: KerasOrigin): void {
+  const exported = exportKerasModel(model, exporters, origin);
   const {tree, name} = weightsFileTree(bytes, fileName);
   const pairs = boundSlots(exported);
   const values = pairs.map(([slot, binding]) => {
@@ -131,17 +134,23 @@ export interface DecodedArchive {
   config: KerasObject;
   /** metadata.json ({} when absent). */
   metadata: Record<string, unknown>;
+  /** Where each layer of a nested model went in the flat graph ('inner/dense' → 'dense'). */
+  names: Map<string, string>;
+  /** The file's name, for messages. */
+  name: string;
   /**
    * What tensorflowjs_converter writes for this model: the topology (`model_config` is the
-   * config.json) and the weights, named as the converter names them, float32.
+   * config.json, nested models inlined) and the weights, named as the converter names them,
+   * float32.
    */
   artifacts: tf.io.ModelArtifacts;
 }
 
 /**
- * Reads a `.keras` archive into converter-style artifacts. Every dataset of its weights file
- * must belong to a layer of the config, and every weight the config's layers have must be
- * there; errors name the file and the layer.
+ * Reads a `.keras` archive into converter-style artifacts. Every weight the config's layers
+ * have must be in the weights file, and every dataset of the file must belong to a layer of the
+ * config (those of layers whose weights h5_layout.ts does not place are passed on by position,
+ * for the loader to accept or refuse); errors name the file and the layer.
  */
 export function decodeKerasArchive(bytes: Uint8Array, fileName: string): DecodedArchive {
   const archive = readKerasArchive(bytes, fileName);
@@ -153,14 +162,31 @@ export function decodeKerasArchive(bytes: Uint8Array, fileName: string): Decoded
   const h5Name = `${fileName} (${WEIGHTS_H5})`;
   const tree = readH5(archive.weights, h5Name);
   let slots: KerasWeightSlot[];
+  let inlined: InlinedModel|null;
+  const layerGroups: Array<{path: string, name: string, extra: number}> = [];
   try {
-    slots = kerasWeightSlots(config);
+    // The loader builds one flat graph: nested models are inlined (archive_nested.ts), and
+    // their layers' weights named after the layers they became.
+    inlined = inlineNestedModels(config);
+    const flatName = (scope: string[], layer: string) =>
+        inlined?.names.get(slotKey(scope, layer)) ?? layer;
+    slots = kerasWeightSlots(config).map(slot => {
+      const flat = flatName(slot.scope, slot.layer);
+      return flat === slot.layer || !slot.name.startsWith(`${slot.layer}/`) ? slot :
+          {...slot, name: flat + slot.name.slice(slot.layer.length)};
+    });
+    walkLayers(config, (layer, path, scope) => layerGroups.push(
+        {path, name: flatName(scope, layerName(layer)), extra: 0}));
   } catch (e) {
     throw new Error(`${fileName}: config.json: ${(e as Error).message}`);
   }
   const seen = new Map<string, KerasWeightSlot>();
   const specs: tf.io.WeightsManifestEntry[] = [];
   const parts: Float32Array[] = [];
+  const add = (name: string, dataset: H5Dataset) => {
+    specs.push({name, shape: dataset.shape, dtype: 'float32'});
+    parts.push(floats(dataset));
+  };
   for (const slot of slots) {
     const other = seen.get(slot.name);
     if (other !== undefined) {
@@ -169,11 +195,27 @@ export function decodeKerasArchive(bytes: Uint8Array, fileName: string): Decoded
                       'so one of them must be renamed.');
     }
     seen.set(slot.name, slot);
-    const dataset = datasetAt(tree, slot, h5Name);
-    specs.push({name: slot.name, shape: dataset.shape, dtype: 'float32'});
-    parts.push(floats(dataset));
+    add(slot.name, datasetAt(tree, slot, h5Name));
   }
-  checkNoneLeft(tree, slots.map(s => s.path), h5Name);
+  // Datasets of a layer whose weights the table does not place go to the loader by position
+  // (`<layer>/vars/<i>`, in file order): it says whether it knows the layer.
+  const used = new Set(slots.map(s => s.path));
+  const left: string[] = [];
+  for (const [path, dataset] of h5Datasets(tree)) {
+    if (used.has(path) || path.startsWith('optimizer/')) {
+      continue;
+    }
+    const owner = layerGroups.find(g => path.startsWith(`${g.path}/`));
+    if (owner === undefined) {
+      left.push(path);
+      continue;
+    }
+    add(`${owner.name}/vars/${owner.extra++}`, dataset);
+  }
+  if (left.length > 0) {
+    throw new Error(`${h5Name} holds ${left.length} weight(s) that no layer of config.json has: ${
+        left.slice(0, 8).map(p => '/' + p).join(', ')}${left.length > 8 ? ', …' : ''}.`);
+  }
   const total = parts.reduce((n, p) => n + p.length, 0);
   const weightData = new Float32Array(total);
   let offset = 0;
@@ -183,10 +225,10 @@ export function decodeKerasArchive(bytes: Uint8Array, fileName: string): Decoded
   }
   const version = archive.metadata['keras_version'];
   return {
-    config, metadata: archive.metadata,
+    config, metadata: archive.metadata, names: inlined?.names ?? new Map(), name: fileName,
     artifacts: {
       modelTopology: {keras_version: typeof version === 'string' ? version : '3', backend: 'tensorflow',
-                      model_config: config},
+                      model_config: inlined?.config ?? config},
       format: 'layers-model',
       generatedBy: typeof version === 'string' ? `keras v${version}` : 'keras',
       convertedBy: null,

@@ -5,14 +5,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {readUserFile} from '../io/model_files';
 import {isNode, nodeModules} from '../io/node_fs';
 
-import {decodeKerasArchive, encodeKerasModel, encodeKerasWeights, kerasConfigOf, layoutOf,
+
+import {DecodedArchive, decodeKerasArchive, encodeKerasModel, encodeKerasWeights, kerasConfigOf, layoutOf,
         readWeightsInto} from './keras_file_codec';
 import type {KerasObject, KerasWeightSlot} from './h5_layout';
 import type {KerasFileDestination, KerasFileSink, KerasFileSource, KerasSaveResult} from './keras_file';
 import {PACKAGE_LAYER_EXPORTERS} from './save_layers';
 import {writeFileAtomically} from '../io/atomic_directory';
+import {kerasOriginOf} from './save_origin';
 
 /** The Keras version written into metadata.json (what Keras 3.9+ files look like). */
 const KERAS_VERSION = '3.15.1';
@@ -25,7 +28,7 @@ export async function saveKerasModel(model: tf.LayersModel, destination: KerasFi
   const bytes = encodeKerasModel(model, PACKAGE_LAYER_EXPORTERS, {
     keras_version: KERAS_VERSION,
     date_saved: kerasDate(new Date()),
-  });
+  }, kerasOriginOf(model));
   return write(target, bytes);
 }
 
@@ -34,7 +37,7 @@ export async function saveKerasWeights(model: tf.LayersModel, destination: Keras
     Promise<KerasSaveResult> {
   checkModel(model, 'saveKerasWeights');
   const target = parseDestination(destination, '.weights.h5', 'saveKerasWeights');
-  return write(target, encodeKerasWeights(model, PACKAGE_LAYER_EXPORTERS));
+  return write(target, encodeKerasWeights(model, PACKAGE_LAYER_EXPORTERS, kerasOriginOf(model)));
 }
 
 /** See keras_file.ts. */
@@ -42,25 +45,31 @@ export async function loadKerasWeights(model: tf.LayersModel, source: KerasFileS
     Promise<void> {
   checkModel(model, 'loadKerasWeights');
   const {bytes, name} = await readSource(source, 'loadKerasWeights');
-  readWeightsInto(model, PACKAGE_LAYER_EXPORTERS, bytes, name);
+  readWeightsInto(model, PACKAGE_LAYER_EXPORTERS, bytes, name, kerasOriginOf(model));
 }
 
 /** The `load()` of keras_file.ts's kerasArchiveHandler. */
 export async function loadKerasArchive(source: KerasFileSource): Promise<tf.io.ModelArtifacts> {
-  const {bytes, name} = await readSource(source, 'kerasArchiveHandler');
-  return decodeKerasArchive(bytes, name).artifacts;
+  return (await decodeKerasFile(source)).artifacts;
+}
+
+/** A `.keras` file read (keras_file.ts's loadKerasArchiveModel uses all of it). */
+export async function decodeKerasFile(source: KerasFileSource): Promise<DecodedArchive> {
+  const {bytes, name} = await readSource(source, 'loadKerasModel');
+  return decodeKerasArchive(bytes, name);
 }
 
 /** See keras_file.ts. */
 export async function kerasWeightLayout(model: tf.LayersModel|KerasObject):
     Promise<KerasWeightSlot[]> {
-  return layoutOf(model, PACKAGE_LAYER_EXPORTERS);
+  return layoutOf(model, PACKAGE_LAYER_EXPORTERS,
+                  model instanceof tf.LayersModel ? kerasOriginOf(model) : undefined);
 }
 
 /** See keras_file.ts. */
 export async function kerasConfig(model: tf.LayersModel): Promise<KerasObject> {
   checkModel(model, 'kerasConfig');
-  return kerasConfigOf(model, PACKAGE_LAYER_EXPORTERS);
+  return kerasConfigOf(model, PACKAGE_LAYER_EXPORTERS, kerasOriginOf(model));
 }
 
 // ---- destinations and sources -------------------------------------------------------------
@@ -197,19 +206,7 @@ export async function readSource(source: KerasFileSource, fn: string):
   }
   const node = await nodeModules();
   const path = node.path.resolve(source.startsWith(FILE) ? source.slice(FILE.length) : source);
-  let stats;
-  try {
-    stats = await node.fs.stat(path);
-  } catch (e) {
-    if ((e as {code?: string}).code === 'ENOENT') {
-      throw new Error(`Cannot load ${path}: the file does not exist.`);
-    }
-    throw e;
-  }
-  if (!stats.isFile()) {
-    throw new Error(`Cannot load ${path}: it is not a regular file.`);
-  }
-  return {bytes: await node.fs.readFile(path), name: path};
+  return {bytes: await readUserFile(path), name: path};
 }
 
 /** Keras's metadata date: '2026-12-01@12:52:42' (local time, as Python's datetime.now()). */

@@ -22,6 +22,8 @@ import {readModelFiles, readUserFile} from '../io/model_files';
 import {isNode, nodeModules} from '../io/node_fs';
 import {fixedByteLength, ManifestGroup, parseModelJson} from '../io/validate';
 import {buildKerasModel} from './build';
+import {isKerasArchiveSource, KerasFileSource, loadKerasArchiveModel} from './keras_file';
+import {rememberKerasOrigin} from './save_origin';
 import {Dict, isDict} from './config';
 import {modelConfigOf, planKerasModel} from './topology';
 import {AssignWeightsOptions, assignConverterWeights} from './weights';
@@ -172,7 +174,9 @@ function byteLength(data: tf.io.WeightData): number {
  * (masks included).
  *
  * `source`: a `file://` URL or a plain path (Node; the model.json or its folder), an http(s)
- * URL of the model.json, or an IOHandler. Strict by default: every weight in the file is used
+ * URL of the model.json, or an IOHandler; or a Keras 3 `.keras` file (read directly, no
+ * converter): a path or URL ending in '.keras', a local file that is a zip, its bytes
+ * (Uint8Array, ArrayBuffer) or a Blob. Strict by default: every weight in the file is used
  * and every weight of the model set (`{strict: false}` loosens both).
  *
  * ```js
@@ -185,8 +189,11 @@ function byteLength(data: tf.io.WeightData): number {
  * Throws a KerasUnsupportedError listing everything unsupported (before any weight is read),
  * and errors naming the file and the layer for anything else that does not fit.
  */
-export async function loadKerasModel(source: string|tf.io.IOHandler,
+export async function loadKerasModel(source: string|tf.io.IOHandler|KerasFileSource,
                                      options: LoadKerasModelOptions = {}): Promise<tf.LayersModel> {
+  if (await isKerasArchiveSource(source)) {  // a Keras 3 .keras file (keras_file.ts)
+    return loadKerasArchiveModel(source as KerasFileSource, handler => loadKerasModel(handler, options));
+  }
   let files: KerasFiles;
   if (source instanceof FileSystemHandler) {
     files = await fileFiles(source.path);
@@ -234,5 +241,6 @@ export async function loadKerasModel(source: string|tf.io.IOHandler,
     built.model.dispose();
     throw e;
   }
+  rememberKerasOrigin(built.model, modelConfig as Dict, built.weights);  // for saveKerasModel
   return built.model;
 }

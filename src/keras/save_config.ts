@@ -18,7 +18,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {KerasObject, kerasLayerOrder} from './h5_layout';
+import {KerasObject, kerasLayerOrder, kerasWeightSlots} from './h5_layout';
+import type {KerasOrigin} from './save_origin';
 
 type Dict = Record<string, unknown>;
 
@@ -89,8 +90,13 @@ export function slotKey(scope: string[], name: string): string {
  * package's own layers register theirs; see save.ts).
  */
 export function exportKerasModel(model: tf.LayersModel,
-                                 exporters: Record<string, LayerExporter> = {}): KerasExport {
+                                 exporters: Record<string, LayerExporter> = {},
+                                 origin?: KerasOrigin): KerasExport {
+  if (origin !== undefined && typeof origin.config['module'] === 'string') {
+    return exportOrigin(origin);
+  }
   const table = {...BUILTIN_EXPORTERS, ...exporters};
+  checkMasks(model);
   const bindings = new Map<string, WeightBinding>();
   const config = exportContainer(model, [], table, bindings);
   return {config: {module: config.module, class_name: config.class_name, config: config.config,
@@ -178,6 +184,121 @@ function exportContainer(model: tf.LayersModel, scope: string[], table: Table,
   // Keras's own order of the layers: it decides their groups in the weights file.
   functional.config['layers'] = kerasLayerOrder(functional);
   return functional;
+}
+
+/** Layers that compute the same in tfjs and Keras when a padding mask reaches them, and pass it on. */
+const MASK_PASSING = new Set(['Dense', 'Dropout', 'Activation', 'LayerNormalization', 'LayerNorm',
+                              'KerasLayerNormalization', 'KerasRMSNormalization']);
+/** Layers that use a padding mask as Keras does and pass none on. */
+const MASK_ENDING = new Set(['KerasGlobalAveragePooling1D']);
+
+/**
+ * Padding masks (an Embedding or TokenEmbedding with maskZero, a Masking layer) are not written
+ * into a Keras file: Keras recomputes them from its own rules, which differ from tfjs's in many
+ * layers (tfjs's GlobalAveragePooling1D ignores the mask, Keras's averages over it; SelfAttention
+ * gives padded query rows 0, Keras's MultiHeadAttention the average of the values, and it clears
+ * its inputs' masks for later layers; tfjs 4.22 combines masks in merge layers its own way). So a
+ * mask may only reach layers that compute the same either way; anything else is refused here,
+ * naming the layer, rather than written into a file that predicts differently in Keras.
+ */
+function checkMasks(model: tf.LayersModel): void {
+  model.layers.filter(l => l instanceof tf.LayersModel).forEach(m => checkMasks(m as tf.LayersModel));
+  const sources = model.layers.filter(l => l.getConfig()['maskZero'] === true ||
+                                           l.getClassName() === 'Masking');
+  for (const source of sources) {
+    const seen = new Set<tf.layers.Layer>([source]);
+    const queue = [source];
+    while (queue.length > 0) {
+      const layer = queue.shift()!;
+      for (const node of layer.outboundNodes) {
+        const next = node.outboundLayer;
+        if (seen.has(next)) {
+          continue;
+        }
+        seen.add(next);
+        const className = next.getClassName();
+        if (MASK_ENDING.has(className)) {
+          continue;
+        }
+        if (!MASK_PASSING.has(className)) {
+          throw new Error(
+              `Cannot save the layer ${next.name} (class ${className}) for Keras: the padding mask ` +
+              `of ${source.name} (${source.getClassName()} with maskZero) reaches it, and Keras ` +
+              'applies masks there differently from tfjs, so the Keras model would predict ' +
+              'something else. Build it without maskZero to save it for Keras. (A model that ' +
+              'loadKerasModel loaded keeps the Keras graph it came from, masks included, and is ' +
+              'saved with it.)');
+        }
+        queue.push(next);
+      }
+    }
+  }
+}
+
+/**
+ * Keys that Keras versions after 3.9 added to configs, with their defaults (from the
+ * constructors' signatures, 3.9.2 against 3.15.1). Left out when they hold the default, an
+ * older Keras loads the config; with another value, only a Keras that knows the key can.
+ */
+const NEWER_KEYS_DEFAULTS: Record<string, unknown> = {
+  quantization_config: null, lora_alpha: null, gptq_unpacked_column_size: null,
+  input_axes: null, output_axes: null,      // variance-scaling initializers (3.14)
+  use_gate: false, sliding_window: null,    // MultiHeadAttention (3.14, 3.15)
+  renorm: false, renorm_clipping: null,     // BatchNormalization
+  output_padding: null,                     // Conv*Transpose
+  optional: false,                          // InputLayer
+};
+
+function withoutNewerDefaults(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return value.map(withoutNewerDefaults);
+  }
+  if (value === null || typeof value !== 'object') {
+    return value;
+  }
+  const dict = value as Dict;
+  const out: Dict = {};
+  for (const [key, v] of Object.entries(dict)) {
+    if (key in NEWER_KEYS_DEFAULTS && JSON.stringify(v) === JSON.stringify(NEWER_KEYS_DEFAULTS[key])) {
+      continue;
+    }
+    if (key === 'renorm_momentum' && dict['renorm'] !== true) {
+      continue;  // only read with renorm
+    }
+    out[key] = withoutNewerDefaults(v);
+  }
+  return out;
+}
+
+/**
+ * A model loaded from a Keras 3 config (config.json): that config again, without the newer
+ * keys that hold defaults, and a binding for each of its weights to the variable that holds it.
+ */
+function exportOrigin(origin: KerasOrigin): KerasExport {
+  const config = withoutNewerDefaults(origin.config) as KerasObject;
+  const bindings = new Map<string, WeightBinding>();
+  const byLayer = new Map<string, KerasOrigin['weights']>();
+  for (const w of origin.weights) {
+    byLayer.set(w.kerasLayer, [...(byLayer.get(w.kerasLayer) ?? []), w]);
+  }
+  const slots = kerasWeightSlots(config);
+  for (const slot of slots) {
+    const flat = origin.names?.get(slotKey(slot.scope, slot.layer)) ?? slot.layer;
+    const candidates = byLayer.get(flat) ?? [];
+    const position = slots.filter(s => s.layer === slot.layer && s.scope.join('/') === slot.scope.join('/'))
+                         .indexOf(slot);
+    const weight = (flat === slot.layer ? candidates.find(w => w.names.includes(slot.name)) : undefined) ??
+        candidates.find(w => w.index === position);
+    if (weight === undefined) {
+      throw new Error(`Cannot save the layer ${slot.layer} (${slot.className}) for Keras: its ` +
+                      `weight ${slot.name} has no variable in the loaded model.`);
+    }
+    const key = slotKey(slot.scope, slot.name);
+    const binding = variableBinding(weight.variable, slot.name, weight.variable.shape as number[]);
+    bindings.set(key, {key, kerasShape: binding.kerasShape, read: binding.read, write: binding.write,
+                       layer: slot.layer});
+  }
+  return {config, bindings};
 }
 
 function exportInput(layer: tf.layers.Layer): KerasObject {

@@ -24,10 +24,11 @@
  *   so far, and attention over exactly the keys so far (no mask for one new token). Memory is
  *   bounded by the keys so far; the previous tensor is disposed at once.
  * - 'preallocated': a `[batch, heads, maxLength, size]` buffer from the start; each step
- *   writes the new rows (`slice` + `concat` of the untouched parts, the whole buffer copied)
- *   and attends over all maxLength slots with the unfilled ones masked. Every step sees the
- *   same shapes (a backend that compiles a program per shape, WebGL, compiles the attention
- *   once), at the price of maxLength-wide work from the first step.
+ *   writes the new rows with one `tensorScatterUpdate` (the row indices are data; tfjs still
+ *   copies the whole buffer) and attends over all maxLength slots with the unfilled ones
+ *   masked. Every step sees the same shapes (a backend that compiles a program per shape,
+ *   WebGL, compiles the attention once), at the price of maxLength-wide work from the first
+ *   step.
  *
  * docs/generation.md gives the measurements behind the default.
  */

@@ -152,26 +152,40 @@ export function encoderBlock(x: tf.SymbolicTensor, mask: tf.SymbolicTensor|null,
 }
 
 /**
- * Decoder block: `x + CausalSelfAttention(LN(x))`, `+ CrossAttention(LN(·), context)`, then
- * `+ FeedForward(LN(·))`.
+ * Decoder block: `x + CausalSelfAttention(LN(x))`, `+ CrossAttention(LN(·), context)` (only
+ * with a context), then `+ FeedForward(LN(·))`. With `context` null it is the block of a
+ * decoder-only language model (causal self-attention and feed-forward).
+ *
+ * A model built from these blocks decodes step by step with key/value caches
+ * (`startDecoding`, `generate` in src/generation/): the encoder runs once per input, and each
+ * step runs the decoder on the new tokens only.
  *
  * @param x `[batch, timeQ, modelDim]`, the decoder's sequence so far (shifted right).
- * @param context `[batch, timeK, contextDim]`, the encoder's output.
+ * @param context `[batch, timeK, contextDim]`, the encoder's output, or null (no
+ *     cross-attention).
  * @param contextMask `[batch, timeK]` (1/true = real token) or null.
  * @returns `[batch, timeQ, modelDim]`.
  */
-export function decoderBlock(x: tf.SymbolicTensor, context: tf.SymbolicTensor,
+export function decoderBlock(x: tf.SymbolicTensor, context: tf.SymbolicTensor|null,
                              contextMask: tf.SymbolicTensor|null,
                              args: TransformerBlockArgs = {}): tf.SymbolicTensor {
   const d = modelDim(x, 'decoderBlock');
-  modelDim(context, 'decoderBlock (context)');
+  if (context == null && contextMask != null) {
+    throw new Error(`decoderBlock: contextMask needs a context (the block has no ` +
+                    `cross-attention without one). Received: context=null and a contextMask`);
+  }
+  if (context != null) {
+    modelDim(context, 'decoderBlock (context)');
+  }
   const r = resolve(args, d, 'decoderBlock');
   const h1 = norm(x, r, 'self_attention');
   const a1 = attention(r, d, 'self_attention', true).apply(h1) as tf.SymbolicTensor;
-  const x1 = residual(x, a1, r, 'self_attention');
-  const h2 = norm(x1, r, 'cross_attention');
-  const a2 = attention(r, d, 'cross_attention', false)
-                 .apply(contextMask == null ? [h2, context] : [h2, context, contextMask]);
-  const x2 = residual(x1, a2 as tf.SymbolicTensor, r, 'cross_attention');
-  return feedForwardBlock(x2, r);
+  let y = residual(x, a1, r, 'self_attention');
+  if (context != null) {
+    const h2 = norm(y, r, 'cross_attention');
+    const a2 = attention(r, d, 'cross_attention', false)
+                   .apply(contextMask == null ? [h2, context] : [h2, context, contextMask]);
+    y = residual(y, a2 as tf.SymbolicTensor, r, 'cross_attention');
+  }
+  return feedForwardBlock(y, r);
 }

@@ -62,14 +62,28 @@ export class PositionalEmbedding extends tf.layers.Layer {
     checkCallArgs('PositionalEmbedding', kwargs, LAYER_CALL_ARGS);
     const x = inputs instanceof Array ? inputs[0]! : inputs;  // [batch, time, features]
     checkTensorArg('PositionalEmbedding', x, 'inputs');
+    return this.addPositions(x, 0);
+  }
+
+  /**
+   * `x` `[batch, time, features]` plus the position vectors `start … start+time-1`: `call` is
+   * `start = 0`; decoding step by step passes the position of the first new token. Throws when
+   * the positions pass maxLength.
+   */
+  addPositions(x: tf.Tensor, start: number): tf.Tensor {
+    if (!this.built) {
+      throw new Error(`PositionalEmbedding.addPositions needs a built layer: call apply() ` +
+                      `first. Received: layer '${this.name}' not built.`);
+    }
     return tf.tidy(() => {
       const time = x.shape[1]!;
-      if (time > this.maxLength) {
-        throw new Error(`PositionalEmbedding: the sequence has ${time} steps, more than ` +
-                        `maxLength=${this.maxLength}. Received: input shape [${x.shape}]`);
+      if (!(Number.isInteger(start) && start >= 0) || start + time > this.maxLength) {
+        throw new Error(`PositionalEmbedding: the sequence has ${start + time} steps, more than ` +
+                        `maxLength=${this.maxLength}. Received: input shape [${x.shape}]${
+                            start === 0 ? '' : ` at position ${start}`}`);
       }
       const table = this.table != null ? this.table.read() : this.fixedTable!;
-      return tf.add(x, table.slice([0, 0], [time, -1]));  // [batch, time, features]
+      return tf.add(x, table.slice([start, 0], [time, -1]));  // [batch, time, features]
     });
   }
 

@@ -4,8 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {attention, choosePath, fastCpuAttention, memoryEfficientAttention, PathOptions,
-        PathResult, scaledDotProductAttention, selfAttention} from '../../src';
+import {attention, choosePath, DISPATCH_TABLE, fastCpuAttention, measuredPath, memoryEfficientAttention,
+        PathOptions, PathResult, scaledDotProductAttention, selfAttention} from '../../src';
 import {useBackend} from '../helpers/backends';
 import {expectClose, randomizeWeights, referenceOptions} from '../helpers/tensors';
 import {attentionBatch, finiteDifferences, flatten, Matrix, matmul, randomMatrix, rng,
@@ -294,25 +294,43 @@ describe.each(BACKENDS)('on %s', backend => {
   });
 
   describe('dispatch', () => {
-    it('auto: standard when weights are wanted, memoryEfficient above the budget, fast on wasm', () => {
-      const fastHere = backend === 'wasm' ? 'fast' : 'standard';
+    it('auto: standard when weights are wanted, memoryEfficient above the budget, else the measured path', () => {
+      const measured = (t: number, d: number) => measuredPath(backend, t, t, d, d);
       tf.tidy(() => {
         const q = tf.zeros([2, 2, 128, 64]);
         expect(choosePath(q, q)).toBe('standard');
-        expect(choosePath(q, q, {needWeights: false})).toBe(fastHere);
-        // Short sequences: per-slice operations would cost more than they save.
-        const short = tf.zeros([2, 2, 64, 64]);
-        expect(choosePath(short, short, {needWeights: false})).toBe('standard');
-        const narrowHeads = tf.zeros([2, 2, 256, 8]);
-        expect(choosePath(narrowHeads, narrowHeads, {needWeights: false})).toBe('standard');
+        expect(choosePath(q, q, {needWeights: false})).toBe(measured(128, 64));
+        for (const [t, d] of [[64, 64], [256, 8], [16, 16], [512, 32]] as const) {
+          const x = tf.zeros([2, 2, t, d]);
+          expect(choosePath(x, x, {needWeights: false})).toBe(measured(t, d));
+        }
         // scores: 2·2·128·128·4 = 262144 bytes.
-        expect(choosePath(q, q, {needWeights: false, memoryBudgetBytes: 262144})).toBe(fastHere);
+        expect(choosePath(q, q, {needWeights: false, memoryBudgetBytes: 262144})).toBe(measured(128, 64));
         expect(choosePath(q, q, {needWeights: false, memoryBudgetBytes: 262143})).toBe('memoryEfficient');
         expect(choosePath(q, q, {path: 'memoryEfficient'})).toBe('memoryEfficient');
         expect(() => choosePath(q, q, {path: 'quick' as never})).toThrow(/path must be one of.*Received: path="quick"/);
         expect(() => choosePath(q, q, {needWeights: false, memoryBudgetBytes: -1}))
             .toThrow(/memoryBudgetBytes must be a positive number of bytes. Received: memoryBudgetBytes=-1/);
       });
+    });
+
+    it('measuredPath: the faster path of the nearest measured cell; standard where none is listed', () => {
+      const table = {wasm: [{time: 64, dim: 8, standardMs: 10, fastMs: 5},
+                            {time: 256, dim: 8, standardMs: 10, fastMs: 20},
+                            {time: 64, dim: 64, standardMs: 10, fastMs: 10}]};
+      expect(measuredPath('wasm', 64, 64, 8, 8, table)).toBe('fast');
+      expect(measuredPath('wasm', 100, 100, 8, 8, table)).toBe('fast');       // nearer 64 (log₂)
+      expect(measuredPath('wasm', 160, 160, 8, 8, table)).toBe('standard');   // nearer 256
+      expect(measuredPath('wasm', 16, 4096, 8, 8, table)).toBe('standard');   // √(16·4096) = 256
+      expect(measuredPath('wasm', 64, 64, 64, 64, table)).toBe('standard');   // a tie keeps standard
+      expect(measuredPath('webgl', 64, 64, 8, 8, table)).toBe('standard');
+      // The checked-in table: each of its cells gives its own faster path.
+      for (const [name, cells] of Object.entries(DISPATCH_TABLE)) {
+        for (const c of cells) {
+          expect(measuredPath(name, c.time, c.time, c.dim, c.dim))
+              .toBe(c.fastMs < c.standardMs ? 'fast' : 'standard');
+        }
+      }
     });
 
     it('queryMask zeroes whole rows of the output and the weights on every path', () => {

@@ -2,7 +2,7 @@
  * The conformance suite in headless Chromium: wasm, webgl (float32 render targets, then float16
  * as on many phones) and webgpu, each in a fresh tab, through the package's browser build, on
  * every attention path ('auto' is the standard path here: the suite asks for the weights), and
- * the fused GPU programs on webgl and webgl float16.
+ * the fused GPU programs on webgl, webgl float16 and webgpu.
  */
 import {expectCasePasses, expectFitWorks} from '../helpers/conformance/assertions';
 import {extremeCases} from '../helpers/conformance/extreme_scores';
@@ -18,7 +18,7 @@ const BACKENDS = ['wasm', 'webgl', 'webgl-float16', 'webgpu'];
 const PATHS = ['auto', 'fast', 'memoryEfficient'] as const;
 /** The fused path runs only on the GPU backends. */
 const GPU_PATHS = ['fused'] as const;
-const RUNS = BACKENDS.flatMap(key => [...PATHS, ...(key.startsWith('webgl') ? GPU_PATHS : [])]
+const RUNS = BACKENDS.flatMap(key => [...PATHS, ...(key === 'wasm' ? [] : GPU_PATHS)]
                                          .map(path => [key, path] as const));
 
 type PageResult = Awaited<ReturnType<typeof import('../helpers/browser/pages/conformance_page')['runOn']>>;

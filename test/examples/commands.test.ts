@@ -15,6 +15,7 @@ import {TRANSLATE_COMMAND} from '../../examples/dates/translate';
 import {MEASURE_COMMAND} from '../../examples/dates/web/measure';
 import {DEMO_COMMAND} from '../../examples/dates/web/serve';
 import {EXPLAIN_COMMAND} from '../../examples/explain/main';
+import {KERAS_DEMO_COMMAND} from '../../examples/keras/demo';
 import {FIRST_LAST_COMMAND} from '../../examples/first-last/train';
 import {SUMMARIZE_COMMAND} from '../../examples/headlines/summarize';
 import {TRAIN_COMMAND as TRAIN_HEADLINES} from '../../examples/headlines/train';
@@ -35,6 +36,7 @@ const COMMANDS: Array<[string, string, Command]> = [
   ['demo:first-last', 'examples/first-last/train.ts', FIRST_LAST_COMMAND],
   ['train:headlines', 'examples/headlines/train.ts', TRAIN_HEADLINES],
   ['summarize', 'examples/headlines/summarize.ts', SUMMARIZE_COMMAND],
+  ['keras:demo', 'examples/keras/demo.ts', KERAS_DEMO_COMMAND],
 ];
 
 describe('example commands', () => {

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {selfAttention, tokenEmbedding, layerNorm} from '../../src';
+import {KerasGlobalAveragePooling1D, multiHeadAttention, selfAttention, tokenEmbedding, layerNorm} from '../../src';
 import {rng} from './reference';
 
 export interface TestModel {
@@ -135,6 +135,36 @@ export const TEST_MODELS: Record<string, () => TestModel> = {
     const model = tf.model({inputs: tokens, outputs: out, name: 'self_attention_encoder'});
     seedWeights(model, 5);
     return {model, inputs: [ids(rng(105), 3, 7, 25)]};
+  },
+
+  /**
+   * A padding mask (Embedding maskZero) through layers that pass it on as Keras's do, into the
+   * Keras loader's masked average pooling (Keras's GlobalAveragePooling1D); rows padded at the end.
+   */
+  masked_mean: () => {
+    const tokens = tf.input({shape: [6], dtype: 'int32', name: 'tokens'});
+    const e = apply(tf.layers.embedding({inputDim: 20, outputDim: 6, maskZero: true, name: 'embed'}), tokens);
+    const d = apply(tf.layers.dense({units: 6, activation: 'relu', name: 'ffn'}), e);
+    const n = apply(tf.layers.layerNormalization({name: 'norm'}), d);
+    const p = apply(new KerasGlobalAveragePooling1D({name: 'pool'}), n);
+    const out = apply(tf.layers.dense({units: 2, name: 'logits'}), p);
+    const model = tf.model({inputs: tokens, outputs: out, name: 'masked_mean'});
+    seedWeights(model, 7);
+    return {model, inputs: [ids(rng(107), 3, 6, 20, true)]};
+  },
+
+  /** The package's Keras-layout MultiHeadAttention: query, value and key of other widths. */
+  keras_attention: () => {
+    const q = tf.input({shape: [4, 6], name: 'q'});
+    const v = tf.input({shape: [5, 8], name: 'v'});
+    const k = tf.input({shape: [5, 7], name: 'k'});
+    const att = apply(multiHeadAttention({numHeads: 2, keyDim: 3, valueDim: 4, outputShape: 5,
+                                          name: 'mha'}), [q, v, k]);
+    const out = apply(tf.layers.dense({units: 2, name: 'head'}), att);
+    const model = tf.model({inputs: [q, v, k], outputs: out, name: 'keras_attention'});
+    seedWeights(model, 8);
+    return {model, inputs: [floats(rng(108), [3, 4, 6]), floats(rng(208), [3, 5, 8]),
+                            floats(rng(308), [3, 5, 7])]};
   },
 
   /** Causal SelfAttention returning its weights, and cross-attention with other sizes. */

@@ -1,9 +1,11 @@
 /**
  * tfjs → `.keras` → Keras, checked with Keras's own records: each model of
- * test/helpers/keras_file_models.ts was saved by saveKerasModel into
- * test/fixtures/keras/keras_file/saved/ (scripts/keras/save_fixtures.ts) and loaded there by
- * `keras.models.load_model` (scripts/keras/keras_files.py check, Keras 3.15.1 and 3.9.2), which
- * recorded the file's sha256 and its predictions. Here:
+ * test/helpers/keras_file_models.ts, and each Keras-made file of
+ * test/fixtures/keras/keras_file/made (nested models) loaded by loadKerasModel (`made_<name>`),
+ * was saved by saveKerasModel into test/fixtures/keras/keras_file/saved/
+ * (scripts/keras/save_fixtures.ts) and loaded there by `keras.models.load_model`
+ * (scripts/keras/keras_files.py check, Keras 3.15.1 and 3.9.2), which recorded the file's
+ * sha256 and its predictions. Here:
  * - the committed file is the one Keras loaded (sha256);
  * - saveKerasModel still writes that file for that model (same config.json and weights bytes),
  *   so the record speaks for the code as it is;
@@ -18,10 +20,24 @@ import * as tf from '@tensorflow/tfjs';
 import {setWasmPaths} from '@tensorflow/tfjs-backend-wasm';
 import {unzipSync} from 'fflate';
 
-import {saveKerasModel} from '../../src';
-import {TEST_MODELS} from '../helpers/keras_file_models';
+import {loadKerasModel, saveKerasModel} from '../../src';
+import {TEST_MODELS, TestModel} from '../helpers/keras_file_models';
 
-const SAVED = path.join(__dirname, '..', 'fixtures', 'keras', 'keras_file', 'saved');
+const FIXTURES = path.join(__dirname, '..', 'fixtures', 'keras', 'keras_file');
+const SAVED = path.join(FIXTURES, 'saved');
+const MADE = fs.readdirSync(path.join(FIXTURES, 'made')).sort();
+
+/** The model a record was made from: a test model, or a Keras-made file loaded. */
+async function build(name: string): Promise<TestModel> {
+  if (!name.startsWith('made_')) {
+    return TEST_MODELS[name]!();
+  }
+  const folder = path.join(FIXTURES, 'made', name.slice('made_'.length));
+  const reference = JSON.parse(fs.readFileSync(path.join(folder, 'reference.json'), 'utf8')) as
+      {inputs: Array<{shape: number[], data: number[]}>};
+  return {model: await loadKerasModel(path.join(folder, 'model.keras')),
+          inputs: reference.inputs.map(i => tf.tensor(i.data, i.shape))};
+}
 
 interface Outputs {
   shape: number[];
@@ -65,7 +81,8 @@ async function saveToBytes(model: tf.LayersModel): Promise<Uint8Array> {
 
 describe('tfjs models saved as .keras, loaded by Keras (committed records)', () => {
   it('has a record for every model, from Keras 3.15.1 and an older Keras 3', () => {
-    expect(records.map(r => r.name).sort()).toEqual(Object.keys(TEST_MODELS).sort());
+    expect(records.map(r => r.name).sort())
+        .toEqual([...Object.keys(TEST_MODELS), ...MADE.map(m => `made_${m}`)].sort());
     for (const record of records) {
       expect(record.keras).toBe('3.15.1');
       expect(record.older_keras?.keras).toMatch(/^3\.(9|1[0-4])\./);
@@ -82,7 +99,7 @@ describe('tfjs models saved as .keras, loaded by Keras (committed records)', () 
     it('is what saveKerasModel writes for the model today (config.json and weights)', async () => {
       await useBackend('cpu');
       const committed = unzipSync(fs.readFileSync(file));
-      const saved = unzipSync(await saveToBytes(TEST_MODELS[name]!().model));
+      const saved = unzipSync(await saveToBytes((await build(name)).model));
       expect(Object.keys(saved)).toEqual(['metadata.json', 'config.json', 'model.weights.h5']);
       expect(new TextDecoder().decode(saved['config.json']))
           .toBe(new TextDecoder().decode(committed['config.json']));
@@ -92,7 +109,7 @@ describe('tfjs models saved as .keras, loaded by Keras (committed records)', () 
 
     it.each(['cpu', 'wasm'])('predicts what Keras predicts on %s (to 1e-5)', async backend => {
       await useBackend(backend);
-      const {model, inputs} = TEST_MODELS[name]!();
+      const {model, inputs} = await build(name);
       const before = tf.memory().numTensors;
       const predicted = model.predict(inputs.length === 1 ? inputs[0]! : inputs);
       const outputs = Array.isArray(predicted) ? predicted : [predicted];

@@ -13,8 +13,8 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import {strToU8, unzipSync, zipSync} from 'fflate';
 
-import {kerasConfig, KerasObject, kerasWeightLayout, loadKerasWeights, positionalEmbedding,
-        saveKerasModel, saveKerasWeights, selfAttention} from '../../src';
+import {kerasConfig, KerasObject, kerasWeightLayout, loadKerasWeights, multiHeadAttention,
+        positionalEmbedding, saveKerasModel, saveKerasWeights, selfAttention, tokenEmbedding} from '../../src';
 import {seedWeights, TEST_MODELS} from '../helpers/keras_file_models';
 
 let dir: string;
@@ -214,6 +214,57 @@ describe('destinations', () => {
         .rejects.toThrow(/model must be a tf.LayersModel.*Received: an object of class Object/);
     await expect(saveKerasWeights(model, path.join(dir, 'w.h5')))
         .rejects.toThrow(/must end in '\.weights\.h5'/);
+  });
+});
+
+describe('MultiHeadAttention (the package\'s, Keras\'s layout)', () => {
+  it("writes Keras's arguments and call; use_gate and sliding_window only when set", async () => {
+    const {model} = TEST_MODELS['keras_attention']!();
+    const layers = (await kerasConfig(model)).config['layers'] as KerasObject[];
+    const mha = layers.find(l => l.name === 'mha')!;
+    expect(mha.config).toMatchObject({num_heads: 2, key_dim: 3, value_dim: 4, output_shape: 5,
+                                      use_bias: true, dropout: 0});
+    expect(Object.keys(mha.config)).not.toContain('use_gate');
+    expect(Object.keys(mha.config)).not.toContain('sliding_window');
+    const node = mha.inbound_nodes![0] as {args: Array<{config: {keras_history: unknown[]}}>,
+                                           kwargs: Record<string, {config: {keras_history: unknown[]}}>};
+    expect(node.args.map(a => a.config.keras_history)).toEqual([['q', 0, 0], ['v', 0, 0]]);
+    expect(node.kwargs['key']!.config.keras_history).toEqual(['k', 0, 0]);
+
+    const x = tf.input({shape: [4, 6], name: 'x'});
+    const gated = multiHeadAttention({numHeads: 2, keyDim: 3, useGate: true, slidingWindow: 2,
+                                      useCausalMask: true, name: 'gated'});
+    const m = tf.model({inputs: x, outputs: gated.apply(x) as tf.SymbolicTensor});
+    const entry = ((await kerasConfig(m)).config['layers'] as KerasObject[]).find(l => l.name === 'gated')!;
+    expect(entry.config).toMatchObject({use_gate: true, sliding_window: 2});
+    expect((entry.inbound_nodes![0] as {kwargs: object}).kwargs).toEqual({use_causal_mask: true});
+    const layout = await kerasWeightLayout(m);
+    expect(layout.filter(s => s.path.includes('_gate_dense')).map(s => s.name))
+        .toEqual(['gated/gate/kernel', 'gated/gate/bias']);
+  });
+});
+
+describe('padding masks', () => {
+  it("are refused where Keras would apply them differently, naming the layer and the mask's source",
+     async () => {
+       const t = tf.input({shape: [6], dtype: 'int32'});
+       const e = tokenEmbedding({vocabSize: 20, outputDim: 8, maskZero: true, name: 'embed'}).apply(t) as tf.SymbolicTensor;
+       const attended = selfAttention({numHeads: 2, useOutputProjection: true, name: 'att'}).apply(e) as tf.SymbolicTensor;
+       await expect(saveKerasModel(tf.model({inputs: t, outputs: attended}), {write: () => undefined}))
+           .rejects.toThrow(/layer att \(class SelfAttention\).*padding mask of embed \(TokenEmbedding with maskZero\) reaches it/);
+       const u = tf.input({shape: [6], dtype: 'int32'});
+       const f = tf.layers.embedding({inputDim: 20, outputDim: 4, maskZero: true, name: 'emb'}).apply(u) as tf.SymbolicTensor;
+       const d = tf.layers.dense({units: 4, name: 'ffn'}).apply(f) as tf.SymbolicTensor;
+       const pooled = tf.layers.globalAveragePooling1d({name: 'pool'}).apply(d) as tf.SymbolicTensor;
+       await expect(saveKerasModel(tf.model({inputs: u, outputs: pooled}), {write: () => undefined}))
+           .rejects.toThrow(/layer pool \(class GlobalAveragePooling1D\).*padding mask of emb/);
+     });
+
+  it('pass through Dense and normalization into the Keras-compatible pooling (masked_mean)', async () => {
+    const {model} = TEST_MODELS['masked_mean']!();
+    const layers = (await kerasConfig(model)).config['layers'] as KerasObject[];
+    expect(layers.find(l => l.name === 'embed')!.config['mask_zero']).toBe(true);
+    expect(layers.find(l => l.name === 'pool')!.class_name).toBe('GlobalAveragePooling1D');
   });
 });
 

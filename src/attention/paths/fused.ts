@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import {PathOptions, PathResult} from '../options';
 import {fusedWebGLAttention, fusedWebGLUnsupported} from './fused_webgl';
+import {fusedWebGPUAttention, fusedWebGPUUnsupported} from './fused_webgpu';
 
 /**
  * softmax(query · keyᵀ · scale) · value by the fused programs of the active backend (webgl or
@@ -27,6 +28,9 @@ export function fusedAttention(query: tf.Tensor, key: tf.Tensor, value: tf.Tenso
   if (backend === 'webgl') {
     return fusedWebGLAttention(query, key, value, options);
   }
+  if (backend === 'webgpu') {
+    return fusedWebGPUAttention(query, key, value, options);
+  }
   throw new Error(`the fused attention path runs on the webgl and webgpu backends. ` +
                   `Received: active backend '${backend}'`);
 }
@@ -36,6 +40,9 @@ export function fusedUnsupported(): string|null {
   const backend = tf.getBackend();
   if (backend === 'webgl') {
     return fusedWebGLUnsupported();
+  }
+  if (backend === 'webgpu') {
+    return fusedWebGPUUnsupported();
   }
   return `the active backend is '${backend}'; the fused path runs on webgl and webgpu`;
 }

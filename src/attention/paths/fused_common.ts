@@ -4,7 +4,8 @@
  * the programs read, one custom gradient around a backend's forward and backward programs, and
  * the dropout hash.
  *
- * Contract (the same as the other paths, see common.ts): masks (explicit, causal), `scale`,
+ * Contract (the same as the other paths, see options.ts): masks (explicit, causal, sliding
+ * window; the programs compute the position rules themselves, no mask tensor), `scale`,
  * rows with no allowed key get output 0 and weights exactly 0, `needWeights: false` never
  * builds the `[..., timeQ, timeK]` weights for the caller. Weights, when asked for, come from
  * the programs' own softmax and carry no gradient (gradients flow through `output`).
@@ -17,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {andMasks, slidingWindowMask, toBool} from '../masks';
+import {toBool} from '../masks';
 import {PathOptions, PathResult, resolve} from '../options';
 import {customGrad3, toSlices} from './common';
 
@@ -33,6 +34,8 @@ export interface FusedPlan {
   dv: number;
   scale: number;
   causal: boolean;
+  /** Query i attends only keys with |i − j| < slidingWindow; null for no window. */
+  slidingWindow: number|null;
   /**
    * The boolean mask as `[maskBatch·maskHeads, maskQ, maskK]` with each of its sizes either the
    * full size or 1 (broadcast), or null for none.
@@ -106,9 +109,7 @@ function makePlan(r: ReturnType<typeof resolve>, query: tf.Tensor, options: Path
   const heads = query.rank === 4 ? query.shape[1]! : 1;
   let mask: tf.Tensor3D|null = null;
   let maskDims: [number, number, number, number] = [1, 1, 1, 1];
-  // The programs know causal masks but not sliding windows: a window joins the explicit mask.
-  const window = r.slidingWindow == null ? null : slidingWindowMask(r.timeQ, r.timeK, r.slidingWindow);
-  const explicit = andMasks(r.mask, window);
+  const explicit = r.mask;
   if (explicit != null) {
     // Right-align the mask against [batch, heads, timeQ, timeK] (rank-3 inputs have no heads).
     const full = [...new Array<number>(query.rank - explicit.rank).fill(1), ...explicit.shape];
@@ -119,7 +120,8 @@ function makePlan(r: ReturnType<typeof resolve>, query: tf.Tensor, options: Path
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   return {
     slices: r.slices, heads, timeQ: r.timeQ, timeK: r.timeK, dk: r.dk, dv: r.dv, scale: r.scale,
-    causal: r.causal, mask, maskDims, dropout: r.dropout, seedMix: fusedSeedMix(seed),
+    causal: r.causal, slidingWindow: r.slidingWindow, mask, maskDims, dropout: r.dropout,
+    seedMix: fusedSeedMix(seed),
   };
 }
 

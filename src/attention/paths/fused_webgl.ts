@@ -21,7 +21,8 @@
  * fused.ts); without dropout it is 1 and its code is left out. P is the attention weights, so
  * `needWeights` costs nothing, and the backward pass reads the masking from P (P = 0 wherever a
  * key is masked), so it needs no mask. An entry of S at or below MASK_FILL counts as masked (a
- * real score that low has weight 0 anyway). Causal programs skip the texels above the diagonal.
+ * real score that low has weight 0 anyway). Causal masks and sliding windows are computed from
+ * the positions, and the scores program skips the texels they mask wholly.
  * With float16 textures (`WEBGL_RENDER_FLOAT32_ENABLED` false) every stored tensor is rounded to
  * half precision, as the standard path's are; MASK_FILL is float16's lowest finite value.
  * Requires WebGL 2 (the dropout hash uses unsigned integers).
@@ -144,6 +145,40 @@ abstract class FusedWebGLProgram implements tf.GPGPUProgram {
 }
 
 /**
+ * The flat texel index of entry (s, r, c) of a packed `[slices, rows, cols]` tensor (r, c even):
+ * tfjs's packed layout stores the 2×2 blocks row-major, block rows of every slice in turn.
+ */
+function texelIndex(rows: number, cols: number, s: string, r: string, c: string): string {
+  return `((${s}) * ${Math.ceil(rows / 2)} + (${r}) / 2) * ${Math.ceil(cols / 2)} + (${c}) / 2`;
+}
+
+/**
+ * GLSL that reads a packed input texel after texel along a line: `init` (before the loop)
+ * places it at flat texel index `start`; `read(v)` declares `vec4 v` with the texel there and
+ * moves `step` texels on. The texture is laid out row-major with its width from `textureSize`,
+ * as tfjs's own samplers read it; `texelFetch` with a position moved by additions replaces
+ * their index-to-coordinate arithmetic and normalised lookups in the inner loops (the inner
+ * loops are most of the work, and this more than halved it on SwiftShader).
+ */
+function stream(name: string, start: string, step: number|string) {
+  const w = `w_${name}`;
+  const p = `p_${name}`;
+  const d = `d_${name}`;
+  return {
+    init: `
+      int ${w} = textureSize(${name}, 0).x;
+      int i_${name} = ${start};
+      ivec2 ${p} = ivec2(i_${name} - (i_${name} / ${w}) * ${w}, i_${name} / ${w});
+      int s_${name} = ${step};
+      ivec2 ${d} = ivec2(s_${name} - (s_${name} / ${w}) * ${w}, s_${name} / ${w});`,
+    read: (v: string) => `
+      vec4 ${v} = texelFetch(${name}, ${p}, 0);
+      ${p} += ${d};
+      if (${p}.x >= ${w}) { ${p} += ivec2(-${w}, 1); }`,
+  };
+}
+
+/**
  * S = scale·Q·Kᵀ `[slices, timeQ, timeK]`, masked entries MASK_FILL. Each texel: rows i, i+1
  * and keys j, j+1, summed over dk two columns at a time.
  */
@@ -154,9 +189,17 @@ class ScoresProgram extends FusedWebGLProgram {
 
   constructor(plan: FusedPlan) {
     super();
-    const {slices, timeQ, timeK, dk, scale, causal, mask, maskDims, heads} = plan;
+    const {slices, timeQ, timeK, dk, scale, causal, slidingWindow: w, mask, maskDims, heads} = plan;
     this.outputShape = [slices, timeQ, timeK];
+    // Texels wholly outside the allowed positions (past the diagonal, or out of the window's
+    // band) are written as masked without computing anything.
+    const outside = [
+      ...(causal ? ['j > i + 1'] : []),
+      ...(w == null ? [] : [`j - (i + 1) >= ${w}`, `i - (j + 1) >= ${w}`]),
+    ];
     const pairs = Math.floor(dk / 2);
+    const qs = stream('q', texelIndex(timeQ, dk, 's', 'i', '0'), 1);
+    const ks = stream('k', texelIndex(timeK, dk, 's', 'j', '0'), 1);
     let maskCode = '';
     if (mask != null) {
       this.variableNames.push('mask');
@@ -175,11 +218,13 @@ class ScoresProgram extends FusedWebGLProgram {
         int s = rc.x;
         int i = rc.y;
         int j = rc.z;
-        ${causal ? `if (j > i + 1) { setOutput(vec4(${FILL})); return; }` : ''}
+        ${outside.length ? `if (${outside.join(' || ')}) { setOutput(vec4(${FILL})); return; }` : ''}
         vec4 acc = vec4(0.0);
+        ${qs.init}
+        ${ks.init}
         for (int d = 0; d < ${pairs}; d++) {
-          vec4 a = getQ(s, i, 2 * d);
-          vec4 b = getK(s, j, 2 * d);
+          ${qs.read('a')}
+          ${ks.read('b')}
           acc += a.xxzz * b.xzxz + a.yyww * b.ywyw;
         }
         ${dk % 2 === 1 ? `{
@@ -193,6 +238,7 @@ class ScoresProgram extends FusedWebGLProgram {
         vec4 ok = vec4(lessThan(ivec4(j, j + 1, j, j + 1), ivec4(${timeK}))) *
                   vec4(lessThan(ivec4(i, i, i + 1, i + 1), ivec4(${timeQ})));
         ${causal ? 'ok *= vec4(lessThanEqual(ivec4(j, j + 1, j, j + 1), ivec4(i, i, i + 1, i + 1)));' : ''}
+        ${w == null ? '' : `ok *= vec4(lessThan(abs(ivec4(j, j + 1, j, j + 1) - ivec4(i, i, i + 1, i + 1)), ivec4(${w})));`}
         ${maskCode}
         setOutput(vec4(ok.x > 0.5 ? acc.x : ${FILL}, ok.y > 0.5 ? acc.y : ${FILL},
                        ok.z > 0.5 ? acc.z : ${FILL}, ok.w > 0.5 ? acc.w : ${FILL}));
@@ -216,21 +262,25 @@ class StatsProgram extends FusedWebGLProgram {
     this.outputShape = [slices, timeQ, 1];
     const texels = Math.ceil(timeK / 2);
     const stop = causal ? 'if (2 * jj > i + 1) { break; }' : '';
+    const row = stream('scores', texelIndex(timeQ, timeK, 's', 'i', '0'), 1);
     this.userCode = `
       void main() {
         ivec3 rc = getOutputCoords();
         int s = rc.x;
         int i = rc.y;
         vec2 m = vec2(${FILL});
+        ${row.init}
+        ivec2 rowStart = p_scores;
         for (int jj = 0; jj < ${texels}; jj++) {
           ${stop}
-          vec4 t = getScores(s, i, 2 * jj);
+          ${row.read('t')}
           m = max(m, max(t.xz, t.yw));
         }
         vec2 l = vec2(0.0);
+        p_scores = rowStart;
         for (int jj = 0; jj < ${texels}; jj++) {
           ${stop}
-          vec4 t = getScores(s, i, 2 * jj);
+          ${row.read('t')}
           vec4 e = exp(t - m.xxyy);
           e = vec4(t.x > ${FILL} ? e.x : 0.0, t.y > ${FILL} ? e.y : 0.0,
                    t.z > ${FILL} ? e.z : 0.0, t.w > ${FILL} ? e.w : 0.0);
@@ -289,6 +339,11 @@ function productCode(o: {a: string, b: string, inner: number, rows: number, cols
   const full = Math.floor(inner / 2);
   const from = o.from ?? '0';
   const to = o.to == null ? '' : `if (nn > ${o.to}) { break; }`;
+  const streamA = transposeA ?
+      stream(a, texelIndex(inner, o.rows, 's', `2 * (${from})`, 'r'), Math.ceil(o.rows / 2)) :
+      stream(a, texelIndex(o.rows, inner, 's', 'r', `2 * (${from})`), 1);
+  const streamB = stream(b, texelIndex(inner, o.cols, 's', `2 * (${from})`, 'c'),
+                         Math.ceil(o.cols / 2));
   return `
     void main() {
       ivec3 rc = getOutputCoords();
@@ -296,11 +351,13 @@ function productCode(o: {a: string, b: string, inner: number, rows: number, cols
       int r = rc.y;
       int c = rc.z;
       vec4 acc = vec4(0.0);
-      for (int nn = 0; nn < ${full}; nn++) {
-        if (nn < ${from}) { continue; }
+      ${streamA.init}
+      ${streamB.init}
+      for (int nn = ${from}; nn < ${full}; nn++) {
         ${to}
-        vec4 x = ${sampleA('2 * nn')}${scaleA('2 * nn')};
-        vec4 y = ${getB}(s, 2 * nn, c);
+        ${streamA.read('xRaw')}
+        vec4 x = xRaw${scaleA('2 * nn')};
+        ${streamB.read('y')}
         acc += x.${sw1} * y.xyxy + x.${sw2} * y.zwzw;
       }
       ${inner % 2 === 1 ? `{
@@ -348,14 +405,20 @@ class DeltaProgram extends FusedWebGLProgram {
     super();
     const {slices, timeQ, dv} = plan;
     this.outputShape = [slices, timeQ, 1];
+    const dys = stream('dy', texelIndex(timeQ, dv, 's', 'i', '0'), 1);
+    const os = stream('o', texelIndex(timeQ, dv, 's', 'i', '0'), 1);
     this.userCode = `
       void main() {
         ivec3 rc = getOutputCoords();
         int s = rc.x;
         int i = rc.y;
         vec2 d = vec2(0.0);
+        ${dys.init}
+        ${os.init}
         for (int cc = 0; cc < ${Math.floor(dv / 2)}; cc++) {
-          vec4 p = getDy(s, i, 2 * cc) * getO(s, i, 2 * cc);
+          ${dys.read('a')}
+          ${os.read('b')}
+          vec4 p = a * b;
           d += p.xz + p.yw;
         }
         ${dv % 2 === 1 ? `d += (getDy(s, i, ${dv - 1}) * getO(s, i, ${dv - 1})).xz;` : ''}
@@ -378,6 +441,8 @@ class GradScoresProgram extends FusedWebGLProgram {
     if (dropout > 0) {
       this.customUniforms = DROPOUT_UNIFORMS;
     }
+    const dys = stream('dy', texelIndex(timeQ, dv, 's', 'i', '0'), 1);
+    const vs = stream('v', texelIndex(timeK, dv, 's', 'j', '0'), 1);
     this.userCode = `
       ${dropout > 0 ? dropoutSnippet(plan) : ''}
       void main() {
@@ -387,9 +452,11 @@ class GradScoresProgram extends FusedWebGLProgram {
         int j = rc.z;
         ${causal ? 'if (j > i + 1) { setOutput(vec4(0.0)); return; }' : ''}
         vec4 acc = vec4(0.0);
+        ${dys.init}
+        ${vs.init}
         for (int cc = 0; cc < ${Math.floor(dv / 2)}; cc++) {
-          vec4 a = getDy(s, i, 2 * cc);
-          vec4 b = getV(s, j, 2 * cc);
+          ${dys.read('a')}
+          ${vs.read('b')}
           acc += a.xxzz * b.xzxz + a.yyww * b.ywyw;
         }
         ${dv % 2 === 1 ? `{
