@@ -31,7 +31,8 @@ export function measure(label: string, c: Case, o: MeasureOptions): Promise<Row>
   return measureCase(label, c, o);
 }
 
-async function deviceName(backend: string): Promise<string|null> {
+/** What `backend` runs on in this page (WebGL's renderer, WebGPU's adapter), or null. */
+export async function deviceName(backend: string): Promise<string|null> {
   try {
     if (backend === 'webgl') {
       const gl = document.createElement('canvas').getContext('webgl2');

@@ -8,15 +8,17 @@
  *     <!-- /bench-table -->
  *
  * Each block is rendered from that folder's results.json by the benchmark's own markdown
- * writer (bench/report.ts; bench/decode_report.ts for a `kind: 'decode'` file), so the page
- * shows exactly what `npm run bench` (or `npm run bench:decode`) measured and wrote there;
- * nothing is copied by hand. test/docs/benchmarks.test.ts checks that the committed page
+ * writer (bench/report.ts; bench/decode_report.ts for a `kind: 'decode'` file,
+ * bench/programs_report.ts for a `kind: 'programs'` one), so the page shows exactly what
+ * `npm run bench` (or `npm run bench:decode`, `npm run bench:programs`) measured and wrote
+ * there; nothing is copied by hand. test/docs/benchmarks.test.ts checks that the committed page
  * is what this script writes now.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 
 import {decodeMarkdown} from '../bench/decode_report';
+import {programsMarkdown} from '../bench/programs_report';
 import {markdown} from '../bench/report';
 
 const root = path.resolve(__dirname, '..');
@@ -35,7 +37,8 @@ export function renderBlock(resultsDir: string): string {
   return `From [${resultsDir}/results.json](${link}) (also as [results.md](${
       path.posix.relative('docs', `${resultsDir}/results.md`)})):\n\n` +
       (results.kind === 'decode' ? decodeMarkdown(results) :
-                                   markdown(results.rows, results.memory, results.machine, results.options));
+       results.kind === 'programs' ? programsMarkdown(results) :
+       markdown(results.rows, results.memory, results.machine, results.options));
 }
 
 /** The page with every block regenerated; the text outside the markers is kept as it is. */

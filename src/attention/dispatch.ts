@@ -109,7 +109,7 @@ export interface DispatchOptions extends PathOptions {
  *    from the checked-in table ./dispatch_table.ts; 'standard' on backends it does not list:
  *    tensorflow runs batched matMuls at full speed).
  * The fused path measured faster than the standard one on both GPU backends
- * (docs/attention-paths.md, `npm run bench -- --browser`).
+ * (docs/attention-paths.md, `npm run bench:programs`).
  */
 export function choosePath(query: tf.Tensor, key: tf.Tensor,
                            options: DispatchOptions = {}): Exclude<AttentionPath, 'auto'> {

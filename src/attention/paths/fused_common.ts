@@ -19,7 +19,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {toBool} from '../masks';
-import {PathOptions, PathResult, resolve} from '../options';
+import {emptyAttention, isEmpty, PathOptions, PathResult, resolve} from '../options';
 import {customGrad3, toSlices} from './common';
 
 /** Sizes and settings the programs of both backends are built from. */
@@ -74,7 +74,10 @@ export function runFused(programs: FusedPrograms, query: tf.Tensor, key: tf.Tens
     throw new Error(`the fused ${programs.backend} attention path runs only on the ` +
                     `'${programs.backend}' backend. Received: active backend '${tf.getBackend()}'`);
   }
-  const r = resolve(query, key, value, options);
+  const r = resolve(query, key, value, options, 'fusedAttention');
+  if (isEmpty(r)) {
+    return emptyAttention(query, key, value, r);  // no program over a size-0 texture or buffer
+  }
   const [output, weights] = tf.tidy(() => {
     const plan = makePlan(r, query, options);
     let weights3: tf.Tensor3D|null = null;

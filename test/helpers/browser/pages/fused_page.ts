@@ -43,8 +43,12 @@ export interface ProgramCount {
   names: string[];
 }
 
-/** Counts the programs `f` dispatches (see the module comment), and what they read and write. */
-function countPrograms(f: () => tf.Tensor|tf.Tensor[]): ProgramCount {
+/**
+ * Counts the programs `f` dispatches (see the module comment), and what they read and write;
+ * then waits for its results, so that no work of this page is still queued on the GPU (a
+ * software GPU is shared by every tab) when the caller moves on.
+ */
+async function countPrograms(f: () => tf.Tensor|tf.Tensor[]): Promise<ProgramCount> {
   const backend = tf.backend() as unknown as Record<string, unknown>;
   const method = tf.getBackend() === 'webgl' ? 'runWebGLProgram' : 'runWebGPUProgram';
   const original = backend[method] as (...args: unknown[]) => tf.TensorInfo;
@@ -58,16 +62,20 @@ function countPrograms(f: () => tf.Tensor|tf.Tensor[]): ProgramCount {
     count.bytesOut += bytes(program.outputShape);
     return original.call(this, program, inputs, ...rest);
   };
+  let results: tf.Tensor[];
   try {
-    tf.dispose(tf.tidy(f));
+    const out = tf.tidy(f);
+    results = Array.isArray(out) ? out : [out];
   } finally {
     backend[method] = original;
   }
+  await Promise.all(results.map(t => t.data()));
+  tf.dispose(results);
   return count;
 }
 
 /** A tensor of random numbers made by a GPU program, so that counting sees no upload. */
-function onDevice(shape: number[], seed: number): tf.Tensor {
+export function onDevice(shape: number[], seed: number): tf.Tensor {
   return tf.tidy(() => tf.mul(tf.randomNormal(shape, 0, 1, 'float32', seed), 1));
 }
 
@@ -84,9 +92,11 @@ export async function programCounts(batch: number, heads: number, time: number, 
     const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
         attention(a, b, c, {path, needWeights: false}).output;
     // Once before counting, so shaders compile and every input is in place.
-    tf.dispose(tf.grads(f)([q!, k!, v!], dy));
-    result[path] = {forward: countPrograms(() => f(q!, k!, v!)),
-                    both: countPrograms(() => tf.grads(f)([q!, k!, v!], dy))};
+    const warm = tf.grads(f)([q!, k!, v!], dy);
+    await Promise.all(warm.map(t => t.data()));
+    tf.dispose(warm);
+    result[path] = {forward: await countPrograms(() => f(q!, k!, v!)),
+                    both: await countPrograms(() => tf.grads(f)([q!, k!, v!], dy))};
   }
   tf.dispose([q!, k!, v!, dy!]);
   return result;
@@ -124,6 +134,30 @@ export async function runCase(c: CaseInput) {
   tf.dispose([q, k, v, dy, output, ...(weights ? [weights] : []), ...grads, again.output,
               ...(again.weights ? [again.weights] : []), ...(mask ? [mask] : [])]);
   return {...values, repeat, leaked: tf.memory().numTensors - before};
+}
+
+/**
+ * The fused path on empty shapes (batch 0, timeQ 0, timeK 0; `[batch, heads, time, 4]`
+ * inputs): each output's shape and values, the gradients' shapes and values, and the tensors
+ * left over afterwards.
+ */
+export async function emptyCases(shapes: Array<{q: number[], k: number[]}>) {
+  const before = tf.memory().numTensors;
+  const results = [];
+  for (const s of shapes) {
+    const [q, k, v] = [tf.ones(s.q), tf.ones(s.k), tf.ones(s.k)];
+    const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        attention(a, b, c, {path: 'fused', needWeights: false, causal: true}).output;
+    const output = f(q, k, v);
+    const grads = tf.grads(f)([q, k, v]);
+    results.push({
+      outputShape: output.shape, output: Array.from(await output.data()),
+      gradShapes: grads.map(g => g.shape),
+      grads: await Promise.all(grads.map(async g => Array.from(await g.data()))),
+    });
+    tf.dispose([q, k, v, output, ...grads]);
+  }
+  return {results, leaked: tf.memory().numTensors - before};
 }
 
 /** What 'auto' picks for `[batch, heads, time, dh]` inputs with these options. */
