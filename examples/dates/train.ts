@@ -29,7 +29,7 @@ export const TRAIN_COMMAND = {
            'its variants, calibrates its confidence on held-out dates, and reports exact match ' +
            'per format and per variant family on the held-out test dates.',
   examples: ['npm run train:dates                        # into trained/dates',
-             'npm run train:dates -- --epochs 12 --out models/dates   # the committed model',
+             'npm run train:dates -- --epochs 6 --timeBudget 600 --out models/dates  # committed',
              'npm run train:dates -- --timeBudget 300 --clock wall'],
   options: {
     out: {default: 'trained/dates',

@@ -100,7 +100,7 @@ if (precondition.skip != null) {
     const firstMaps = await page.innerHTML('#heatmaps');
     const heatmapsSeen = Number((await dataset(page))['heatmaps']);
     await page.waitForFunction(
-        n => Number(document.body.dataset['step']) >= 14 && Number(document.body.dataset['heatmaps']) > n,
+        n => Number(document.body.dataset['step']) >= 40 && Number(document.body.dataset['heatmaps']) > n,
         heatmapsSeen, {timeout: 180_000});
     const late = await dataset(page);
     const laterMaps = await page.innerHTML('#heatmaps');
