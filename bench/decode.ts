@@ -86,7 +86,7 @@ export async function measureBackend(backend: string, o: DecodeOptions): Promise
   if (chosen.backend !== backend) {
     throw new Error(`backend ${backend} did not start (got ${chosen.backend})`);
   }
-  tf.setBackend(backend);
+  await tf.setBackend(backend);
   const model = buildModel(o);
   const before = tf.memory().numTensors;
   const prompt = [[1]];

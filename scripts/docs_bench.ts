@@ -30,7 +30,8 @@ const BLOCK = /(<!-- bench-table ([^ ]+) -->\n)[\s\S]*?(<!-- \/bench-table -->)/
 export function renderBlock(resultsDir: string): string {
   const file = path.join(root, resultsDir, 'results.json');
   if (!fs.existsSync(file)) {
-    throw new Error(`docs/benchmarks.md names ${resultsDir}, but ${resultsDir}/results.json does not exist`);
+    throw new Error(
+        `docs/benchmarks.md names ${resultsDir}, but ${resultsDir}/results.json does not exist`);
   }
   const results = JSON.parse(fs.readFileSync(file, 'utf8'));
   const link = path.posix.relative('docs', `${resultsDir}/results.json`);

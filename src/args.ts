@@ -50,7 +50,7 @@ export interface CheckArgsOptions {
    * the package's name, or `{note}` to say why there is none. Consulted before edit distance.
    * Default none.
    */
-  suggestions?: Record<string, Suggestion>;
+  suggestions?: Record<string, Suggestion>|undefined;
   /**
    * Whether the base layer arguments of {@link BASE_LAYER_ARGS} are known too. Default true (a
    * function's options set it to false).

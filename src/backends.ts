@@ -33,7 +33,12 @@ export interface BackendChoice {
   /** The backend now active (`tf.getBackend()`). */
   backend: string;
   /** The backends tried before it, each with the reason it was not used. */
-  skipped: Array<{backend: string, reason: string}>;
+  skipped: Array<{
+    /** A backend tried before the chosen one. */
+    backend: string,
+    /** Why it was not used: not installed, not registered, or the error it failed with. */
+    reason: string,
+  }>;
 }
 
 export const NODE_ORDER = ['tensorflow', 'wasm', 'cpu'];
@@ -42,6 +47,13 @@ export const BROWSER_ORDER = ['webgpu', 'webgl', 'wasm', 'cpu'];
 /**
  * Activates the best available backend and says which one it chose. Never throws for a missing
  * optional backend: it moves on to the next one. Throws only if none of `order` works.
+ *
+ * ```ts
+ * const {backend, skipped} = await useBestBackend({log: console.log});
+ * // Node with @tensorflow/tfjs-backend-wasm installed: backend 'wasm',
+ * // skipped [{backend: 'tensorflow', reason: '@tensorflow/tfjs-node is not installed'}]
+ * await useBestBackend({order: ['webgl', 'cpu']});  // a browser page that prefers WebGL
+ * ```
  */
 export async function useBestBackend(args: UseBestBackendArgs = {}): Promise<BackendChoice> {
   const req = nodeRequire();

@@ -2,6 +2,21 @@
  * tfjs-self-attention: a trainable scaled dot-product self-attention layer for TensorFlow.js.
  * Importing this module registers every class for serialization.
  */
+
+// The wasm backend of tfjs 4 has no UnsortedSegmentSum kernel, which the gradient of tf.gather
+// (tf.layers.embedding) needs; this supplies one unless tfjs has its own.
+import {registerWasmUnsortedSegmentSum} from './ops/unsorted_segment_sum_wasm';
+registerWasmUnsortedSegmentSum();
+
+// Types that public signatures use (so the API reference and an editor can show them).
+export type {ApplyKwargs, AttentionApplyResult} from './layers/apply_types';
+export type {Identifier} from './initializers';
+export type {AtomicStep} from './io/atomic_directory';
+export type {BuildOptions} from './keras/build';
+export type {PlanLayer, PlanNode, PlanWeight} from './keras/topology';
+export type {CallArg} from './keras/layers/keras_call';
+export type {OpArg} from './keras/layers/keras_op';
+
 export {andMasks, causalMask, MASK_FILL, paddingMask, positionCoverage, positionMask, PositionRules, slidingWindowMask, Span} from './attention/masks';
 export {AttentionOptions, AttentionResult, DEFAULT_BLOCK_SIZE, PathOptions, PathResult} from './attention/options';
 export {AttentionSteps, attentionSteps, maskedSoftmax, scaledDotProductAttention} from './attention/scaled_dot_product';

@@ -25,9 +25,15 @@ export interface IdentityArgs {
  * Ones on the main diagonal, zeros elsewhere, for any 2-D shape `[rows, cols]` (tfjs's own
  * identity initializer accepts square shapes only). With it a projection starts as "copy the
  * first min(rows, cols) features", as the seed's W_q, W_k, W_v do.
+ *
+ * ```ts
+ * new Identity({gain: 2}).apply([2, 3]).print();  // [[2, 0, 0], [0, 2, 0]]
+ * ```
  */
 export class Identity extends tf.serialization.Serializable {
+  /** The name tfjs's serialization registers the class under. */
   static className = 'SelfAttentionIdentity';
+  /** Value on the main diagonal (from {@link IdentityArgs.gain}, default 1). */
   readonly gain: number;
 
   constructor(args: IdentityArgs = {}) {
@@ -35,10 +41,15 @@ export class Identity extends tf.serialization.Serializable {
     this.gain = args.gain ?? 1;
   }
 
+  /** Part of tfjs's serialization contract: the config holds no nested custom objects. */
   fromConfigUsesCustomObjects(): boolean {
     return false;
   }
 
+  /**
+   * The initial value `[rows, cols]`: `gain` on the main diagonal, 0 elsewhere. Throws unless
+   * `shape` is 2-D.
+   */
   apply(shape: number[], dtype?: tf.DataType): tf.Tensor {
     if (shape.length !== 2) {
       throw new Error(`Identity initializer needs a 2-D shape. Received: shape=[${shape}]`);
@@ -53,7 +64,14 @@ export class Identity extends tf.serialization.Serializable {
 }
 tf.serialization.registerClass(Identity);
 
-/** Factory in the style of `tf.initializers.*`. */
+/**
+ * Factory in the style of `tf.initializers.*`.
+ *
+ * ```ts
+ * const attention = selfAttention({numHeads: 2, kernelInitializer: identity({gain: 0.5})});
+ * // W_q, W_k, W_v start as 0.5 on the main diagonal (whatever their shape)
+ * ```
+ */
 export function identity(args?: IdentityArgs): Initializer {
   return new Identity(args) as unknown as Initializer;
 }

@@ -148,11 +148,11 @@ export function exactMatches(logits: tf.Tensor, labels: tf.Tensor): boolean[] {
 /** Arguments of {@link evaluate}. */
 export interface EvaluateArgs {
   /** Examples per forward pass. Default 512. */
-  batchSize?: number;
+  batchSize?: number|undefined;
   /** What the model takes. Default 'transformer'. */
-  inputs?: ModelInputs;
+  inputs?: ModelInputs|undefined;
   /** Inputs are padded to a multiple of this (see {@link makeBatch}). Default 1. */
-  lengthMultiple?: number;
+  lengthMultiple?: number|undefined;
 }
 
 /** Exact match of every example (teacher forcing, see {@link exactMatches}), in order. */

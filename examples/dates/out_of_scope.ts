@@ -73,7 +73,8 @@ function impossibleDays(n: number, next: () => number): OutOfScopeExample[] {
     const year = 1950 + Math.floor(next() * 100);
     const leap = year % 4 === 0;  // exact for 1950–2049
     const kind = Math.floor(next() * 5);
-    let [m, d] = [2, 30];
+    let m: number;
+    let d: number;
     if (kind === 0) {
       if (leap) {
         continue;

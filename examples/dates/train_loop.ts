@@ -48,45 +48,45 @@ export interface DateTrainingArgs {
   /** Training days; every epoch shows each once, in a random format and variant. Required. */
   trainDays: Day[];
   /** Examples scored after every epoch (early stopping, best weights). Default: none. */
-  validation?: Example[];
+  validation?: Example[]|undefined;
   /** Most epochs. Default 20. */
-  epochs?: number;
+  epochs?: number|undefined;
   /** Default 128. */
-  batchSize?: number;
+  batchSize?: number|undefined;
   /** Learning-rate schedule. Default: peak 3e-3, 100 warm-up steps, cosine over the steps. */
-  schedule?: ScheduleArgs;
+  schedule?: ScheduleArgs|undefined;
   /** Adam's β₂ and ε. Default 0.98 and 1e-8 (tfjs's own `adam`: 0.999 and 1e-7). */
-  beta2?: number;
-  epsilon?: number;
+  beta2?: number|undefined;
+  epsilon?: number|undefined;
   /** Clock of the budget and the reported times. Required. */
   clock: Clock;
   /** Seconds on `clock` the run may use. Default: no limit. */
-  budgetSeconds?: number;
+  budgetSeconds?: number|undefined;
   /** Stop after this many steps. Default: no limit. */
-  maxSteps?: number;
+  maxSteps?: number|undefined;
   /** Epochs without validation improvement before stopping. Default 3. */
-  patience?: number;
+  patience?: number|undefined;
   /** Stop once validation exact match reaches this. Default 1 (never early). */
-  targetAccuracy?: number;
+  targetAccuracy?: number|undefined;
   /** What the model takes. Default 'transformer'. */
-  inputs?: ModelInputs;
+  inputs?: ModelInputs|undefined;
   /** Pad inputs to a multiple of this many characters (webgl compiles a program per shape). Default 1. */
-  lengthMultiple?: number;
+  lengthMultiple?: number|undefined;
   /** Examples of the curve's points, scored every `curveEverySeconds` (clock paused). */
-  curveValidation?: Example[];
-  curveEverySeconds?: number;
+  curveValidation?: Example[]|undefined;
+  curveEverySeconds?: number|undefined;
   /** How variants are drawn. Default: see `VariantArgs`. */
-  variants?: VariantArgs;
+  variants?: VariantArgs|undefined;
   /** Seed of the epochs' shuffles, formats and variants. Default 1. */
-  seed?: number;
-  onBatch?: (info: BatchProgress) => void;
-  onEpoch?: (info: EpochInfo) => void|Promise<void>;
+  seed?: number|undefined;
+  onBatch?: ((info: BatchProgress) => void)|undefined;
+  onEpoch?: ((info: EpochInfo) => void|Promise<void>)|undefined;
   /** Called with each point of the curve as it is scored. */
-  onCurvePoint?: (point: CurvePoint) => void;
+  onCurvePoint?: ((point: CurvePoint) => void)|undefined;
   /** Asked before every step; true ends training (the epoch under way ends early). */
-  stopRequested?: () => boolean;
+  stopRequested?: (() => boolean)|undefined;
   /** Awaited after every step (a page passes `tf.nextFrame`). */
-  yieldToEvents?: () => Promise<void>;
+  yieldToEvents?: (() => Promise<void>)|undefined;
 }
 
 /** What {@link trainDateModel} returns. */

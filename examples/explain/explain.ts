@@ -50,19 +50,19 @@ export interface Explanation {
 /** Options of {@link explain}. */
 export interface ExplainOptions {
   /** Size of the token embeddings when the layer is built here. Default 4, as in the seed. */
-  dim?: number;
+  dim?: number|undefined;
   /** Seed of the embedding table (and of `random` weights). Default 1. */
-  seed?: number;
+  seed?: number|undefined;
   /** W_q, W_k, W_v uniform random in [-1, 1] (rounded to 2 decimals) instead of identity. Default false. */
-  random?: boolean;
+  random?: boolean|undefined;
   /**
    * Use this (built) SelfAttention layer instead of a fresh one, e.g. from a saved model. Its
    * query and context feature sizes must be equal (self-attention). Default: a new
    * `selfAttention()` layer with one head and identity weights.
    */
-  layer?: SelfAttention;
+  layer?: SelfAttention|undefined;
   /** Text for {@link Explanation.weightsSource} when `layer` is given. Default 'given layer'. */
-  layerSource?: string;
+  layerSource?: string|undefined;
 }
 
 /**

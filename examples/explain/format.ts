@@ -7,9 +7,9 @@ import {ExplainedMatrix, Explanation, formatNumber} from './explain';
 /** Options of {@link formatExplanation}. */
 export interface FormatOptions {
   /** Decimals printed per number. Default 3. */
-  digits?: number;
+  digits?: number|undefined;
   /** Matrices with more rows or columns than this are summarised, not printed. Default 16. */
-  maxSize?: number;
+  maxSize?: number|undefined;
 }
 
 const STEP_TITLES: Record<number, string> = {

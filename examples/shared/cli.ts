@@ -46,7 +46,7 @@ export interface Command {
   /** What it does, a sentence or two for `--help`. Required. */
   summary: string;
   /** The positional arguments in the usage line, e.g. '[date …]'. Default: none allowed. */
-  positionals?: string;
+  positionals?: string|undefined;
   /** Example command lines for `--help`. Default none. */
   examples?: string[];
   options: Record<string, OptionSpec>;

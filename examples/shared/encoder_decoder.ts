@@ -63,7 +63,7 @@ export function splitEncoderDecoder(model: tf.LayersModel, args: SplitArgs): Enc
   } catch (e) {
     throw new Error(`splitEncoderDecoder: the boundary ${JSON.stringify(args.boundary)} cannot ` +
                     `be computed without the decoder inputs ${JSON.stringify(args.decoderInputs)} ` +
-                    `(${(e as Error).message})`);
+                    `(${(e as Error).message})`, {cause: e});
   }
 
   // New inputs standing for the decoder's inputs and for each boundary tensor.

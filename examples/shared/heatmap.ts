@@ -15,11 +15,11 @@ export interface HeatmapData {
   /** One label per column (e.g. key tokens, input characters). */
   columnLabels: string[];
   /** Line above the map. Default none. */
-  title?: string;
+  title?: string|undefined;
   /** What the rows are, written along the left side. Default 'query'. */
-  rowAxis?: string;
+  rowAxis?: string|undefined;
   /** What the columns are, written above the column labels. Default 'key'. */
-  columnAxis?: string;
+  columnAxis?: string|undefined;
 }
 
 /** A heatmap with a file name (without extension), for {@link writeHeatmaps}. */
@@ -158,6 +158,7 @@ export function heatmapSvg(data: HeatmapData, options: HeatmapOptions = {}): str
 /** Renders an SVG document to PNG bytes with resvg (system fonts, white background). */
 export function svgToPng(svg: string, scale = 2): Uint8Array {
   // Loaded on first use, so SVG output works without the optional PNG renderer.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional, loaded on first use
   const {Resvg} = require('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
   const renderer = new Resvg(svg, {
     fitTo: {mode: 'zoom', value: scale},

@@ -54,7 +54,7 @@ export async function loadModelFolder(dir: string, required: string[], optional:
     try {
       files[name] = JSON.parse(fs.readFileSync(file, 'utf8'));
     } catch (e) {
-      throw new Error(`loadModel: ${file} is not valid JSON: ${(e as Error).message}`);
+      throw new Error(`loadModel: ${file} is not valid JSON: ${(e as Error).message}`, {cause: e});
     }
   }
   return {model: await tf.loadLayersModel(fileSystem(dir)), files};

@@ -160,20 +160,20 @@ export interface TrainingArgs<B> {
   /** Learning-rate schedule. Required. */
   schedule: ScheduleArgs;
   /** Seconds on `clock` the run may use (steps and epoch ends). Default: no limit. */
-  budgetSeconds?: number;
+  budgetSeconds?: number|undefined;
   /** Stop after this many steps (the epoch under way ends early). Default: no limit. */
-  maxSteps?: number;
+  maxSteps?: number|undefined;
   /** Work that does not count against the budget (e.g. a curve point), every `measureEvery` s. */
-  measure?: (info: {elapsed: number, wallSeconds: number, step: number, examples: number}) =>
-      Promise<void>|void;
+  measure?: ((info: {elapsed: number, wallSeconds: number, step: number, examples: number}) =>
+                 Promise<void>|void)|undefined;
   /** Seconds on `clock` between two `measure` calls. Default: never. */
-  measureEvery?: number;
+  measureEvery?: number|undefined;
   /** Called after every step. */
-  onBatch?: (progress: BatchProgress) => void;
+  onBatch?: ((progress: BatchProgress) => void)|undefined;
   /** Asked before every step: true stops the run (the epoch under way ends early). */
-  stopRequested?: () => boolean;
+  stopRequested?: (() => boolean)|undefined;
   /** Awaited after every step, e.g. `tf.nextFrame` so that a page can redraw. Default none. */
-  yieldToEvents?: () => Promise<void>;
+  yieldToEvents?: (() => Promise<void>)|undefined;
 }
 
 /** What {@link runTraining} returns. */
@@ -276,7 +276,7 @@ export async function runTraining<B>(args: TrainingArgs<B>): Promise<TrainingRes
   if (await endEpoch({epoch: 0, steps: 0, loss: NaN, accuracy: NaN, partial: false})) {
     return finish('endEpoch asked to stop before training', 0);
   }
-  let epoch = 0;
+  let epoch: number;
   outer: for (epoch = 1; epoch <= args.epochs; epoch++) {
     const batches = args.epochBatches(epoch);
     if (plannedSteps === 0) {

@@ -40,9 +40,13 @@ export const DEFAULT_MEMORY_BUDGET_BYTES = 64 * 2 ** 20;
  * standard and the fast path at timeQ = timeK = `time`, dk = dv = `dim`.
  */
 export interface DispatchCell {
+  /** Sequence length: timeQ = timeK. */
   time: number;
+  /** Head size: dk = dv. */
   dim: number;
+  /** Median milliseconds of the standard path (forward + backward). */
   standardMs: number;
+  /** Median milliseconds of the fast path (forward + backward). */
   fastMs: number;
 }
 
@@ -82,20 +86,20 @@ export function measuredPath(backend: string, timeQ: number, timeK: number, dk: 
 /** Options of {@link attention}. */
 export interface DispatchOptions extends PathOptions {
   /** Which path computes attention. Default 'auto' (see {@link choosePath}). */
-  path?: AttentionPath;
+  path?: AttentionPath|undefined;
   /**
    * With 'auto': bytes the float32 scores `[batch, heads, timeQ, timeK]` may take before the
    * memory-efficient path is used. Default {@link DEFAULT_MEMORY_BUDGET_BYTES}.
    */
-  memoryBudgetBytes?: number;
+  memoryBudgetBytes?: number|undefined;
   /** Last dimension of the values (dv), for 'auto''s estimate of the work. Default dk. */
-  valueDim?: number;
+  valueDim?: number|undefined;
   /**
    * Per-token query mask `[batch, timeQ]` (nonzero = real token): rows of padding queries get
    * output 0 and weights 0. Kept apart from `mask` so that no path has to build a
    * `[batch, timeQ, timeK]` mask for it. Default none.
    */
-  queryMask?: tf.Tensor|null;
+  queryMask?: tf.Tensor|null|undefined;
 }
 
 /**
@@ -110,6 +114,13 @@ export interface DispatchOptions extends PathOptions {
  *    tensorflow runs batched matMuls at full speed).
  * The fused path measured faster than the standard one on both GPU backends
  * (docs/attention-paths.md, `npm run bench:programs`).
+ *
+ * ```ts
+ * const q = tf.randomNormal([1, 8, 2048, 64]);
+ * choosePath(q, q);                                       // 'standard': weights wanted
+ * choosePath(q, q, {needWeights: false});                // 'memoryEfficient': scores 128 MiB
+ * choosePath(q, q, {needWeights: false, path: 'fast'});  // 'fast': asked for
+ * ```
  */
 export function choosePath(query: tf.Tensor, key: tf.Tensor,
                            options: DispatchOptions = {}): Exclude<AttentionPath, 'auto'> {
@@ -143,6 +154,12 @@ export function choosePath(query: tf.Tensor, key: tf.Tensor,
 /**
  * softmax(query · keyᵀ · scale) · value by the path {@link choosePath} picks. Same arguments and
  * results as `scaledDotProductAttention`, plus the options of {@link DispatchOptions}.
+ *
+ * ```ts
+ * const q = tf.randomNormal([2, 4, 128, 32]);           // [batch, heads, time, dk]
+ * const {output, weights} = attention(q, q, q, {causal: true, needWeights: false});
+ * // output [2, 4, 128, 32]; weights null (not asked for), so 'auto' may take a faster path
+ * ```
  */
 export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
                           options: DispatchOptions = {}): PathResult {

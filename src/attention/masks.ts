@@ -33,11 +33,19 @@ export interface PositionRules {
 
 /** Positions `start … start+size-1`: the rows (queries) or columns (keys) of a block. */
 export interface Span {
+  /** First position (0 = the first query or key). */
   start: number;
+  /** Number of positions. */
   size: number;
 }
 
-/** Lower-triangular `[timeQ, timeK]`: query i may attend key j when j <= i (as Keras). */
+/**
+ * Lower-triangular `[timeQ, timeK]`: query i may attend key j when j <= i (as Keras).
+ *
+ * ```ts
+ * causalMask(3, 3).print();  // [[true, false, false], [true, true, false], [true, true, true]]
+ * ```
+ */
 export function causalMask(timeQ: number, timeK: number): tf.Tensor2D {
   return positionMask({causal: true, slidingWindow: null}, {start: 0, size: timeQ},
                       {start: 0, size: timeK})!;
@@ -47,6 +55,10 @@ export function causalMask(timeQ: number, timeK: number): tf.Tensor2D {
  * Band `[timeQ, timeK]`: query i may attend key j when |i − j| < window, as Keras 3.15's
  * `MultiHeadAttention(sliding_window=window)` (AND it with {@link causalMask} for the causal
  * sliding window).
+ *
+ * ```ts
+ * slidingWindowMask(4, 4, 2).print();  // query i sees keys i-1, i, i+1 (|i − j| < 2)
+ * ```
  */
 export function slidingWindowMask(timeQ: number, timeK: number, window: number): tf.Tensor2D {
   return positionMask({causal: false, slidingWindow: window}, {start: 0, size: timeQ},
@@ -57,6 +69,12 @@ export function slidingWindowMask(timeQ: number, timeK: number, window: number):
  * The position rules' mask of the block `rows × cols` (query positions × key positions),
  * `[rows.size, cols.size]`, or null when no rule is set. Positions count from 0 at the first
  * query and the first key (Keras's convention; top-left aligned when timeQ ≠ timeK).
+ *
+ * ```ts
+ * const rules = {causal: true, slidingWindow: null};
+ * positionMask(rules, {start: 2, size: 2}, {start: 0, size: 4})?.print();
+ * // queries 2–3 × keys 0–3: [[true, true, true, false], [true, true, true, true]]
+ * ```
  */
 export function positionMask(rules: PositionRules, rows: Span, cols: Span): tf.Tensor2D|null {
   if (!rules.causal && rules.slidingWindow == null) {
@@ -80,6 +98,13 @@ export function positionMask(rules: PositionRules, rows: Span, cols: Span): tf.T
  * Which entries of the block `rows × cols` the position rules allow: 'all' (the block needs no
  * position mask), 'none' (a path may skip it) or 'some'. Computed from the block's corners,
  * without building a tensor.
+ *
+ * ```ts
+ * const rules = {causal: true, slidingWindow: null};
+ * positionCoverage(rules, {start: 512, size: 512}, {start: 0, size: 512});    // 'all'
+ * positionCoverage(rules, {start: 0, size: 512}, {start: 512, size: 512});    // 'none'
+ * positionCoverage(rules, {start: 0, size: 512}, {start: 0, size: 512});      // 'some'
+ * ```
  */
 export function positionCoverage(rules: PositionRules, rows: Span, cols: Span):
     'all'|'none'|'some' {
@@ -106,6 +131,12 @@ export function positionCoverage(rules: PositionRules, rows: Span, cols: Span):
  * `queryMask` `[batch, timeQ]` masks whole query rows, `keyMask` `[batch, timeK]` masks key
  * columns. Returns `[batch, 1, timeQ, timeK]` (or `[batch, timeQ, timeK]` when `rank` is 3), or
  * null when both are null.
+ *
+ * ```ts
+ * const tokens = tf.tensor2d([[1, 1, 0]]);             // [batch 1, time 3]: the last is padding
+ * paddingMask(null, tokens)?.shape;                     // [1, 1, 1, 3]: the padded key is masked
+ * paddingMask(tokens, tokens, 3)?.shape;                // [1, 3, 3]: its query row too
+ * ```
  */
 export function paddingMask(queryMask: tf.Tensor|null, keyMask: tf.Tensor|null,
                             rank: 3|4 = 4): tf.Tensor|null {
@@ -131,7 +162,14 @@ export function queryRowsMask(queryMask: tf.Tensor, rank: 3|4 = 4): tf.Tensor {
   return tf.tidy(() => toBool(queryMask).reshape([batch, ...(rank === 4 ? [1] : []), timeQ, 1]));
 }
 
-/** Logical AND of two broadcastable masks; a null mask means "attend everywhere". */
+/**
+ * Logical AND of two broadcastable masks; a null mask means "attend everywhere".
+ *
+ * ```ts
+ * const both = andMasks(causalMask(4, 4), slidingWindowMask(4, 4, 2));  // the causal window
+ * andMasks(null, null);                                                 // null: attend everywhere
+ * ```
+ */
 export function andMasks(a: tf.Tensor|null, b: tf.Tensor|null): tf.Tensor|null {
   if (a == null) {
     return b == null ? null : toBool(b);

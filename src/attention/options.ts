@@ -19,22 +19,22 @@ export interface AttentionOptions {
    * Boolean mask broadcastable to the scores `[batch, (heads,) timeQ, timeK]`: `true` = may
    * attend. Numbers are read as `!= 0`. Default: none.
    */
-  mask?: tf.Tensor|null;
+  mask?: tf.Tensor|null|undefined;
   /** Query i attends only keys j <= i (as Keras's `use_causal_mask`). Default false. */
-  causal?: boolean;
+  causal?: boolean|undefined;
   /**
    * Query i attends only keys j with |i − j| < slidingWindow (Keras 3.15's `sliding_window`, a
    * symmetric band; with `causal` the keys i − slidingWindow + 1 … i). Default: none.
    */
-  slidingWindow?: number|null;
+  slidingWindow?: number|null|undefined;
   /** Factor the scores are multiplied by. Default 1/√dk (dk = last dimension of `query`). */
-  scale?: number;
+  scale?: number|undefined;
   /** Fraction of attention weights dropped, only when `training`. Default 0. */
-  dropout?: number;
+  dropout?: number|undefined;
   /** Whether dropout applies. Default false. */
-  training?: boolean;
+  training?: boolean|undefined;
   /** Seed for the dropout pattern. Default: random. */
-  seed?: number;
+  seed?: number|undefined;
 }
 
 /** What `scaledDotProductAttention` returns. */
@@ -52,12 +52,12 @@ export interface PathOptions extends AttentionOptions {
    * memory-efficient paths return `weights: null` and never build the `[..., timeQ, timeK]`
    * tensor for it.
    */
-  needWeights?: boolean;
+  needWeights?: boolean|undefined;
   /**
    * Rows (queries) and columns (keys) per block of the memory-efficient path. Default
    * {@link DEFAULT_BLOCK_SIZE}. Other paths ignore it.
    */
-  blockSize?: number;
+  blockSize?: number|undefined;
 }
 
 /** What a path returns: as `scaledDotProductAttention`, but `weights` may be skipped. */

@@ -24,6 +24,13 @@ export interface AttentionSteps extends AttentionResult {
  * softmax(query · keyᵀ · scale) · value, for rank-3 `[batch, time, d]` or rank-4
  * `[batch, heads, time, d]` tensors. A query row whose keys are all masked gets weights 0 and
  * output 0, never NaN.
+ *
+ * ```ts
+ * const q = tf.randomNormal([2, 5, 8]);                 // [batch, timeQ, dk]
+ * const kv = tf.randomNormal([2, 7, 8]);                // [batch, timeK, d]
+ * const {output, weights} = scaledDotProductAttention(q, kv, kv, {causal: false});
+ * // output [2, 5, 8], weights [2, 5, 7] (each row sums to 1)
+ * ```
  */
 export function scaledDotProductAttention(
     query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
@@ -38,6 +45,15 @@ export function scaledDotProductAttention(
  * The same computation as {@link scaledDotProductAttention}, returning every step's tensor
  * (the caller disposes them): for explaining and inspecting attention. The layer's own path runs
  * through this function, so its numbers are the layer's numbers.
+ *
+ * ```ts
+ * const x = tf.tensor3d([[[1, 0], [0, 1]]]);             // [batch 1, time 2, dk 2]
+ * const steps = attentionSteps(x, x, x);
+ * steps.scores.print();   // Q·Kᵀ      [[1, 0], [0, 1]]
+ * steps.scaled.print();   // ÷ √2
+ * steps.weights.print();  // softmax over the keys
+ * tf.dispose([steps.scores, steps.scaled, steps.weights, steps.output]);
+ * ```
  */
 export function attentionSteps(
     query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
@@ -80,6 +96,12 @@ function steps(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, options: Atte
  * scores are then replaced by {@link MASK_FILL}, which lies below every allowed score that can
  * carry weight, and multiplying by the mask after the softmax zeroes them and the rows with no
  * allowed key. Every intermediate stays finite in float16 (WebGL on phones).
+ *
+ * ```ts
+ * const scores = tf.tensor2d([[1, 2, 3], [1, 2, 3]]);
+ * const allowed = tf.tensor2d([[1, 1, 0], [0, 0, 0]], undefined, 'bool');
+ * maskedSoftmax(scores, allowed).print();  // [[0.27, 0.73, 0], [0, 0, 0]]
+ * ```
  */
 export function maskedSoftmax(scores: tf.Tensor, allowed: tf.Tensor|null): tf.Tensor {
   if (allowed == null && !maxIsClamped()) {

@@ -116,7 +116,10 @@ export class DecodingSession {
   private readonly layout: CacheLayout;
   private readonly caches = new Map<number, AttentionCache>();  // node id → cache
 
-  /** Use {@link startDecoding}. */
+  /**
+   * Use {@link startDecoding}.
+   * @internal
+   */
   constructor(private readonly model: tf.LayersModel, private readonly plan: Plan,
               args: {maxLength: number, batchSize: number|null, layout: CacheLayout},
               fixedValues: Map<number, tf.Tensor>) {
@@ -305,6 +308,7 @@ const START_ARGS: ArgSpec = {
  * each new token; `dispose()` when done.
  *
  * ```ts
+ * const START = 1;                                           // the start token's id
  * const session = startDecoding(model, {maxLength: 32});      // a decoder-only model
  * let logits = session.step(tf.tensor2d([[START]], [1, 1], 'int32'));  // [1, 1, vocab]
  * // ... pick the next id from logits, then session.step(tf.tensor2d([[id]], [1, 1], 'int32'))

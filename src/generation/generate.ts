@@ -78,6 +78,7 @@ const GENERATE_ARGS: ArgSpec = {
  * at `endToken` when it was produced). Leaves no tensor behind.
  *
  * ```ts
+ * const START = 1;  // the start token's id
  * const [tokens] = await generate(model, {prompt: [[START]], maxNewTokens: 20});
  * const sampled = await generate(model, {prompt: [[START]], maxNewTokens: 20,
  *                                        temperature: 0.8, topK: 10, seed: 1});

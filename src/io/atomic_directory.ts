@@ -44,7 +44,7 @@ export interface FolderFile {
   data: Uint8Array|string;
 }
 
-/** Points of {@link writeFolderAtomically} reported to `onStep` (for kill tests). */
+/** Steps of an atomic save (`writeFolderAtomically`), reported to `onStep` / `onSaveStep` (kill tests). */
 export type AtomicStep = 'cleaned'|'created-tmp'|'wrote-file'|'synced-tmp'|'moved-old'|
     'moved-new'|'trashed-old'|'done';
 
@@ -53,11 +53,11 @@ export interface AtomicWriteOptions {
    * Files or folders already in the target that the new folder keeps (hard-linked or copied
    * into it before the swap). Default: keep nothing.
    */
-  keep?: (name: string) => boolean;
+  keep?: ((name: string) => boolean)|undefined;
   /** Called after each step; tests use it to kill the process at an exact point. */
-  onStep?: (step: AtomicStep, detail?: string) => void;
+  onStep?: ((step: AtomicStep, detail?: string) => void)|undefined;
   /** How errors and warnings name the target: the path as the user gave it. Default: `target`. */
-  label?: string;
+  label?: string|undefined;
 }
 
 const TMP = 'tmp';

@@ -45,7 +45,9 @@ export interface CheckpointArgs {
 export interface CheckpointInfo {
   /** Epochs completed when it was saved: pass it as `initialEpoch` to resume. */
   epoch: number;
+  /** The metric it was judged by (`val_loss` by default with validation data, else `loss`). */
   monitor: string;
+  /** That metric's value at that epoch; null when the logs did not have it. */
   value: number|null;
 }
 
@@ -54,12 +56,32 @@ export interface CheckpointInfo {
  * leaves the previous checkpoint loadable. The saved model's `getUserDefinedMetadata()` has
  * `checkpoint: {epoch, monitor, value}`. A later run with the same `path` and `keepBest` only
  * replaces `best` with something better than what is there.
+ *
+ * ```ts
+ * const saver = new Checkpoint({path: 'runs/a', every: 1, keepBest: true});
+ * await model.fit(xs, ys, {epochs: 20, validationData: [valXs, valYs], callbacks: [saver]});
+ * const best = await tf.loadLayersModel('file://runs/a/best/model.json');
+ * ```
  */
 export class Checkpoint extends tf.Callback {
+  /** Where the checkpoints go: `<path>/latest` and `<path>/best` ({@link CheckpointArgs.path}). */
   readonly path: string;
+  /** Saves `latest` every this many epochs; 0 never ({@link CheckpointArgs.every}, default 1). */
   readonly every: number;
+  /**
+   * Whether `best` keeps the best model by the monitored metric ({@link CheckpointArgs.keepBest},
+   * default false).
+   */
   readonly keepBest: boolean;
+  /**
+   * Whether saves include the optimizer's state ({@link CheckpointArgs.includeOptimizer}, default
+   * true).
+   */
   readonly includeOptimizer: boolean;
+  /**
+   * Whether a non-finite epoch stops training ({@link CheckpointArgs.terminateOnNaN}, default
+   * false).
+   */
   readonly terminateOnNaN: boolean;
   private readonly requestedMonitor: string|undefined;
   private readonly requestedMode: 'min'|'max'|'auto';
@@ -122,6 +144,9 @@ export class Checkpoint extends tf.Callback {
     return this.best;
   }
 
+  /**
+   * Called by `fit` after each epoch: saves `latest` when due and `best` when the metric improved.
+   */
   override async onEpochEnd(epoch: number, logs?: tf.Logs): Promise<void> {
     const done = epoch + 1;
     const numbers = await resolveLogs(logs);
@@ -285,7 +310,16 @@ async function resolveLogs(logs?: tf.Logs): Promise<Record<string, number>> {
   return out;
 }
 
-/** Factory: `model.fit(x, y, {callbacks: [checkpoint({path: 'runs/a', keepBest: true})]})`. */
+/**
+ * Factory: `model.fit(x, y, {callbacks: [checkpoint({path: 'runs/a', keepBest: true})]})`.
+ *
+ * ```ts
+ * await model.fit(xs, ys, {epochs: 10, callbacks: [checkpoint({path: 'runs/a', keepBest: true})]});
+ * const latest = await tf.loadLayersModel('file://runs/a/latest/model.json');
+ * const {epoch} = (latest.getUserDefinedMetadata() as {checkpoint: CheckpointInfo}).checkpoint;
+ * await latest.fit(xs, ys, {epochs: 20, initialEpoch: epoch});  // resumes where it stopped
+ * ```
+ */
 export function checkpoint(args: CheckpointArgs): Checkpoint {
   return new Checkpoint(args);
 }

@@ -27,7 +27,7 @@ export const WEIGHTS_BIN = 'weights.bin';
 /** Options of {@link fileSystem}. */
 export interface FileSystemOptions extends LoadCheckOptions {
   /** Steps of the atomic save, for tests that kill the process at an exact point. */
-  onSaveStep?: AtomicWriteOptions['onStep'];
+  onSaveStep?: AtomicWriteOptions['onStep']|undefined;
 }
 
 /** Reads of a folder that a save swapped meanwhile before a load gives up. */
@@ -44,8 +44,14 @@ function stripScheme(path: string): string {
  * keeping every file in it other than model.json and weights.bin, e.g. a vocabulary; a link to
  * a folder is saved through; the working directory and the folders above it are refused).
  * Loading: `path` is the model.json file, or the folder holding it.
+ *
+ * ```ts
+ * const handler = new FileSystemHandler('models/x');   // as fileSystem('models/x')
+ * await model.save(handler);                           // models/x/model.json + weights.bin
+ * ```
  */
 export class FileSystemHandler implements tf.io.IOHandler {
+  /** The folder (saving) or the model.json file or its folder (loading), without 'file://'. */
   readonly path: string;
   private readonly options: FileSystemOptions;
 
@@ -58,6 +64,7 @@ export class FileSystemHandler implements tf.io.IOHandler {
     this.options = options;
   }
 
+  /** Called by `model.save`: writes model.json and weights.bin into `path`, atomically. */
   async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
     const node = await nodeModules();
     if (artifacts.modelTopology instanceof ArrayBuffer) {
@@ -78,9 +85,9 @@ export class FileSystemHandler implements tf.io.IOHandler {
     const modelJson: tf.io.ModelJSON = {
       modelTopology: artifacts.modelTopology ?? {},
       weightsManifest: [group],
-      format: artifacts.format,
-      generatedBy: artifacts.generatedBy,
-      convertedBy: artifacts.convertedBy,
+      ...(artifacts.format != null && {format: artifacts.format}),
+      ...(artifacts.generatedBy != null && {generatedBy: artifacts.generatedBy}),
+      ...(artifacts.convertedBy !== undefined && {convertedBy: artifacts.convertedBy}),
     };
     const optional = ['trainingConfig', 'signature', 'userDefinedMetadata', 'modelInitializer',
                       'initializerSignature'] as const;
@@ -99,6 +106,10 @@ export class FileSystemHandler implements tf.io.IOHandler {
     return {modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts)};
   }
 
+  /**
+   * Called by `tf.loadLayersModel`: reads and checks model.json and its weights files (only the
+   * model's own), before anything is built.
+   */
   async load(): Promise<tf.io.ModelArtifacts> {
     const node = await nodeModules();
     let file = node.path.resolve(this.path);
@@ -245,6 +256,11 @@ const REGISTERED = Symbol.for('tfjs-self-attention.fileRouters');
 /**
  * Registers the `file://` routers, once per copy of tfjs even when several copies of this
  * package are loaded (importing the package does this).
+ *
+ * ```ts
+ * registerFileRouters();  // idempotent: again after tf.io's registries were reset, e.g. in tests
+ * await model.save('file://models/x');
+ * ```
  */
 export function registerFileRouters(): void {
   const global = globalThis as unknown as Record<symbol, WeakSet<object>|undefined>;

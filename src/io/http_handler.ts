@@ -86,6 +86,7 @@ async function readBody(response: Response, limit: number|null): Promise<Uint8Ar
 
 /** An IOHandler that loads a model over http(s), checked (see the module comment). */
 export class CheckedHttpHandler implements tf.io.IOHandler {
+  /** The model.json's URL, as given (relative to the page in a browser). */
   readonly url: string;
   private readonly options: CheckedHttpOptions;
 
@@ -98,6 +99,10 @@ export class CheckedHttpHandler implements tf.io.IOHandler {
     this.options = options;
   }
 
+  /**
+   * Called by `tf.loadLayersModel`: fetches model.json and its weights files (only from its own
+   * folder), checked while read, before anything is built.
+   */
   async load(): Promise<tf.io.ModelArtifacts> {
     let modelUrl: URL;
     try {
@@ -121,8 +126,9 @@ export class CheckedHttpHandler implements tf.io.IOHandler {
   }
 }
 
-function fetchWith(options: {fetchFunc?: typeof fetch, requestInit?: RequestInit}, url: URL):
-    Promise<Response> {
+function fetchWith(
+    options: {fetchFunc?: typeof fetch|undefined, requestInit?: RequestInit|undefined},
+    url: URL): Promise<Response> {
   const fetchFunc = options.fetchFunc ?? globalThis.fetch;
   if (typeof fetchFunc !== 'function') {
     throw new Error('checkedHttp: there is no fetch here; pass one as options.fetchFunc.');
@@ -133,15 +139,15 @@ function fetchWith(options: {fetchFunc?: typeof fetch, requestInit?: RequestInit
 /** What {@link fetchModelFiles} checks, and how it fetches. */
 export interface FetchModelFilesOptions {
   /** Bytes the files must have together; a response that would pass it is not read on. */
-  totalBytes?: number;
+  totalBytes?: number|undefined;
   /** SHA-256 (hex) each file must have, in the order of the paths; `null` checks none. */
-  sha256?: Array<string|null>;
+  sha256?: Array<string|null>|undefined;
   /** How errors describe the expected size. Default 'expected'. */
-  sizeSource?: string;
+  sizeSource?: string|undefined;
   /** The fetch to use. Default: the global `fetch`. */
-  fetchFunc?: typeof fetch;
+  fetchFunc?: typeof fetch|undefined;
   /** Passed to every request. Default: none. */
-  requestInit?: RequestInit;
+  requestInit?: RequestInit|undefined;
 }
 
 /**

@@ -25,26 +25,26 @@ export interface ReadModelFilesOptions {
    * Bytes each file must have, in the order of `names`; `null` (or a missing entry) checks
    * none for that file. Default: no per-file sizes.
    */
-  sizes?: Array<number|null>;
+  sizes?: Array<number|null>|undefined;
   /**
    * Bytes the files must have together (a weights group split into shards knows only its
    * total). Checked from their sizes before any is read. Default: not checked.
    */
-  totalBytes?: number;
+  totalBytes?: number|undefined;
   /**
    * Largest size accepted for any one file whose size is not otherwise known (e.g. a model.json,
    * or weights with string dtype). Default: no limit.
    */
-  maxBytes?: number;
+  maxBytes?: number|undefined;
   /** SHA-256 (hex) each file must have, in the order of `names`; `null` checks none. */
-  sha256?: Array<string|null>;
+  sha256?: Array<string|null>|undefined;
   /**
    * Where the names come from, for error messages, e.g. '/models/x/model.json'. Default: the
    * folder.
    */
-  listedIn?: string;
+  listedIn?: string|undefined;
   /** How errors describe the expected sizes, e.g. 'its weightsManifest describes'. Default 'expected'. */
-  sizeSource?: string;
+  sizeSource?: string|undefined;
 }
 
 /** Error of {@link readModelFiles}: `entry` is the name as the model listed it. */

@@ -79,24 +79,25 @@ export function sha256HexSync(data: Uint8Array): string {
       w[t] = view.getUint32(block * 64 + t * 4);
     }
     for (let t = 16; t < 64; t++) {
-      const x = w[t - 15];
-      const y = w[t - 2];
+      const x = w[t - 15]!;
+      const y = w[t - 2]!;
       const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
       const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-      w[t] = w[t - 16] + s0 + w[t - 7] + s1;
+      w[t] = w[t - 16]! + s0 + w[t - 7]! + s1;
     }
-    let a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    let a = h[0]!, b = h[1]!, c = h[2]!, d = h[3]!, e = h[4]!, f = h[5]!, g = h[6]!, hh = h[7]!;
     for (let t = 0; t < 64; t++) {
       const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
       const choose = (e & f) ^ (~e & g);
-      const t1 = (hh + s1 + choose + K[t] + w[t]) | 0;
+      const t1 = (hh + s1 + choose + K[t]! + w[t]!) | 0;
       const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
       const majority = (a & b) ^ (a & c) ^ (b & c);
       hh = g; g = f; f = e; e = (d + t1) | 0;
       d = c; c = b; b = a; a = (t1 + s0 + majority) | 0;
     }
     // Uint32Array elements wrap modulo 2^32.
-    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+    h[0] = h[0]! + a; h[1] = h[1]! + b; h[2] = h[2]! + c; h[3] = h[3]! + d;
+    h[4] = h[4]! + e; h[5] = h[5]! + f; h[6] = h[6]! + g; h[7] = h[7]! + hh;
   }
   const out = new Uint8Array(32);
   const outView = new DataView(out.buffer);

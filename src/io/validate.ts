@@ -29,7 +29,7 @@ export function parseModelJson(text: string, file: string): tf.io.ModelJSON {
     json = JSON.parse(text);
   } catch (e) {
     throw new Error(`${file} is not valid JSON (${(e as Error).message}); ` +
-                    'it is not a saved model or its save was cut short.');
+                    'it is not a saved model or its save was cut short.', {cause: e});
   }
   if (!isDict(json)) {
     throw new Error(`${file} does not hold a JSON object; a saved model's model.json does.`);
@@ -124,12 +124,12 @@ export interface LoadCheckOptions {
    * so that a mismatch fails with the file named and nothing half-built left. Costs one extra
    * build of the model. Default true.
    */
-  checkWeights?: boolean;
+  checkWeights?: boolean|undefined;
   /**
    * As tfjs's `LoadOptions.strict`: false lets weights without a layer, and layers without
    * weights, pass the checks (shapes are still checked). Default true.
    */
-  strict?: boolean;
+  strict?: boolean|undefined;
 }
 
 /**
@@ -332,9 +332,10 @@ export async function checkWeightsFitModel(topology: tf.io.ModelJSON['modelTopol
   } catch (e) {
     disposeVariables(created);
     if (e instanceof WeightBudgetError) {
-      throw new Error(e.message);
+      throw new Error(e.message, {cause: e});
     }
-    throw new Error(`${file}: the model it describes cannot be built: ${(e as Error).message}`);
+    throw new Error(`${file}: the model it describes cannot be built: ${(e as Error).message}`,
+                    {cause: e});
   }
   try {
     if (modelSpecs.length > 0 && !Number.isNaN(parseInt(modelSpecs[0]!.name.split('/').pop()!, 10))) {

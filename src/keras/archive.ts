@@ -69,7 +69,7 @@ export function readKerasArchive(bytes: Uint8Array, fileName: string): KerasArch
   try {
     members = unzipSync(bytes);
   } catch (e) {
-    throw new Error(`${fileName} is not a readable zip archive: ${(e as Error).message}`);
+    throw new Error(`${fileName} is not a readable zip archive: ${(e as Error).message}`, {cause: e});
   }
   for (const [name, entry] of entries) {
     const data = members[name];
@@ -164,7 +164,7 @@ function parseJson(data: Uint8Array, fileName: string, member: string): Record<s
   try {
     parsed = JSON.parse(new TextDecoder().decode(data));
   } catch (e) {
-    throw new Error(`${fileName}: ${member} is not valid JSON: ${(e as Error).message}`);
+    throw new Error(`${fileName}: ${member} is not valid JSON: ${(e as Error).message}`, {cause: e});
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new Error(`${fileName}: ${member} must hold a JSON object. Received: ${

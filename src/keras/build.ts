@@ -29,11 +29,13 @@ export interface KerasWeight {
   names: string[];
   /** Its position among its Keras layer's weights. */
   index: number;
+  /** The tfjs variable holding it: write the file's values here. */
   variable: tf.LayerVariable;
 }
 
 /** What {@link buildKerasModel} returns. */
 export interface BuiltKerasModel {
+  /** The tfjs model, computing what the Keras model computes. */
   model: tf.LayersModel;
   /** Every weight, in Keras's order (layers in config order, each layer's in its own order). */
   weights: KerasWeight[];
@@ -51,15 +53,6 @@ function makeLayer(className: string, config: tf.serialization.ConfigDict): tf.l
   return fromConfig(cls, JSON.parse(JSON.stringify(config))) as unknown as tf.layers.Layer;
 }
 
-/**
- * Creates the tfjs model of `plan`. Throws, with every variable it made disposed, when a layer
- * cannot be made or applied.
- *
- * ```js
- * const {model, weights} = buildKerasModel(planKerasModel(modelConfig));
- * weights[0].variable.write(kernel);  // Keras's first weight
- * ```
- */
 /** Options of {@link buildKerasModel}. */
 export interface BuildOptions {
   /**
@@ -70,6 +63,15 @@ export interface BuildOptions {
   initializeWeights?: boolean;
 }
 
+/**
+ * Creates the tfjs model of `plan`. Throws, with every variable it made disposed, when a layer
+ * cannot be made or applied.
+ *
+ * ```js
+ * const {model, weights} = buildKerasModel(planKerasModel(modelConfig));
+ * weights[0].variable.write(kernel);  // Keras's first weight
+ * ```
+ */
 export function buildKerasModel(plan: KerasModelPlan, options: BuildOptions = {}): BuiltKerasModel {
   const before = new Set(Object.keys(tf.engine().registeredVariables));
   let built: BuiltKerasModel|undefined;
@@ -106,7 +108,7 @@ function build(plan: KerasModelPlan, initialize: boolean): BuiltKerasModel {
       layers.set(spec.name, layer);
     } catch (e) {
       throw new Error(`cannot make layer '${spec.kerasLayer ?? spec.name}' (${
-          spec.className}): ${(e as Error).message}`);
+          spec.className}): ${(e as Error).message}`, {cause: e});
     }
   }
   for (const node of plan.nodes) {
@@ -117,7 +119,8 @@ function build(plan: KerasModelPlan, initialize: boolean): BuiltKerasModel {
       out = layer.apply(args.length === 1 ? args[0]! : args) as tf.SymbolicTensor|tf.SymbolicTensor[];
     } catch (e) {
       throw new Error(`cannot apply layer '${node.layer}' (${layer.getClassName()}) to inputs ` +
-                      `of shapes ${args.map(a => `[${a.shape}]`).join(', ')}: ${(e as Error).message}`);
+                      `of shapes ${args.map(a => `[${a.shape}]`).join(', ')}: ${(e as Error).message}`,
+                      {cause: e});
     }
     const list = Array.isArray(out) ? out : [out];
     if (list.length !== node.outputs.length) {

@@ -49,15 +49,15 @@ export interface KerasLayer {
   name: string;
   className: string;
   /** Keras 3's `module` (e.g. 'keras.layers', 'keras.src.ops.numpy'), when written. */
-  module?: string;
+  module?: string|undefined;
   /** `registered_name`, when written and not null (custom classes have one). */
-  registeredName?: string;
+  registeredName?: string|undefined;
   config: Dict;
   /**
    * An operation of `keras.ops` (an op layer), as its `module` says (.keras files); undefined
    * when the file does not say (the converter's legacy form: rules.ts tells them apart).
    */
-  isOp?: boolean;
+  isOp?: boolean|undefined;
   nodes: KerasNode[];
   /** Where it is in the JSON, for messages: e.g. `layers[3] ('mha')`. */
   where: string;
@@ -74,7 +74,17 @@ export interface KerasGraph {
   outputs: TensorRef[];
 }
 
-/** A config that is not a well-formed Keras model config. */
+/**
+ * A config that is not a well-formed Keras model config.
+ *
+ * ```ts
+ * try {
+ *   await loadKerasModel('file://models/from-keras/model.json');
+ * } catch (e) {
+ *   if (e instanceof KerasConfigError) console.error(e.message);  // the file and what is malformed
+ * }
+ * ```
+ */
 export class KerasConfigError extends Error {
   constructor(message: string) {
     super(message);

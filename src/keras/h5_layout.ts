@@ -26,11 +26,16 @@
 
 /** A Keras config object: `{class_name, config, module?, …}`. */
 export interface KerasObject {
+  /** Keras's class name ('Dense', 'Functional', …). */
   class_name: string;
+  /** Its constructor arguments, as Keras writes them. */
   config: Record<string, unknown>;
-  module?: string;
-  name?: string;
-  inbound_nodes?: unknown[];
+  /** The Python module of the class ('keras.layers'), as Keras 3 writes it. */
+  module?: string|undefined;
+  /** The layer's name, in a model's list of layers. */
+  name?: string|undefined;
+  /** The calls of the layer in a functional model, as Keras writes them. */
+  inbound_nodes?: unknown[]|undefined;
   [key: string]: unknown;
 }
 

@@ -40,7 +40,7 @@ export function readH5(bytes: Uint8Array, fileName: string): H5Group {
   try {
     file = new hdf5.File(buffer, fileName);
   } catch (e) {
-    throw new Error(`${fileName} is not a readable HDF5 file: ${describe(e)}`);
+    throw new Error(`${fileName} is not a readable HDF5 file: ${describe(e)}`, {cause: e});
   }
   return convertGroup(file, '', fileName);
 }
@@ -76,7 +76,7 @@ function convertGroup(group: hdf5.Group, path: string, fileName: string): H5Grou
     keys = group.keys;
     out.attrs = stringAttrs(group.attrs);
   } catch (e) {
-    throw new Error(`${fileName}: cannot read the HDF5 group /${path}: ${describe(e)}`);
+    throw new Error(`${fileName}: cannot read the HDF5 group /${path}: ${describe(e)}`, {cause: e});
   }
   for (const key of keys) {
     const childPath = path === '' ? key : `${path}/${key}`;
@@ -84,7 +84,7 @@ function convertGroup(group: hdf5.Group, path: string, fileName: string): H5Grou
     try {
       child = group.get(key);
     } catch (e) {
-      throw new Error(`${fileName}: cannot read /${childPath}: ${describe(e)}`);
+      throw new Error(`${fileName}: cannot read /${childPath}: ${describe(e)}`, {cause: e});
     }
     if (child == null) {
       throw new Error(`${fileName}: /${childPath} is a link to nothing in the file.`);
@@ -104,7 +104,7 @@ function convertDataset(dataset: hdf5.Dataset, path: string, fileName: string): 
     type = dataset.dtype;
     attrs = stringAttrs(dataset.attrs);
   } catch (e) {
-    throw new Error(`${fileName}: cannot read the HDF5 dataset /${path}: ${describe(e)}`);
+    throw new Error(`${fileName}: cannot read the HDF5 dataset /${path}: ${describe(e)}`, {cause: e});
   }
   if (attrs['dtype'] === 'bfloat16') {
     throw new Error(`${fileName}: the dataset /${path} holds bfloat16 values, which are not ` +
@@ -143,7 +143,7 @@ function readValues(dataset: hdf5.Dataset, dtype: H5DType, shape: number[], path
   try {
     values = dataset.value as ArrayLike<number>;
   } catch (e) {
-    throw new Error(`${fileName}: cannot read the values of /${path}: ${describe(e)}`);
+    throw new Error(`${fileName}: cannot read the values of /${path}: ${describe(e)}`, {cause: e});
   }
   const size = shape.reduce((a, b) => a * b, 1);
   if (values == null || values.length !== size) {

@@ -218,8 +218,10 @@ function writeBtree(file: FileBuffer, leaves: Array<{address: number, lastName: 
     nodes.forEach((node, i) => {
       const left = nodes[i - 1];
       const right = nodes[i + 1];
-      left === undefined ? file.undefinedAddress(node.address + 8) : file.u64(node.address + 8, left.address);
-      right === undefined ? file.undefinedAddress(node.address + 16) : file.u64(node.address + 16, right.address);
+      if (left === undefined) file.undefinedAddress(node.address + 8);
+      else file.u64(node.address + 8, left.address);
+      if (right === undefined) file.undefinedAddress(node.address + 16);
+      else file.u64(node.address + 16, right.address);
     });
     if (nodes.length === 1) {
       return nodes[0]!.address;

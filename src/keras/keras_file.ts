@@ -24,6 +24,7 @@ export type {KerasObject, KerasWeightSlot} from './h5_layout';
  * file's name ('model.keras', 'model.weights.h5').
  */
 export interface KerasFileSink {
+  /** Receives the whole file and its name (e.g. 'model.keras'); may return a promise. */
   write(bytes: Uint8Array, name: string): unknown;
 }
 
@@ -139,7 +140,10 @@ export async function loadKerasWeights(model: tf.LayersModel, source: KerasFileS
  * const model = await loadKerasModel(kerasArchiveHandler('file://models/classifier.keras'));
  * ```
  */
-export function kerasArchiveHandler(source: KerasFileSource): tf.io.IOHandler&{path: string} {
+export function kerasArchiveHandler(source: KerasFileSource): tf.io.IOHandler&{
+  /** What the loader's messages name: the path, the Blob's name or 'the given bytes'. */
+  path: string,
+} {
   return {
     // what the loader names in its messages
     path: typeof source === 'string' ? source :

@@ -178,7 +178,7 @@ export function decodeKerasArchive(bytes: Uint8Array, fileName: string): Decoded
     walkLayers(config, (layer, path, scope) => layerGroups.push(
         {path, name: flatName(scope, layerName(layer)), extra: 0}));
   } catch (e) {
-    throw new Error(`${fileName}: config.json: ${(e as Error).message}`);
+    throw new Error(`${fileName}: config.json: ${(e as Error).message}`, {cause: e});
   }
   const seen = new Map<string, KerasWeightSlot>();
   const specs: tf.io.WeightsManifestEntry[] = [];

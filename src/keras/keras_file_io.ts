@@ -192,7 +192,7 @@ export async function readSource(source: KerasFileSource, fn: string):
     try {
       response = await tf.util.fetch(source);
     } catch (e) {
-      throw new Error(`Cannot load ${source}: ${(e as Error).message}`);
+      throw new Error(`Cannot load ${source}: ${(e as Error).message}`, {cause: e});
     }
     if (!response.ok) {
       throw new Error(`Cannot load ${source}: the server answered ${response.status} ${

@@ -128,7 +128,7 @@ function httpFiles(url: string, options: LoadKerasModelOptions): KerasFiles {
     try {
       response = await fetchFunc(target.href, options.requestInit);
     } catch (e) {
-      throw new Error(`Cannot load ${target.href} (${what}): ${(e as Error).message}`);
+      throw new Error(`Cannot load ${target.href} (${what}): ${(e as Error).message}`, {cause: e});
     }
     if (!response.ok) {
       throw new Error(`Cannot load ${target.href} (${what}): HTTP ${response.status} ${
@@ -233,7 +233,7 @@ export async function loadKerasModel(source: string|tf.io.IOHandler|KerasFileSou
   try {
     built = buildKerasModel(plan, {initializeWeights: !(options.strict ?? true)});
   } catch (e) {
-    throw new Error(`${files.source}: ${(e as Error).message}`);
+    throw new Error(`${files.source}: ${(e as Error).message}`, {cause: e});
   }
   try {
     assignConverterWeights(built, weights.specs, weights.data, files.source, options);

@@ -15,8 +15,19 @@ export interface UnsupportedItem {
 /**
  * A Keras model that uses classes, functions or arguments this package does not support.
  * `items` lists every one of them; `message` names the file and each item with its layers.
+ *
+ * ```ts
+ * try {
+ *   await loadKerasModel('file://models/from-keras/model.json');
+ * } catch (e) {
+ *   if (e instanceof KerasUnsupportedError) {
+ *     for (const {what, layers} of e.items) console.log(what, 'used by', layers.join(', '));
+ *   }
+ * }
+ * ```
  */
 export class KerasUnsupportedError extends Error {
+  /** Every unsupported class, function or argument, each with the layers that use it. */
   readonly items: UnsupportedItem[];
 
   constructor(source: string, items: UnsupportedItem[]) {

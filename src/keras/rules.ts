@@ -50,20 +50,20 @@ export interface Translation {
   call: CallKind;
   consumesMask: boolean;
   outputMask: OutputMask;
-  alias?: boolean;
+  alias?: boolean|undefined;
   /** Recurrent layers with `zero_output_for_mask`: masked steps output 0 (with return_sequences). */
-  zeroMaskedSteps?: boolean;
+  zeroMaskedSteps?: boolean|undefined;
   /**
    * Zeros to put before the first input's steps (axis 1) first: Conv1D's `causal` padding, which
    * tfjs's Conv1D does not implement (it runs as `valid` after this padding, as in Keras).
    */
-  padStepsBefore?: number;
+  padStepsBefore?: number|undefined;
   /** Run it through a KerasCall even for a plain call (recurrent layers with dropout). */
-  wrap?: boolean;
+  wrap?: boolean|undefined;
   /** Number of outputs when more than one (LSTM with return_state). */
-  outputs?: number;
+  outputs?: number|undefined;
   /** For 'op' layers: the KerasOp op and its options. */
-  op?: string;
+  op?: string|undefined;
 }
 
 /** What a rule may use: the Keras version and a way to report what it cannot honour. */

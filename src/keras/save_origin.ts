@@ -30,7 +30,7 @@ export interface KerasOrigin {
    * Where each layer of a nested model of `config` is in the loaded (flat) model, by nested
    * path ('inner/dense' → 'dense'); layers not listed kept their names.
    */
-  names?: Map<string, string>;
+  names?: Map<string, string>|undefined;
 }
 
 const origins = new WeakMap<tf.LayersModel, KerasOrigin>();

@@ -62,7 +62,9 @@ type Shape = Array<number|null>;
 export interface PlanLayer {
   /** Its name in the tfjs model (the Keras layer's name; `<name>_mask`... for added ones). */
   name: string;
+  /** The tfjs class to create (a tfjs layer, or one of the package's Keras-compatible ones). */
   className: string;
+  /** Its config, in tfjs's form, as `fromConfig` takes it. */
   config: ConfigDict;
   /** The Keras layer it runs, when it runs one. */
   kerasLayer?: string;
@@ -70,8 +72,11 @@ export interface PlanLayer {
 
 /** One application of a plan layer to tensors of the graph. */
 export interface PlanNode {
+  /** The {@link PlanLayer.name} of the layer applied. */
   layer: string;
+  /** Ids of the tensors it takes, in order. */
   inputs: string[];
+  /** Ids of the tensors it makes. */
   outputs: string[];
 }
 
@@ -83,30 +88,54 @@ export interface PlanWeight {
   names: string[];
   /** Its position among the Keras layer's weights. */
   index: number;
-  /** The plan layer holding it and its position in that layer's `weights`. */
+  /** The plan layer holding it. */
   layer: string;
+  /** Its position in that layer's `weights`. */
   layerIndex: number;
 }
 
 /** What {@link buildKerasModel} makes: the tfjs layers, their calls, inputs and outputs. */
 export interface KerasModelPlan {
+  /** The Keras model's name. */
   name: string;
+  /** Which Keras wrote the config: 2 (tf.keras) or 3. */
   kerasVersion: 2|3;
-  inputs: Array<{name: string, id: string, batchShape: Shape, dtype: tf.DataType}>;
+  /** The model's inputs, in Keras's order. */
+  inputs: Array<{
+    /** The Keras input layer's name. */
+    name: string,
+    /** The tensor's id in the plan's graph (what {@link PlanNode.inputs} name). */
+    id: string,
+    /** `[batch, ...]`, null for a size not fixed. */
+    batchShape: Shape,
+    /** The input's dtype. */
+    dtype: tf.DataType,
+  }>;
+  /** The tfjs layers to create, each once. */
   layers: PlanLayer[];
+  /** The calls of those layers, in an order where every input exists before it is used. */
   nodes: PlanNode[];
+  /** Ids of the tensors that are the model's outputs, in Keras's order. */
   outputs: string[];
+  /** Every weight of the Keras model, in Keras's order, with the plan layer that holds it. */
   weights: PlanWeight[];
   /** The Keras layers that have weights, in config order, with how many. */
-  weightedLayers: Array<{name: string, className: string, count: number}>;
+  weightedLayers: Array<{
+    /** The Keras layer's name. */
+    name: string,
+    /** Its Keras class. */
+    className: string,
+    /** How many weights it has. */
+    count: number,
+  }>;
 }
 
 /** Options of {@link planKerasModel}. */
 export interface PlanOptions {
   /** What the config came from, for messages (a file path or URL). Default 'the Keras model'. */
-  source?: string;
+  source?: string|undefined;
   /** The file's `keras_version` ('3.15.1', '2.15.0'), when the config does not show it. */
-  kerasVersion?: string;
+  kerasVersion?: string|undefined;
 }
 
 /** A mask as Keras would hold it: a tensor of the graph, or arithmetic on such tensors. */
@@ -758,7 +787,8 @@ function flatNumbers(value: unknown): number[]|null {
 }
 
 /** The `model_config` of a converter model.json's `modelTopology` (or the topology itself). */
-export function modelConfigOf(topology: unknown): {modelConfig: unknown, kerasVersion?: string} {
+export function modelConfigOf(topology: unknown):
+    {modelConfig: unknown, kerasVersion?: string|undefined} {
   const version = isDict(topology) ? topology['keras_version'] : undefined;
   const kerasVersion = typeof version === 'string' ? version : undefined;
   if (isDict(topology) && 'model_config' in topology) {

@@ -125,7 +125,7 @@ export function assignConverterWeights(built: BuiltKerasModel, specs: tf.io.Weig
   try {
     decoded = tf.io.decodeWeights(data, specs);
   } catch (e) {
-    throw new Error(`${source}: its weights cannot be read: ${(e as Error).message}`);
+    throw new Error(`${source}: its weights cannot be read: ${(e as Error).message}`, {cause: e});
   }
   try {
     built.weights.forEach((w, i) => {

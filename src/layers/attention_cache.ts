@@ -80,15 +80,20 @@ export interface ApplyCachedArgs {
  * {@link AttentionCache.dispose}.
  *
  * ```ts
+ * const layer = selfAttention({numHeads: 2, causal: true});
+ * const prompt = tf.randomNormal([2, 5, 8]);      // [batch, promptLength, features]
+ * layer.apply(prompt);                            // builds it
  * const cache = layer.createCache({batchSize: 2, maxLength: 64});
- * const y1 = layer.applyCached(prompt, cache);    // [2, promptLength, out]
- * const y2 = layer.applyCached(nextToken, cache); // [2, 1, out]: attends to all so far
+ * const y1 = layer.applyCached(prompt, cache);    // [2, 5, 8]
+ * const nextToken = tf.randomNormal([2, 1, 8]);
+ * const y2 = layer.applyCached(nextToken, cache); // [2, 1, 8]: attends to all so far
  * cache.dispose();
  * ```
  */
 export class AttentionCache {
   /** 'self': keys grow with every step; 'cross': the context's keys, fixed. */
   readonly kind: 'self'|'cross';
+  /** Batch size of the queries the cache takes (of the context, for a cross cache). */
   readonly batchSize: number;
   /** Self: the most positions the cache holds. Cross: the context's length (timeK). */
   readonly maxLength: number;
@@ -150,8 +155,18 @@ export class AttentionCache {
    */
   step(tNew: number, rules: PositionRules, added: {keys: tf.Tensor, values: tf.Tensor,
                                                    mask: tf.Tensor|null}|null):
-      {keys: tf.Tensor, values: tf.Tensor, mask: tf.Tensor|null, visible: number,
-       commit: () => void} {
+      {
+        /** `[batch, heads, keys, keyDim]`: the keys to attend to. */
+        keys: tf.Tensor,
+        /** `[batch, heads, keys, valueDim]`: their values. */
+        values: tf.Tensor,
+        /** `[batch|1, 1, tNew, keys]` (true = may attend), or null when every key may be. */
+        mask: tf.Tensor|null,
+        /** Keys filled after this step (self; a preallocated buffer holds more), or all (cross). */
+        visible: number,
+        /** Makes the step's keys the cache's; call once the step has succeeded. */
+        commit: () => void,
+      } {
     const start = this.filled;
     let keys = this.keys!;
     let values = this.values!;

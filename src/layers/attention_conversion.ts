@@ -38,7 +38,8 @@ export interface AttentionConversionOptions {
  *
  * ```ts
  * const sa = selfAttention({numHeads: 2, useBias: true});
- * sa.apply(tf.zeros([1, 4, 8]));  // builds
+ * const x = tf.randomNormal([1, 4, 8]);
+ * sa.apply(x);  // builds
  * const mha = multiHeadAttentionFromSelfAttention(sa);
  * mha.apply(x);  // = sa.apply(x); mha.getWeights()[0].shape: [8, 2, 4]
  * ```
@@ -61,12 +62,7 @@ export function multiHeadAttentionFromSelfAttention(
     dropout: layer.dropout, useCausalMask: layer.causal, slidingWindow: layer.slidingWindow,
     returnAttentionScores: layer.returnAttentionWeights, fullyMaskedRows: 'zeros',
     attentionPath: layer.attentionPath, memoryBudgetBytes: layer.memoryBudgetBytes,
-    kernelInitializer: kernelInitializer as MultiHeadAttentionArgs['kernelInitializer'],
-    biasInitializer: config['biasInitializer'] as MultiHeadAttentionArgs['biasInitializer'],
-    kernelRegularizer: config['kernelRegularizer'] as MultiHeadAttentionArgs['kernelRegularizer'],
-    biasRegularizer: config['biasRegularizer'] as MultiHeadAttentionArgs['biasRegularizer'],
-    kernelConstraint: config['kernelConstraint'] as MultiHeadAttentionArgs['kernelConstraint'],
-    biasConstraint: config['biasConstraint'] as MultiHeadAttentionArgs['biasConstraint'],
+    ...setEntries<MultiHeadAttentionArgs>({...config, kernelInitializer}, WEIGHT_ARGS),
     trainable: layer.trainable, ...(options.name == null ? {} : {name: options.name}),
   };
   const mha = new MultiHeadAttention(args);
@@ -101,7 +97,8 @@ export function multiHeadAttentionFromSelfAttention(
  *
  * ```ts
  * const mha = multiHeadAttention({numHeads: 2, keyDim: 4});
- * mha.apply(tf.zeros([1, 4, 8]));  // builds
+ * const x = tf.randomNormal([1, 4, 8]);
+ * mha.apply(x);  // builds
  * const sa = selfAttentionFromMultiHeadAttention(mha);
  * sa.apply(x);  // = mha.apply(x); sa.getWeights()[0].shape: [8, 8]
  * ```
@@ -144,16 +141,7 @@ export function selfAttentionFromMultiHeadAttention(
     ...(layer.slidingWindow == null ? {} : {slidingWindow: layer.slidingWindow}),
     returnAttentionWeights: layer.returnAttentionScores, attentionPath: layer.attentionPath,
     memoryBudgetBytes: layer.memoryBudgetBytes,
-    kernelInitializer: config['kernelInitializer'] as SelfAttentionArgs['kernelInitializer'],
-    biasInitializer: config['biasInitializer'] as SelfAttentionArgs['biasInitializer'],
-    ...(config['kernelRegularizer'] == null ? {} :
-        {kernelRegularizer: config['kernelRegularizer'] as SelfAttentionArgs['kernelRegularizer']}),
-    ...(config['biasRegularizer'] == null ? {} :
-        {biasRegularizer: config['biasRegularizer'] as SelfAttentionArgs['biasRegularizer']}),
-    ...(config['kernelConstraint'] == null ? {} :
-        {kernelConstraint: config['kernelConstraint'] as SelfAttentionArgs['kernelConstraint']}),
-    ...(config['biasConstraint'] == null ? {} :
-        {biasConstraint: config['biasConstraint'] as SelfAttentionArgs['biasConstraint']}),
+    ...setEntries<SelfAttentionArgs>(config, WEIGHT_ARGS),
     trainable: layer.trainable, ...(options.name == null ? {} : {name: options.name}),
   };
   const sa = new SelfAttention(args);
@@ -177,6 +165,22 @@ export function selfAttentionFromMultiHeadAttention(
 }
 
 /** The last `parts` segments of a weight's name: 'query_kernel', 'query/kernel'. */
+/** The initializer, regularizer and constraint arguments both layers share. */
+const WEIGHT_ARGS = ['kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer',
+                     'kernelConstraint', 'biasConstraint'] as const;
+
+/** The entries of `config` named in `keys` that are set (not null or undefined), as layer args. */
+function setEntries<A>(config: Record<string, unknown>,
+                       keys: readonly(keyof A&string)[]): Partial<A> {
+  const args: Record<string, unknown> = {};
+  for (const key of keys) {
+    if (config[key] != null) {
+      args[key] = config[key];
+    }
+  }
+  return args as Partial<A>;
+}
+
 function shortName(originalName: string, parts: number): string {
   return originalName.split('/').slice(-parts).join('/');
 }

@@ -146,7 +146,7 @@ export interface ScoresMaskArgs {
    * Explicit mask `[batch, timeQ, timeK]` or `[batch, 1|numHeads, timeQ, timeK]`, `true` = may
    * attend (numbers: nonzero). Default none.
    */
-  attentionMask?: tf.Tensor|null;
+  attentionMask?: tf.Tensor|null|undefined;
   batch: number;
   numHeads: number;
   timeQ: number;
@@ -191,27 +191,27 @@ export function scoresMask(args: ScoresMaskArgs): tf.Tensor|null {
 /** Options of {@link attend}: what the layer resolved, plus this call's masks and mode. */
 export interface AttendOptions {
   /** Mask of the scores, from {@link scoresMask}. Default none. */
-  mask?: tf.Tensor|null;
+  mask?: tf.Tensor|null|undefined;
   /** Per-token query mask `[batch, timeQ]`: padded query rows get output 0. Default none. */
-  queryMask?: tf.Tensor|null;
+  queryMask?: tf.Tensor|null|undefined;
   /** Default false. */
-  causal?: boolean;
+  causal?: boolean|undefined;
   /** Keras 3.15's sliding window (|i − j| < slidingWindow). Default none. */
-  slidingWindow?: number|null;
+  slidingWindow?: number|null|undefined;
   /** Dropout rate on the attention weights. Default 0. */
-  dropout?: number;
+  dropout?: number|undefined;
   /** Whether dropout applies. Default false. */
-  training?: boolean;
+  training?: boolean|undefined;
   /** Seed of the dropout pattern. Default random. */
-  seed?: number;
+  seed?: number|undefined;
   /** Default 'auto'. */
-  path?: AttentionPath;
+  path?: AttentionPath|undefined;
   /** 'auto''s memory budget for the scores. Default 64 MiB. */
-  memoryBudgetBytes?: number;
+  memoryBudgetBytes?: number|undefined;
   /** Whether the weights are returned. Default false (a layer asks only when it returns them). */
-  needWeights?: boolean;
+  needWeights?: boolean|undefined;
   /** Name used in errors. Default 'SelfAttention'. */
-  layerName?: string;
+  layerName?: string|undefined;
 }
 
 /**

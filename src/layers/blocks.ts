@@ -96,7 +96,9 @@ function resolve(args: TransformerBlockArgs, d: number, what: string) {
     epsilon: args.epsilon ?? 1e-6,
     kernelInitializer:
         resolveInitializer(args.kernelInitializer ?? 'glorotUniform', 'kernelInitializer', what)!,
-    name: (part: string) => prefix == null ? undefined : `${prefix}_${part}`,
+    /** `{name}` for a part's layer, or nothing (tfjs's names) without a prefix. */
+    named: (part: string): {name?: string} =>
+        (prefix == null ? {} : {name: `${prefix}_${part}`}),
   };
 }
 
@@ -106,21 +108,21 @@ type Resolved = ReturnType<typeof resolve>;
 function residual(x: tf.SymbolicTensor, y: tf.SymbolicTensor, r: Resolved, part: string):
     tf.SymbolicTensor {
   if (r.dropout > 0) {
-    y = tf.layers.dropout({rate: r.dropout, name: r.name(`${part}_dropout`)})
+    y = tf.layers.dropout({rate: r.dropout, ...r.named(`${part}_dropout`)})
             .apply(y) as tf.SymbolicTensor;
   }
-  return tf.layers.add({name: r.name(`${part}_add`)}).apply([x, y]) as tf.SymbolicTensor;
+  return tf.layers.add({...r.named(`${part}_add`)}).apply([x, y]) as tf.SymbolicTensor;
 }
 
 function norm(x: tf.SymbolicTensor, r: Resolved, part: string): tf.SymbolicTensor {
-  return layerNorm({epsilon: r.epsilon, name: r.name(`${part}_norm`)}).apply(x) as
+  return layerNorm({epsilon: r.epsilon, ...r.named(`${part}_norm`)}).apply(x) as
       tf.SymbolicTensor;
 }
 
 function attention(r: Resolved, d: number, part: string, causal: boolean) {
   return selfAttention({
     numHeads: r.numHeads, keyDim: r.keyDim, useOutputProjection: true, outputDim: d,
-    useBias: true, causal, kernelInitializer: r.kernelInitializer, name: r.name(part),
+    useBias: true, causal, kernelInitializer: r.kernelInitializer, ...r.named(part),
   });
 }
 
@@ -128,7 +130,7 @@ function attention(r: Resolved, d: number, part: string, causal: boolean) {
 function feedForwardBlock(x: tf.SymbolicTensor, r: Resolved): tf.SymbolicTensor {
   const h = norm(x, r, 'ff');
   const out = feedForward({hiddenDim: r.ffDim, activation: r.activation,
-                           kernelInitializer: r.kernelInitializer, name: r.name('ff')})
+                           kernelInitializer: r.kernelInitializer, ...r.named('ff')})
                   .apply(h) as tf.SymbolicTensor;
   return residual(x, out, r, 'ff');
 }
@@ -141,6 +143,13 @@ function feedForwardBlock(x: tf.SymbolicTensor, r: Resolved): tf.SymbolicTensor 
  *     are never attended to. Passed as the attention's explicit third input, so it does not
  *     depend on tfjs's mask propagation.
  * @returns `[batch, time, modelDim]`.
+ *
+ * ```ts
+ * const ids = tf.input({shape: [32], dtype: 'int32'});
+ * const mask = tf.input({shape: [32]});                               // 1 = token, 0 = padding
+ * let x = tokenEmbedding({vocabSize: 60, outputDim: 64}).apply(ids) as tf.SymbolicTensor;
+ * x = encoderBlock(x, mask, {numHeads: 4, ffDim: 128});               // [null, 32, 64]
+ * ```
  */
 export function encoderBlock(x: tf.SymbolicTensor, mask: tf.SymbolicTensor|null,
                              args: TransformerBlockArgs = {}): tf.SymbolicTensor {
@@ -165,6 +174,13 @@ export function encoderBlock(x: tf.SymbolicTensor, mask: tf.SymbolicTensor|null,
  *     cross-attention).
  * @param contextMask `[batch, timeK]` (1/true = real token) or null.
  * @returns `[batch, timeQ, modelDim]`.
+ *
+ * ```ts
+ * const encoded = tf.input({shape: [32, 64]});                        // the encoder's output
+ * const mask = tf.input({shape: [32]});
+ * const target = tf.input({shape: [10, 64]});                         // embedded, shifted right
+ * const y = decoderBlock(target, encoded, mask, {numHeads: 4});       // [null, 10, 64]
+ * ```
  */
 export function decoderBlock(x: tf.SymbolicTensor, context: tf.SymbolicTensor|null,
                              contextMask: tf.SymbolicTensor|null,

@@ -42,6 +42,6 @@ export function initializing<T>(className: string, argName: string, weight: stri
   } catch (e) {
     throw new Error(`${className}: ${argName} cannot initialize the weight '${weight}' of shape [${
         shape}]: ${(e as Error).message}. Received: ${argName}=${
-        describeValue(serialize(initializer))}`);
+        describeValue(serialize(initializer))}`, {cause: e});
   }
 }

@@ -28,10 +28,20 @@ export interface FeedForwardArgs extends LayerArgs {
   kernelInitializer?: Identifier<Initializer>;
 }
 
-/** `[batch, time, features]` → `[batch, time, outputDim]`. Passes masks on. */
+/**
+ * `[batch, time, features]` → `[batch, time, outputDim]`. Passes masks on.
+ *
+ * ```ts
+ * const x = tf.randomNormal([2, 5, 16]);
+ * feedForward({hiddenDim: 64, activation: 'gelu'}).apply(x);  // [2, 5, 16]
+ * ```
+ */
 export class FeedForward extends tf.layers.Layer {
+  /** The name tfjs's serialization registers the class under (and model.json records). */
   static className = 'FeedForward';
+  /** Size of the hidden layer ({@link FeedForwardArgs.hiddenDim}). */
   readonly hiddenDim: number;
+  /** Activation of the hidden layer ({@link FeedForwardArgs.activation}, default 'relu'). */
   readonly activation: 'relu'|'gelu';
   private readonly outputDimArg: number|null;
   private readonly kernelInitializer: Initializer;
@@ -115,7 +125,14 @@ export class FeedForward extends tf.layers.Layer {
 }
 tf.serialization.registerClass(FeedForward);
 
-/** Factory in the style of `tf.layers.*`. */
+/**
+ * Factory in the style of `tf.layers.*`.
+ *
+ * ```ts
+ * const x = tf.input({shape: [10, 32]});
+ * const y = feedForward({hiddenDim: 128, outputDim: 8}).apply(x);  // [null, 10, 8]
+ * ```
+ */
 export function feedForward(args: FeedForwardArgs): FeedForward {
   return new FeedForward(args);
 }

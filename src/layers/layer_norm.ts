@@ -23,9 +23,18 @@ export interface LayerNormArgs extends LayerArgs {
   epsilon?: number;
 }
 
-/** `[..., features]` → the same shape, each feature vector normalized. Passes masks on. */
+/**
+ * `[..., features]` → the same shape, each feature vector normalized. Passes masks on.
+ *
+ * ```ts
+ * const x = tf.tensor3d([[[1, 2, 3, 4]]]);
+ * layerNorm().apply(x);  // [[[-1.34, -0.45, 0.45, 1.34]]] before the learned gain and bias
+ * ```
+ */
 export class LayerNorm extends tf.layers.Layer {
+  /** The name tfjs's serialization registers the class under (and model.json records). */
   static className = 'LayerNorm';
+  /** Added to the variance ({@link LayerNormArgs.epsilon}, default 1e-6). */
   readonly epsilon: number;
   private gamma: tf.LayerVariable|null = null;
   private beta: tf.LayerVariable|null = null;
@@ -89,7 +98,14 @@ const SUGGESTIONS: Record<string, Suggestion> = {
   rmsScaling: {note: 'not supported: LayerNorm subtracts the mean'},
 };
 
-/** Factory in the style of `tf.layers.*`. */
+/**
+ * Factory in the style of `tf.layers.*`.
+ *
+ * ```ts
+ * const x = tf.input({shape: [10, 64]});
+ * const normed = layerNorm({epsilon: 1e-5}).apply(x);  // [null, 10, 64]
+ * ```
+ */
 export function layerNorm(args?: LayerNormArgs): LayerNorm {
   return new LayerNorm(args);
 }

@@ -56,7 +56,15 @@ const DEFAULT_INPUT_ORDER: Record<number, MultiHeadAttentionInput[]> = {
 
 /** Keras 3 writes the shapes a layer was built with as `build_config`; this is its camelCase form. */
 export interface MultiHeadAttentionBuildConfig {
-  shapesDict: {queryShape: Shape, valueShape: Shape, keyShape?: Shape|null};
+  /** The input shapes the layer was built for. */
+  shapesDict: {
+    /** `[batch, timeQ, queryFeatures]`. */
+    queryShape: Shape,
+    /** `[batch, timeK, valueFeatures]`. */
+    valueShape: Shape,
+    /** `[batch, timeK, keyFeatures]`; absent or null: the value's shape. */
+    keyShape?: Shape|null,
+  };
 }
 
 /**
@@ -264,18 +272,46 @@ interface Projection {
  * ```
  */
 export class MultiHeadAttention extends tf.layers.Layer {
+  /**
+   * The name tfjs's serialization registers the class under (Keras's own name, so Keras configs map
+   * onto it).
+   */
   static className = 'MultiHeadAttention';
 
+  /** Number of heads ({@link MultiHeadAttentionArgs.numHeads}). */
   readonly numHeads: number;
+  /** Size of each head for query and key ({@link MultiHeadAttentionArgs.keyDim}). */
   readonly keyDim: number;
+  /** Size of each head for value ({@link MultiHeadAttentionArgs.valueDim}, default keyDim). */
   readonly valueDim: number;
+  /**
+   * Dropout rate on the attention weights while training ({@link MultiHeadAttentionArgs.dropout},
+   * default 0).
+   */
   readonly dropout: number;
+  /** Whether the projections have biases ({@link MultiHeadAttentionArgs.useBias}, default true). */
   readonly useBias: boolean;
+  /**
+   * Whether the output is gated per head ({@link MultiHeadAttentionArgs.useGate}, default false).
+   */
   readonly useGate: boolean;
+  /**
+   * Query i attends keys with |i − j| < slidingWindow; null for none ({@link
+   * MultiHeadAttentionArgs.slidingWindow}).
+   */
   readonly slidingWindow: number|null;
+  /** Seed of the dropout pattern; null for random ({@link MultiHeadAttentionArgs.seed}). */
   readonly seed: number|null;
+  /**
+   * What a query row with every key masked gets ({@link MultiHeadAttentionArgs.fullyMaskedRows}).
+   */
   readonly fullyMaskedRows: FullyMaskedRows;
+  /** How steps 3–6 are computed ({@link MultiHeadAttentionArgs.attentionPath}, default 'auto'). */
   readonly attentionPath: AttentionPath;
+  /**
+   * Scores size above which 'auto' takes the memory-efficient path ({@link
+   * MultiHeadAttentionArgs.memoryBudgetBytes}, default 64 MiB).
+   */
   readonly memoryBudgetBytes: number;
   /** Causal mask by default (see the args). Set by the first symbolic call that passes it. */
   useCausalMask: boolean;
@@ -493,9 +529,11 @@ export class MultiHeadAttention extends tf.layers.Layer {
    *
    * ```ts
    * const mha = multiHeadAttention({numHeads: 2, keyDim: 16});
+   * const x = tf.randomNormal([1, 6, 32]);                  // [batch, time, features]
    * mha.apply([x, x], {useCausalMask: true});              // builds it
+   * const xNew = tf.randomNormal([1, 1, 32]);               // the next step's queries
    * const cache = mha.createCache({batchSize: 1, maxLength: 64});
-   * const y = mha.applyCached(xNew, cache);                 // [1, tNew, 32]
+   * const y = mha.applyCached(xNew, cache);                 // [1, 1, 32]
    * cache.dispose();
    * ```
    */
@@ -869,8 +907,11 @@ tf.serialization.registerClass(MultiHeadAttention);
  *
  * ```ts
  * // Keras: MultiHeadAttention(num_heads=2, key_dim=8)(query, value, attention_mask=mask)
+ * const query = tf.randomNormal([2, 5, 16]);                   // [batch, timeQ, queryFeatures]
+ * const value = tf.randomNormal([2, 7, 12]);                   // [batch, timeK, valueFeatures]
+ * const mask = tf.ones([2, 5, 7], 'bool');                     // true = may attend
  * const mha = multiHeadAttention({numHeads: 2, keyDim: 8});
- * const out = mha.apply(query, {value, attentionMask: mask});  // [batch, timeQ, queryFeatures]
+ * const out = mha.apply(query, {value, attentionMask: mask});  // [2, 5, 16]
  * ```
  */
 export function multiHeadAttention(args: MultiHeadAttentionArgs): MultiHeadAttention {

@@ -22,10 +22,20 @@ export interface PositionalEmbeddingArgs extends LayerArgs {
   kind?: 'learned'|'sinusoidal';
 }
 
-/** `[batch, time, features]` → the same plus `positions[0:time]`. Passes masks on. */
+/**
+ * `[batch, time, features]` → the same plus `positions[0:time]`. Passes masks on.
+ *
+ * ```ts
+ * const x = tf.zeros([2, 5, 8]);                                  // [batch, time, features]
+ * positionalEmbedding({maxLength: 64, kind: 'sinusoidal'}).apply(x);  // x + sinusoidalTable(5, 8)
+ * ```
+ */
 export class PositionalEmbedding extends tf.layers.Layer {
+  /** The name tfjs's serialization registers the class under (and model.json records). */
   static className = 'PositionalEmbedding';
+  /** Longest sequence accepted ({@link PositionalEmbeddingArgs.maxLength}). */
   readonly maxLength: number;
+  /** 'learned' or 'sinusoidal' ({@link PositionalEmbeddingArgs.kind}, default 'learned'). */
   readonly kind: 'learned'|'sinusoidal';
   private table: tf.LayerVariable|null = null;
   private fixedTable: tf.Tensor2D|null = null;
@@ -118,12 +128,26 @@ const SUGGESTIONS: Record<string, Suggestion> = {
   initializer: {note: 'a learned table starts from randomUniform(-0.05, 0.05)'},
 };
 
-/** Factory in the style of `tf.layers.*`. */
+/**
+ * Factory in the style of `tf.layers.*`.
+ *
+ * ```ts
+ * const ids = tf.input({shape: [20], dtype: 'int32'});
+ * const x = tokenEmbedding({vocabSize: 50, outputDim: 32}).apply(ids) as tf.SymbolicTensor;
+ * const withPositions = positionalEmbedding({maxLength: 20}).apply(x);  // [null, 20, 32]
+ * ```
+ */
 export function positionalEmbedding(args: PositionalEmbeddingArgs): PositionalEmbedding {
   return new PositionalEmbedding(args);
 }
 
-/** `[length, features]`: sin on even features, cos on odd, wavelengths 2π … 10000·2π. */
+/**
+ * `[length, features]`: sin on even features, cos on odd, wavelengths 2π … 10000·2π.
+ *
+ * ```ts
+ * sinusoidalTable(3, 4).print();  // row 0: [0, 1, 0, 1] (sin 0, cos 0, …)
+ * ```
+ */
 export function sinusoidalTable(length: number, features: number): tf.Tensor2D {
   const values = new Float32Array(length * features);
   for (let pos = 0; pos < length; pos++) {

@@ -16,6 +16,7 @@ import {ArgSpec, checkArgs, checkCallArgs, checkMaskArg, checkTensorArg, describ
 import {ATTENTION_PATHS, AttentionPath, DEFAULT_MEMORY_BUDGET_BYTES} from '../attention/dispatch';
 import {Constraint, Identifier, Initializer, Regularizer, resolveConstraint,
         resolveInitializer, resolveRegularizer, serialize} from '../initializers';
+import {ApplyKwargs, AttentionApplyResult} from './apply_types';
 import {ApplyCachedArgs, AttentionCache, checkCacheArgs, checkCachedCall, contextCache,
         CreateCacheArgs, emptySelfCache} from './attention_cache';
 import {buildWeights, initializing} from './build';
@@ -108,17 +109,41 @@ export interface SelfAttentionCallArgs {
  *
  * Weights, in order: query_kernel, key_kernel, value_kernel, then (useBias) query_bias,
  * key_bias, value_bias, then (output projection) output_kernel (and output_bias).
+ *
+ * ```ts
+ * const layer = new SelfAttention({numHeads: 2, causal: true});
+ * const y = layer.apply(tf.randomNormal([1, 6, 8]));          // [1, 6, 8]
+ * layer.getWeights().map(w => w.shape);                        // [[8, 8], [8, 8], [8, 8], [8, 8]]
+ * ```
  */
-export class SelfAttention extends tf.layers.Layer {
+export class SelfAttention<W extends boolean = boolean> extends tf.layers.Layer {
+  /** The name tfjs's serialization registers the class under (and model.json records). */
   static className = 'SelfAttention';
 
+  /** Number of heads ({@link SelfAttentionArgs.numHeads}, default 1). */
   readonly numHeads: number;
+  /** Whether Q, K, V (and W_o) have biases ({@link SelfAttentionArgs.useBias}, default false). */
   readonly useBias: boolean;
+  /** Whether query i attends only keys j ≤ i ({@link SelfAttentionArgs.causal}, default false). */
   readonly causal: boolean;
+  /** Query i attends keys j with |i − j| < slidingWindow; null for none ({@link SelfAttentionArgs.slidingWindow}). */
   readonly slidingWindow: number|null;
+  /**
+   * Dropout rate on the attention weights while training ({@link SelfAttentionArgs.dropout},
+   * default 0).
+   */
   readonly dropout: number;
-  readonly returnAttentionWeights: boolean;
+  /**
+   * Whether `apply` also returns the weights ({@link SelfAttentionArgs.returnAttentionWeights},
+   * default false).
+   */
+  readonly returnAttentionWeights: W;
+  /** How steps 3–6 are computed ({@link SelfAttentionArgs.attentionPath}, default 'auto'). */
   readonly attentionPath: AttentionPath;
+  /**
+   * Scores size above which 'auto' takes the memory-efficient path ({@link
+   * SelfAttentionArgs.memoryBudgetBytes}, default 64 MiB).
+   */
   readonly memoryBudgetBytes: number;
   private readonly args: SelfAttentionArgs;
   private readonly kernelInitializer: Initializer;
@@ -140,7 +165,7 @@ export class SelfAttention extends tf.layers.Layer {
   private outputKernel: tf.LayerVariable|null = null;
   private outputBias: tf.LayerVariable|null = null;
 
-  constructor(args: SelfAttentionArgs = {}) {
+  constructor(args: SelfAttentionArgs&{returnAttentionWeights?: W} = {}) {
     super(checkSelfAttentionArgs(args));
     this.args = {...args};
     this.numHeads = args.numHeads ?? 1;
@@ -148,7 +173,7 @@ export class SelfAttention extends tf.layers.Layer {
     this.causal = args.causal ?? false;
     this.slidingWindow = args.slidingWindow ?? null;
     this.dropout = args.dropout ?? 0;
-    this.returnAttentionWeights = args.returnAttentionWeights ?? false;
+    this.returnAttentionWeights = (args.returnAttentionWeights ?? false) as W;
     this.attentionPath = args.attentionPath ?? 'auto';
     this.memoryBudgetBytes = args.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
     const name = 'SelfAttention';
@@ -222,6 +247,28 @@ export class SelfAttention extends tf.layers.Layer {
     }
   }
 
+  /**
+   * Runs the layer on `x` (self-attention), `[query, context]` or `[query, context, contextMask]`
+   * (cross-attention): tensors give the output tensor, symbolic tensors (while building a model)
+   * a symbolic one; with `returnAttentionWeights: true`, the pair `[output, weights]`. Its type
+   * says which, so `const [output, weights] = layer.apply(x)` needs no cast.
+   *
+   * ```ts
+   * const [output, weights] = selfAttention({numHeads: 2, returnAttentionWeights: true})
+   *                               .apply(tf.ones([1, 3, 4]));  // [1, 3, 4] and [1, 2, 3, 3]
+   * ```
+   */
+  override apply(inputs: tf.Tensor|tf.Tensor[], kwargs?: ApplyKwargs):
+      AttentionApplyResult<tf.Tensor, W>;
+  override apply(inputs: tf.SymbolicTensor|tf.SymbolicTensor[], kwargs?: ApplyKwargs):
+      AttentionApplyResult<tf.SymbolicTensor, W>;
+  override apply(inputs: tf.Tensor|tf.Tensor[]|tf.SymbolicTensor|tf.SymbolicTensor[],
+                 kwargs?: ApplyKwargs): tf.Tensor|tf.Tensor[]|tf.SymbolicTensor|tf.SymbolicTensor[];
+  override apply(inputs: tf.Tensor|tf.Tensor[]|tf.SymbolicTensor|tf.SymbolicTensor[],
+                 kwargs?: ApplyKwargs): tf.Tensor|tf.Tensor[]|tf.SymbolicTensor|tf.SymbolicTensor[] {
+    return super.apply(inputs, kwargs);
+  }
+
   override call(inputs: tf.Tensor|tf.Tensor[], kwargs: SelfAttentionCallArgs = {}):
       tf.Tensor|tf.Tensor[] {
     checkCallArgs('SelfAttention', kwargs, CALL_ARGS, CALL_SUGGESTIONS);
@@ -272,6 +319,7 @@ export class SelfAttention extends tf.layers.Layer {
    * const self = selfAttention({numHeads: 4, causal: true});
    * self.apply(tf.zeros([1, 1, 64]));                       // builds it
    * const cache = self.createCache({batchSize: 1, maxLength: 128});
+   * const x = tf.randomNormal([1, 3, 64]);                   // the next 3 steps' inputs
    * const y = self.applyCached(x, cache);                    // x [1, t, 64] → [1, t, 64]
    * cache.dispose();
    * ```
@@ -348,8 +396,14 @@ export class SelfAttention extends tf.layers.Layer {
    * inspecting the layer (see `attentionSteps`); the caller disposes the result.
    * Returns query/key `[batch, heads, time, keyDim]`, value `[batch, heads, timeK, valueDim]`.
    */
-  projectQKV(query: tf.Tensor, context: tf.Tensor = query):
-      {query: tf.Tensor, key: tf.Tensor, value: tf.Tensor} {
+  projectQKV(query: tf.Tensor, context: tf.Tensor = query): {
+    /** Q `[batch, heads, timeQ, keyDim]`. */
+    query: tf.Tensor,
+    /** K `[batch, heads, timeK, keyDim]`. */
+    key: tf.Tensor,
+    /** V `[batch, heads, timeK, valueDim]`. */
+    value: tf.Tensor,
+  } {
     if (this.dims == null) {
       throw new Error(`SelfAttention.projectQKV needs a built layer: call apply() or build() ` +
                       `first. Received: layer '${this.name}' not built.`);
@@ -462,7 +516,21 @@ export class SelfAttention extends tf.layers.Layer {
 }
 tf.serialization.registerClass(SelfAttention);
 
-/** Factory in the style of `tf.layers.*`. */
+/**
+ * Factory in the style of `tf.layers.*`: `new SelfAttention(args)`. Its type remembers
+ * `returnAttentionWeights`, so that `apply` is typed as returning the output or
+ * `[output, weights]` (see {@link SelfAttention.apply}).
+ *
+ * ```ts
+ * const layer = selfAttention({numHeads: 4, causal: true});  // apply(x) gives the output
+ * const probe = selfAttention({numHeads: 4, returnAttentionWeights: true});  // [output, weights]
+ * ```
+ */
+export function selfAttention(args: SelfAttentionArgs&{returnAttentionWeights: true}):
+    SelfAttention<true>;
+export function selfAttention(args?: SelfAttentionArgs&{returnAttentionWeights?: false}):
+    SelfAttention<false>;
+export function selfAttention(args?: SelfAttentionArgs): SelfAttention;
 export function selfAttention(args?: SelfAttentionArgs): SelfAttention {
   return new SelfAttention(args);
 }

@@ -26,11 +26,23 @@ export interface TokenEmbeddingArgs extends LayerArgs {
   embeddingsInitializer?: Identifier<Initializer>;
 }
 
-/** `[batch, time]` ids → `[batch, time, outputDim]`. */
+/**
+ * `[batch, time]` ids → `[batch, time, outputDim]`.
+ *
+ * ```ts
+ * const ids = tf.tensor2d([[3, 1, 0]], undefined, 'int32');      // [batch 1, time 3], 0 = padding
+ * const table = tokenEmbedding({vocabSize: 10, outputDim: 4, maskZero: true});
+ * table.apply(ids);                                               // [1, 3, 4]
+ * ```
+ */
 export class TokenEmbedding extends tf.layers.Layer {
+  /** The name tfjs's serialization registers the class under (and model.json records). */
   static className = 'TokenEmbedding';
+  /** Number of token ids ({@link TokenEmbeddingArgs.vocabSize}). */
   readonly vocabSize: number;
+  /** Size of each token's vector ({@link TokenEmbeddingArgs.outputDim}). */
   readonly outputDim: number;
+  /** Whether id 0 is padding and masked ({@link TokenEmbeddingArgs.maskZero}, default false). */
   readonly maskZero: boolean;
   private readonly embeddingsInitializer: Initializer;
   private table: tf.LayerVariable|null = null;
@@ -122,7 +134,16 @@ const SUGGESTIONS: Record<string, Suggestion> = {
   embeddingsConstraint: {note: 'not supported by TokenEmbedding'},
 };
 
-/** Factory in the style of `tf.layers.*`. */
+/**
+ * Factory in the style of `tf.layers.*`.
+ *
+ * ```ts
+ * const model = tf.sequential({layers: [
+ *   tokenEmbedding({vocabSize: 100, outputDim: 16, maskZero: true, inputShape: [12]}),
+ *   selfAttention({numHeads: 4}),  // padded keys (id 0) are masked
+ * ]});
+ * ```
+ */
 export function tokenEmbedding(args: TokenEmbeddingArgs): TokenEmbedding {
   return new TokenEmbedding(args);
 }

@@ -28,7 +28,16 @@ const fastMatMul = tf.customGrad((...args: Array<tf.Tensor|tf.GradSaveFunc>) => 
  */
 const FLAGS_ARE_SLOW = new Set(['wasm']);
 
-/** `[m, k] · [k, n] → [m, n]`; see the module comment. Plain `tf.matMul` off wasm. */
+/**
+ * `[m, k] · [k, n] → [m, n]`; see the module comment. Plain `tf.matMul` off wasm.
+ *
+ * ```ts
+ * const a = tf.randomNormal([128, 64]);
+ * const b = tf.randomNormal([64, 32]);
+ * const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) => matMul2d(x, y).sum())([a, b]);
+ * // the same values and gradients as tf.matMul(a, b); on wasm the backward pass stays fast
+ * ```
+ */
 export function matMul2d(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   if (a.rank !== 2 || b.rank !== 2 || a.shape[1] !== b.shape[0]) {
     throw new Error(`matMul2d needs a [m, k] and b [k, n]. Received: a with shape [${

@@ -15,7 +15,7 @@ interface KerasMaskCase {
   /** One string per query row, '1' = may attend. */
   rows: string[];
 }
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a large JSON file: require keeps the compiler from typing all of it
 const fixture = require('../fixtures/keras-masks/attention_masks.json') as {keras: string, cases: KerasMaskCase[]};
 
 const asRows = (t: tf.Tensor): string[] =>

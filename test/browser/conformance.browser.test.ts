@@ -9,7 +9,7 @@ import {extremeCases} from '../helpers/conformance/extreme_scores';
 import {ConformanceFixtures} from '../helpers/conformance/types';
 import {browserPrecondition, BrowserSession, buildPageModule, callInPage, findChromium, openBrowser} from '../helpers/browser/harness';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a large JSON file: require keeps the compiler from typing all of it
 const fixtures = require('../helpers/conformance/fixtures.json') as ConformanceFixtures;
 const precondition = browserPrecondition();
 /** Starting Chromium and running a backend's whole suite in the page (software GPU, busy CI). */

@@ -115,7 +115,7 @@ if (precondition.skip != null) {
       fs.writeFileSync(escape, JSON.stringify(json));
       const changed = path.join(dir, 'changed', 'weights.bin');
       const data = fs.readFileSync(changed);
-      data[5] ^= 0x20;
+      data[5]! ^= 0x20;
       fs.writeFileSync(changed, data);
       session.server.mount('/checked/', dir);
       page.on('request', onRequest);

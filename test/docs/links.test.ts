@@ -9,9 +9,12 @@ import * as path from 'path';
 const root = path.resolve(__dirname, '..', '..');
 
 function markdownFiles(): string[] {
-  const docs = fs.readdirSync(path.join(root, 'docs')).filter(f => f.endsWith('.md')).map(f => `docs/${f}`);
+  const docs =
+      fs.readdirSync(path.join(root, 'docs')).filter(f => f.endsWith('.md')).map(f => `docs/${f}`);
   const examples = fs.readdirSync(path.join(root, 'examples'), {withFileTypes: true})
-                       .filter(d => d.isDirectory() && fs.existsSync(path.join(root, 'examples', d.name, 'README.md')))
+                       .filter(
+                           d => d.isDirectory() &&
+                               fs.existsSync(path.join(root, 'examples', d.name, 'README.md')))
                        .map(d => `examples/${d.name}/README.md`);
   return ['README.md', ...docs, ...examples];
 }
@@ -39,8 +42,10 @@ it('every relative link in the README, docs/ and the examples\' READMEs resolves
     for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
       if (/^[a-z]+:/i.test(target!)) continue;  // https:, mailto: …
       checked++;
-      const [where, hash] = target!.split('#') as [string, string|undefined];
-      const resolved = where === '' ? file : path.posix.normalize(path.posix.join(path.posix.dirname(file), where));
+      const [where, hash] = target!.split('#') as [string, string | undefined];
+      const resolved = where === '' ?
+          file :
+          path.posix.normalize(path.posix.join(path.posix.dirname(file), where));
       if (!fs.existsSync(path.join(root, resolved))) {
         broken.push(`${file}: ${target} (no ${resolved})`);
       } else if (hash != null && resolved.endsWith('.md') && !anchors(resolved).has(hash)) {
@@ -50,4 +55,10 @@ it('every relative link in the README, docs/ and the examples\' READMEs resolves
   }
   expect(broken).toEqual([]);
   expect(checked).toBeGreaterThan(30);  // the pattern found the links
+});
+
+it('every page in docs/ is linked from the README', () => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const pages = fs.readdirSync(path.join(root, 'docs')).filter(f => f.endsWith('.md'));
+  expect(pages.filter(page => !readme.includes(`](docs/${page}`))).toEqual([]);
 });

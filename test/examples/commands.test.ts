@@ -5,6 +5,7 @@
  * real inputs; this one runs each command once, with a wrong option.)
  */
 import {spawnSync} from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 
 import {COMPARE_COMMAND} from '../../examples/dates/compare';
@@ -41,7 +42,8 @@ const COMMANDS: Array<[string, string, Command]> = [
 
 describe('example commands', () => {
   it('--help describes each command and every option with its default', () => {
-    const scripts = (require(path.join(ROOT, 'package.json')) as {scripts: Record<string, string>}).scripts;
+    const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as
+                     {scripts: Record<string, string>}).scripts;
     for (const [script, file, command] of COMMANDS) {
       expect(scripts[script]).toContain(file);
       expect(command.name).toBe(`npm run ${script} --`);

@@ -40,9 +40,9 @@ export interface KerasMhaFixtures {
   cases: KerasMhaCase[];
 }
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a large JSON file: require keeps the compiler from typing all of it
 export const kerasMhaFixtures = require('../fixtures/keras/mha/keras3.json') as KerasMhaFixtures;
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a large JSON file: require keeps the compiler from typing all of it
 export const keras2MhaFixtures = require('../fixtures/keras/mha/keras2.json') as KerasMhaFixtures;
 
 /** snake_case → camelCase, as tfjs converts Keras config keys. */

@@ -9,14 +9,14 @@ import {Matrix, matmul, softmaxRows, transpose} from './reference';
 /** One projection: a 2-D kernel view and its bias (flattened), or no bias. */
 export interface RefProjection {
   kernel: Matrix;
-  bias?: number[];
+  bias?: number[]|undefined;
 }
 
 export interface MhaReferenceWeights {
   query: RefProjection;
   key: RefProjection;
   value: RefProjection;
-  gate?: RefProjection;
+  gate?: RefProjection|undefined;
   output: RefProjection;
 }
 
@@ -24,16 +24,16 @@ export interface MhaReferenceOptions {
   numHeads: number;
   keyDim: number;
   valueDim: number;
-  causal?: boolean;
+  causal?: boolean|undefined;
   /** Keys with |i − j| < slidingWindow only. */
-  slidingWindow?: number|null;
+  slidingWindow?: number|null|undefined;
   /** Per sequence: queryMask[b][i] (false = padding query). */
-  queryMask?: boolean[][];
+  queryMask?: boolean[][]|undefined;
   /** Per sequence: valueMask[b][j] and keyMask[b][j] (false = padding key). */
-  valueMask?: boolean[][];
-  keyMask?: boolean[][];
+  valueMask?: boolean[][]|undefined;
+  keyMask?: boolean[][]|undefined;
   /** attentionMask[b][h][i][j] (the same for every head if the head axis has size 1). */
-  attentionMask?: boolean[][][][];
+  attentionMask?: boolean[][][][]|undefined;
   /** What a row with no allowed key gives: the plain average of the values, or zeros. */
   emptyRows: 'average'|'zeros';
 }

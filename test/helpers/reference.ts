@@ -7,19 +7,19 @@ export type Matrix = number[][];
 
 export interface ReferenceWeights {
   wq: Matrix; wk: Matrix; wv: Matrix;
-  bq?: number[]; bk?: number[]; bv?: number[];
-  wo?: Matrix; bo?: number[];
+  bq?: number[]|undefined; bk?: number[]|undefined; bv?: number[]|undefined;
+  wo?: Matrix|undefined; bo?: number[]|undefined;
 }
 
 export interface ReferenceOptions {
   numHeads: number;
   keyDim: number;
   valueDim: number;
-  causal?: boolean;
+  causal?: boolean|undefined;
   /** allowed[b][i][j] (same for every head), or undefined = all allowed. */
-  allowed?: boolean[][][];
+  allowed?: boolean[][][]|undefined;
   /** Overrides 1/√keyDim. */
-  scale?: number;
+  scale?: number|undefined;
 }
 
 export function matmul(a: Matrix, b: Matrix): Matrix {

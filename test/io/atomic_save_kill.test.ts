@@ -126,7 +126,11 @@ describe('killed at random moments', () => {
       const loaded = await loadVersion(folder);
       // The last completed save, or the one in progress if it got as far as its rename.
       expect([lastSaved, lastSaved + 1]).toContain(loaded);
-      loaded === lastSaved ? sawOld++ : sawNew++;
+      if (loaded === lastSaved) {
+        sawOld++;
+      } else {
+        sawNew++;
+      }
       version = loaded;
     }
     // Printed for the record: where the kills landed.

@@ -145,7 +145,7 @@ describe.each(BACKENDS)('on %s', backend => {
     const {folder, at} = await served();
     const bin = path.join(folder, 'weights.bin');
     const data = fs.readFileSync(bin);
-    data[3] ^= 0x10;
+    data[3]! ^= 0x10;
     fs.writeFileSync(bin, data);
     await expectLoadError(checkedHttp(`${origin}${at}/model.json`),
                           [`the SHA-256 of ${origin}${at}/weights.bin is`, 'changed or replaced']);

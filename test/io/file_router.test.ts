@@ -23,8 +23,10 @@ afterAll(() => {
 function fresh(setup: (tf: Tf) => void, module = '../../src'): {tf: Tf, pkg: Package} {
   let out = {tf: null as unknown as Tf, pkg: null as unknown as Package};
   jest.isolateModules(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy needs require
     const tf = require('@tensorflow/tfjs') as Tf;
     setup(tf);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy needs require
     out = {tf, pkg: require(module) as Package};
   });
   return out;

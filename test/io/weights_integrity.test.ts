@@ -74,7 +74,7 @@ describe.each(BACKENDS)('on %s', backend => {
       const folder = await fresh();
       const bin = path.join(folder, 'weights.bin');
       const data = fs.readFileSync(bin);
-      data[17] ^= 0x01;  // same size: only the checksum can tell
+      data[17]! ^= 0x01;  // same size: only the checksum can tell
       fs.writeFileSync(bin, data);
       await expectLoadError(`file://${folder}`, [path.join(folder, 'model.json'), bin,
                                                  `the SHA-256 of ${bin} is ${sha256(data)}`,

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import {KerasConfigError, KerasUnsupportedError, loadKerasModel, useBestBackend} from '../../src';
 import {census, FIXTURES} from '../helpers/keras_models';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests edit Keras configs' fields freely
 type Json = Record<string, any>;
 
 let root: string;
@@ -46,7 +47,8 @@ function specs(json: Json): Json[] {
 }
 
 /** Expects the load to fail with `pattern`, leaving nothing behind. */
-async function expectFailure(source: string, pattern: RegExp, type: Function = Error) {
+async function expectFailure(source: string, pattern: RegExp,
+                             type: abstract new (...args: never[]) => unknown = Error) {
   const before = census();
   const error = await loadKerasModel(source).then(() => null, (e: Error) => e);
   expect(error).toBeInstanceOf(type);
@@ -135,14 +137,14 @@ describe('weights that do not fit', () => {
 
   test('a weight no layer takes', async () => {
     const folder = variant('sequential_mlp', json => {
-      specs(json)[0].name = 'sequential_mlp/fc9/kernel';
+      specs(json)[0]!.name = 'sequential_mlp/fc9/kernel';
     });
     await expectFailure(folder, /no layer of the model takes: 'sequential_mlp\/fc9\/kernel'/);
   });
 
   test('a weight of the wrong shape names the layer and both shapes', async () => {
     const folder = variant('sequential_mlp', json => {
-      const kernel = specs(json)[0];  // fc1/kernel [5, 7]
+      const kernel = specs(json)[0]!;  // fc1/kernel [5, 7]
       kernel.shape = [7, 5];
     });
     await expectFailure(folder, /'sequential_mlp\/fc1\/kernel' has shape \[7,5\] in the file, but layer 'fc1' as configured needs \[5,7\]/);
@@ -150,7 +152,7 @@ describe('weights that do not fit', () => {
 
   test('a weight of the wrong dtype', async () => {
     const folder = variant('sequential_mlp', json => {
-      specs(json)[1].dtype = 'int32';
+      specs(json)[1]!.dtype = 'int32';
     });
     await expectFailure(folder, /'sequential_mlp\/fc1\/bias' is int32 in the file, but layer 'fc1' needs float32/);
   });

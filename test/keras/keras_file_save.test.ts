@@ -155,7 +155,7 @@ describe('weights saved and read back', () => {
 
   it('a model of 300 layers (groups with more entries than one B-tree node holds)', async () => {
     const layers = Array.from({length: 300}, (_, i) =>
-        tf.layers.dense({units: 2, inputShape: i === 0 ? [2] : undefined, name: `d${i}`}));
+        tf.layers.dense({units: 2, ...(i === 0 && {inputShape: [2]}), name: `d${i}`}));
     const model = tf.sequential({layers});
     const expected = weightValues(model);
     const {bytes} = await bytesOf(sink => saveKerasWeights(model, sink));
@@ -351,7 +351,7 @@ describe('loadKerasWeights on files that do not fit', () => {
     const archive = (await bytesOf(sink => saveKerasModel(model, sink))).bytes;
     const corrupt = archive.slice();
     const h5At = Buffer.from(corrupt).indexOf(Buffer.from('TREE'));
-    corrupt[h5At + 30] ^= 0xff;
+    corrupt[h5At + 30] = corrupt[h5At + 30]! ^ 0xff;
     await expectRefused(model, corrupt, /the member model\.weights\.h5 fails its CRC-32 check/);
     await expectRefused(model, archive.slice(0, archive.length - 30), /truncated or corrupt: the zip central directory/);
     const noWeights = zipSync({'metadata.json': strToU8('{}'), 'config.json': strToU8('{}')});

@@ -32,7 +32,7 @@ test('an http URL of the model.json', async () => {
 });
 
 test('the caller\'s fetch gets every request with the request options', async () => {
-  const seen: Array<{url: string, init?: RequestInit}> = [];
+  const seen: Array<{url: string, init?: RequestInit|undefined}> = [];
   const model = await loadKerasModel(`${server.origin}/text_encoder/model.json`, {
     requestInit: {headers: {'x-test': '1'}},
     fetchFunc: (url, init) => {

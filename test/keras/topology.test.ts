@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import {buildKerasModel, KerasConfigError, KerasUnsupportedError, planKerasModel, useBestBackend} from '../../src';
 import {census, FIXTURES} from '../helpers/keras_models';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests edit Keras configs' fields freely
 type Json = Record<string, any>;
 
 beforeAll(async () => {

@@ -41,7 +41,16 @@ function layoutOf(c: KerasMhaCase, form: Form): MultiHeadAttentionInput[] {
 type Form = 'keywords'|'list'|'model';
 
 /** Runs the case in one call form; returns [output, scores?] and the output's mask. */
-async function run(c: KerasMhaCase, form: Form): Promise<{errors: number[], outputMask?: number[]|null}> {
+/** Puts `mask` on `tensor` as tfjs's mask propagation does (none: no `kerasMask` at all). */
+function setKerasMask(tensor: tf.Tensor, mask: tf.Tensor|null|undefined): void {
+  if (mask == null) {
+    delete tensor.kerasMask;
+  } else {
+    tensor.kerasMask = mask;
+  }
+}
+
+async function run(c: KerasMhaCase, form: Form): Promise<{errors: number[], outputMask?: number[]|null|undefined}> {
   const before = tf.memory().numTensors;
   const t = tensorsOf(c);
   const constants = {useCausalMask: c.call.use_causal_mask,
@@ -58,12 +67,12 @@ async function run(c: KerasMhaCase, form: Form): Promise<{errors: number[], outp
     const call = () => {
       if (form === 'keywords') {
         // Masks on the tensors, as tfjs's mask propagation leaves them.
-        t.query.kerasMask = t.queryMask ?? undefined;
+        setKerasMask(t.query, t.queryMask);
         if (!c.call.self_attention) {
-          t.value.kerasMask = t.valueMask ?? undefined;
+          setKerasMask(t.value, t.valueMask);
         }
         if (t.key != null) {
-          t.key.kerasMask = t.keyMask ?? undefined;
+          setKerasMask(t.key, t.keyMask);
         }
         return layer.apply(t.query, {value: t.value, ...(t.key ? {key: t.key} : {}),
                                      ...(t.attentionMask ? {attentionMask: t.attentionMask} : {}),

@@ -103,7 +103,7 @@ function dropoutUniforms(plan: FusedPlan): number[][]|undefined {
 }
 
 /** The uniforms a program with dropout declares, in dropoutUniforms' order. */
-const DROPOUT_UNIFORMS: tf.GPGPUProgram['customUniforms'] = [
+const DROPOUT_UNIFORMS: NonNullable<tf.GPGPUProgram['customUniforms']> = [
   {name: 'seedMix', type: 'int'}, {name: 'rate', type: 'float'}, {name: 'invKeep', type: 'float'},
 ];
 
@@ -141,7 +141,7 @@ abstract class FusedWebGLProgram implements tf.GPGPUProgram {
   packedInputs = true;
   packedOutput = true;
   enableShapeUniforms = false;
-  customUniforms?: tf.GPGPUProgram['customUniforms'];
+  customUniforms?: NonNullable<tf.GPGPUProgram['customUniforms']>;
 }
 
 /**
@@ -328,7 +328,8 @@ class WeightsProgram extends FusedWebGLProgram {
  */
 function productCode(o: {a: string, b: string, inner: number, rows: number, cols: number,
                          transposeA: boolean,
-                         scaleA?: (n: string) => string, from?: string, to?: string,
+                         scaleA?: ((n: string) => string)|undefined, from?: string|undefined,
+                         to?: string|undefined,
                          scale?: number}): string {
   const {a, b, inner, transposeA} = o;
   const getA = `get${a[0]!.toUpperCase()}${a.slice(1)}`;

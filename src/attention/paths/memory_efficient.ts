@@ -40,6 +40,12 @@ import {customGrad3, SliceGradients, sliceOf, stackSliceGradients, toSlices} fro
  * `blockSize` (default 512) queries × keys. Weights are returned only when `needWeights`
  * (default true), computed by the standard formula: asking for them costs the memory this
  * path saves. They carry no gradient; the output does.
+ *
+ * ```ts
+ * const q = tf.randomNormal([1, 1, 8192, 64]);          // scores would take 256 MiB
+ * const {output} = memoryEfficientAttention(q, q, q, {needWeights: false, blockSize: 512});
+ * // output [1, 1, 8192, 64]; peak memory grows with n, not n²
+ * ```
  */
 export function memoryEfficientAttention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
                                          options: PathOptions = {}): PathResult {

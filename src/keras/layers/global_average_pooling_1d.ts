@@ -33,8 +33,13 @@ export interface KerasGlobalAveragePooling1DArgs extends LayerArgs {
  * ```
  */
 export class KerasGlobalAveragePooling1D extends tf.layers.Layer {
+  /** The name tfjs's serialization registers the class under. */
   static className = 'KerasGlobalAveragePooling1D';
+  /** Which axis holds the steps ({@link KerasGlobalAveragePooling1DArgs.dataFormat}). */
   readonly dataFormat: 'channelsLast'|'channelsFirst';
+  /**
+   * Whether the pooled axis stays with size 1 ({@link KerasGlobalAveragePooling1DArgs.keepdims}).
+   */
   readonly keepdims: boolean;
 
   constructor(args: KerasGlobalAveragePooling1DArgs = {}) {

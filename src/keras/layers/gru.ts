@@ -43,13 +43,17 @@ export interface KerasGRUCellArgs extends CellArgs {
   recurrentInitializer?: Identifier<Initializer>;
   /** Initializer of `bias`. Default 'zeros'. */
   biasInitializer?: Identifier<Initializer>;
-  /** Regularizers of the three weights. Default none. */
+  /** Regularizer of `kernel`. Default none. */
   kernelRegularizer?: Identifier<Regularizer>|null;
+  /** Regularizer of `recurrent_kernel`. Default none. */
   recurrentRegularizer?: Identifier<Regularizer>|null;
+  /** Regularizer of `bias`. Default none. */
   biasRegularizer?: Identifier<Regularizer>|null;
-  /** Constraints of the three weights. Default none. */
+  /** Constraint of `kernel`. Default none. */
   kernelConstraint?: Identifier<Constraint>|null;
+  /** Constraint of `recurrent_kernel`. Default none. */
   recurrentConstraint?: Identifier<Constraint>|null;
+  /** Constraint of `bias`. Default none. */
   biasConstraint?: Identifier<Constraint>|null;
   /** Dropout rate of the inputs, in training. Default 0. */
   dropout?: number;
@@ -77,11 +81,19 @@ function activationOf(name: string, arg: string): Activation {
  * ```
  */
 export class KerasGRUCell extends tf.layers.RNNCell {
+  /** The name tfjs's serialization registers the class under (and model.json records). */
   static className = 'KerasGRUCell';
+  /** Size of the state and the output ({@link KerasGRUCellArgs.units}). */
   readonly units: number;
   readonly stateSize: number;
+  /** Whether the cell has the biases ({@link KerasGRUCellArgs.useBias}, default true). */
   readonly useBias: boolean;
+  /** Dropout rate of the inputs in training ({@link KerasGRUCellArgs.dropout}, default 0). */
   readonly dropout: number;
+  /**
+   * Dropout rate of the previous state in training ({@link KerasGRUCellArgs.recurrentDropout},
+   * default 0).
+   */
   readonly recurrentDropout: number;
   private readonly activation: Activation;
   private readonly recurrentActivation: Activation;

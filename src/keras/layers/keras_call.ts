@@ -34,12 +34,26 @@ type Shape = Array<number|null>;
 type Kwargs = Record<string, unknown>;
 
 /** One argument of the call: an input of this layer, a constant, or a list of arguments. */
-export type CallArg = {input: number}|{value: number|boolean|null}|{list: CallArg[]};
+export type CallArg = {
+  /** This layer's input number `input` (0 = the first). */
+  input: number,
+}|{
+  /** A constant. */
+  value: number|boolean|null,
+}|{
+  /** A list, each entry an argument. */
+  list: CallArg[],
+};
 
 /** Arguments of {@link KerasCall}. */
 export interface KerasCallArgs extends LayerArgs {
   /** The wrapped layer as `{className, config}` (tfjs's serialized form). Required. */
-  layer: {className: string, config: tf.serialization.ConfigDict};
+  layer: {
+    /** The registered tfjs class name. */
+    className: string,
+    /** Its config, as `fromConfig` takes it. */
+    config: tf.serialization.ConfigDict,
+  };
   /** What the wrapped layer's `call` gets as its inputs. Default `{input: 0}`. */
   inputs?: CallArg;
   /** What it gets as keyword arguments besides `training`, e.g. `{mask: {input: 1}}`. Default {}. */
@@ -101,10 +115,13 @@ function releaseDropoutMasks(layer: unknown): void {
  * ```
  */
 export class KerasCall extends tf.layers.Layer {
+  /** The name tfjs's serialization registers the class under. */
   static className = 'KerasCall';
   /** The wrapped layer. */
   readonly layer: tf.layers.Layer;
+  /** What the wrapped layer's `call` gets as its inputs ({@link KerasCallArgs.inputs}). */
   readonly callInputs: CallArg;
+  /** What it gets as keyword arguments ({@link KerasCallArgs.kwargs}). */
   readonly callKwargs: Record<string, CallArg>;
 
   constructor(args: KerasCallArgs) {
@@ -188,32 +205,39 @@ export class KerasCall extends tf.layers.Layer {
     return null as unknown as tf.Tensor;  // masks travel as explicit inputs (see the module comment)
   }
 
+  /** The wrapped layer's trainable weights (this layer's own). */
   override get trainableWeights(): tf.LayerVariable[] {
     return this.layer.trainableWeights;
   }
 
+  /** Ignored: the wrapped layer owns its weights. */
   override set trainableWeights(_weights: tf.LayerVariable[]) {
     // the wrapped layer owns its weights
   }
 
+  /** The wrapped layer's non-trainable weights. */
   override get nonTrainableWeights(): tf.LayerVariable[] {
     return this.layer.nonTrainableWeights;
   }
 
+  /** Ignored: the wrapped layer owns its weights. */
   override set nonTrainableWeights(_weights: tf.LayerVariable[]) {
     // the wrapped layer owns its weights
   }
 
+  /** Whether the wrapped layer trains. */
   override get trainable(): boolean {
     return this.layer?.trainable ?? true;
   }
 
+  /** Sets whether the wrapped layer trains. */
   override set trainable(value: boolean) {
     if (this.layer !== undefined) {
       this.layer.trainable = value;
     }
   }
 
+  /** The wrapped layer's regularization losses. */
   override get losses(): tf.layers.Layer['losses'] {
     return this.layer.losses;
   }

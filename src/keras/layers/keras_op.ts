@@ -4,7 +4,7 @@
  * tensors, with their constants (scalars, `__numpy__`/`__tensor__` arrays) inlined, and the
  * mask arithmetic this package's Keras loader adds (`zeroMasked`, `concatMask`).
  *
- * Config: `op` (a name of {@link KERAS_OPS}, camelCase: 'notEqual', 'expandDims'), `args` (the
+ * Config: `op` (a name of `KERAS_OPS`, camelCase: 'notEqual', 'expandDims'), `args` (the
  * op's positional arguments: `{input: i}` for the layer's i-th input, `{value: v}` for a scalar,
  * `{array: {dtype, shape, values}}` for a constant array, `{list: [...]}` for a list), and the
  * op's own options (`axis`, `keepdims`, `dtype`, `newshape`, ...). Dtypes follow Keras: int
@@ -18,12 +18,30 @@ type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = Array<number|null>;
 
 /** One positional argument of an op. */
-export type OpArg = {input: number}|{value: number|boolean|null}|
-    {array: {dtype: string, shape: number[], values: number[]}}|{list: OpArg[]};
+export type OpArg = {
+  /** This layer's input number `input` (0 = the first). */
+  input: number,
+}|{
+  /** A constant. */
+  value: number|boolean|null,
+}|{
+  /** A constant tensor, as the Keras config inlines it. */
+  array: {
+    /** Its dtype ('float32', 'int32', 'bool'). */
+    dtype: string,
+    /** Its shape. */
+    shape: number[],
+    /** Its values, flattened. */
+    values: number[],
+  },
+}|{
+  /** A list, each entry an argument. */
+  list: OpArg[],
+};
 
 /** Arguments of {@link KerasOp}. */
 export interface KerasOpArgs extends LayerArgs {
-  /** The operation, one of {@link KERAS_OPS}. Required. */
+  /** The operation, one of `KERAS_OPS`. Required. */
   op: string;
   /** Its positional arguments. Default: one per input, in order. */
   args?: OpArg[];
@@ -41,11 +59,13 @@ export interface KerasOpArgs extends LayerArgs {
   repeats?: number[];
   /** `pad`: [before, after] zeros per axis (the batch axis included). */
   paddings?: Array<[number, number]>;
-  /** Bounds of `clip`. */
+  /** Lower bound of `clip`. */
   min?: number;
+  /** Upper bound of `clip`. */
   max?: number;
-  /** `alpha` of `elu`, `negativeSlope` of `leakyRelu`. */
+  /** `alpha` of `elu`. */
   alpha?: number;
+  /** `negativeSlope` of `leakyRelu`. */
   negativeSlope?: number;
   /** `gelu`: the tanh approximation. Default true (as keras.ops.gelu). */
   approximate?: boolean;
@@ -276,20 +296,35 @@ function dtypeRank(d: string): number {
  * ```
  */
 export class KerasOp extends tf.layers.Layer {
+  /** The name tfjs's serialization registers the class under. */
   static className = 'KerasOp';
+  /** The operation ({@link KerasOpArgs.op}). */
   readonly op: string;
+  /** Its positional arguments ({@link KerasOpArgs.args}). */
   readonly opArgs: OpArg[];
+  /** Reduction/expansion axis or axes; null for the op's default ({@link KerasOpArgs.axis}). */
   readonly axis: number|number[]|null;
+  /** Whether reductions keep size-1 axes ({@link KerasOpArgs.keepdims}). */
   readonly keepdims: boolean;
+  /** Target dtype, or null for the input's ({@link KerasOpArgs.castTo}). */
   readonly castTo: string|null;
+  /** Target shape of `reshape` ({@link KerasOpArgs.newshape}). */
   readonly newshape: number[];
+  /** Permutation of `transpose`; null for reversed axes ({@link KerasOpArgs.axes}). */
   readonly axes: number[]|null;
+  /** Repeats of `tile` ({@link KerasOpArgs.repeats}). */
   readonly repeats: number[];
+  /** `[before, after]` zeros per axis of `pad` ({@link KerasOpArgs.paddings}). */
   readonly paddings: Array<[number, number]>;
+  /** Lower bound of `clip` ({@link KerasOpArgs.min}). */
   readonly min: number;
+  /** Upper bound of `clip` ({@link KerasOpArgs.max}). */
   readonly max: number;
+  /** `alpha` of `elu` ({@link KerasOpArgs.alpha}). */
   readonly alpha: number;
+  /** `negativeSlope` of `leakyRelu` ({@link KerasOpArgs.negativeSlope}). */
   readonly negativeSlope: number;
+  /** Whether `gelu` uses the tanh approximation ({@link KerasOpArgs.approximate}, default true). */
   readonly approximate: boolean;
   private readonly def: OpDef;
 
@@ -326,6 +361,7 @@ export class KerasOp extends tf.layers.Layer {
     return list.map(a => (a < 0 ? a + rank : a));
   }
 
+  /** `axis` as one number: the configured one, else -1 for concatenations and 0 otherwise. */
   axisNumber(): number {
     return typeof this.axis === 'number' ? this.axis :
         this.op === 'concatenate' || this.op.startsWith('concatMask') ? -1 : 0;
@@ -372,7 +408,7 @@ export class KerasOp extends tf.layers.Layer {
     try {
       return this.def.shape(flat, this);
     } catch (e) {
-      throw new Error(`KerasOp '${this.name}' (${this.op}): ${(e as Error).message}`);
+      throw new Error(`KerasOp '${this.name}' (${this.op}): ${(e as Error).message}`, {cause: e});
     }
   }
 

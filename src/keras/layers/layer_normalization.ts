@@ -59,11 +59,20 @@ export interface KerasLayerNormalizationArgs extends LayerArgs {
  * ```
  */
 export class KerasLayerNormalization extends tf.layers.Layer {
+  /** The name tfjs's serialization registers the class under. */
   static className = 'KerasLayerNormalization';
+  /** The normalized axes as given, negative from the end ({@link KerasLayerNormalizationArgs.axis}). */
   readonly axis: number[];
+  /** Added to the variance ({@link KerasLayerNormalizationArgs.epsilon}). */
   readonly epsilon: number;
+  /** Whether the learned offset `beta` is added ({@link KerasLayerNormalizationArgs.center}). */
   readonly center: boolean;
+  /** Whether the learned scale `gamma` multiplies ({@link KerasLayerNormalizationArgs.scale}). */
   readonly scale: boolean;
+  /**
+   * Keras 3's `rms_scaling`: divide by the variance, no beta ({@link
+   * KerasLayerNormalizationArgs.rmsScaling}).
+   */
   readonly rmsScaling: boolean;
   private readonly betaInitializer: Initializer;
   private readonly gammaInitializer: Initializer;

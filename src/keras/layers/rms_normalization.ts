@@ -31,8 +31,11 @@ export interface KerasRMSNormalizationArgs extends LayerArgs {
  * ```
  */
 export class KerasRMSNormalization extends tf.layers.Layer {
+  /** The name tfjs's serialization registers the class under. */
   static className = 'KerasRMSNormalization';
+  /** The normalized axes as given, negative from the end ({@link KerasRMSNormalizationArgs.axis}). */
   readonly axis: number[];
+  /** Added to the mean square ({@link KerasRMSNormalizationArgs.epsilon}). */
   readonly epsilon: number;
   private scale: tf.LayerVariable|null = null;
   private axes: number[] = [];

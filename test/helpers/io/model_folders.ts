@@ -40,6 +40,7 @@ export function sha256(data: Uint8Array): string {
 }
 
 /** Reads `folder/model.json`, lets `edit` change it, writes it back. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests edit model.json's fields freely
 export function editModelJson(folder: string, edit: (json: any) => void): void {
   const file = path.join(folder, 'model.json');
   const json = JSON.parse(fs.readFileSync(file, 'utf8'));

@@ -34,7 +34,7 @@ export function lockDown(folder: string): () => void {
   } catch (e) {
     throw new Error(`lockDown: chattr +i failed on ${folder} (${(e as Error).message.trim()}); ` +
                     'as root, these tests need a file system with the immutable flag and the ' +
-                    'CAP_LINUX_IMMUTABLE capability');
+                    'CAP_LINUX_IMMUTABLE capability', {cause: e});
   }
   return () => execFileSync('chattr', ['-i', ...files.filter(f => fs.existsSync(f))]);
 }
