@@ -79,3 +79,15 @@ export function near(a: tf.Tensor, b: tf.Tensor, tol: number): void {
 export function randomTensor(shape: number[], seed: number): tf.Tensor {
   return tf.randomUniform(shape, -1, 1, 'float32', seed);
 }
+
+/** max |a − b| ÷ max(1, max |b|): how far `a` is from the reference `b` (asserts equal lengths). */
+export function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let diff = 0;
+  let scale = 1;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / scale;
+}

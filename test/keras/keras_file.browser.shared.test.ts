@@ -8,6 +8,7 @@ import * as path from 'path';
 
 import {browserPrecondition, BrowserSession, buildPageModule, callInPage, findChromium, openBrowser, TestPage} from '../helpers/browser/harness';
 import {sharedPath} from '../helpers/shared';
+import {relativeDiff} from '../helpers/tensors';
 
 const precondition = browserPrecondition();
 const BROWSER_HOOK_TIMEOUT_MS = 300_000;
@@ -17,17 +18,6 @@ const NAMES = fs.readdirSync(SHARED).filter(n => fs.existsSync(path.join(SHARED,
 interface Tensor {
   shape: number[];
   data: number[];
-}
-
-function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 1;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
 }
 
 if (precondition.skip != null) {

@@ -22,6 +22,7 @@ import {unzipSync} from 'fflate';
 
 import {loadKerasModel, saveKerasModel} from '../../src';
 import {TEST_MODELS, TestModel} from '../helpers/keras_file_models';
+import {relativeDiff} from '../helpers/tensors';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'keras', 'keras_file');
 const SAVED = path.join(FIXTURES, 'saved');
@@ -53,18 +54,6 @@ interface KerasRecord {
 
 const records = fs.readdirSync(SAVED).filter(f => f.endsWith('.record.json'))
     .map(f => JSON.parse(fs.readFileSync(path.join(SAVED, f), 'utf8')) as KerasRecord);
-
-/** max |a - b| / max(1, max |b|). */
-function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 1;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
 
 async function useBackend(name: string): Promise<void> {
   if (name === 'wasm') {

@@ -21,6 +21,7 @@ import {unzipSync} from 'fflate';
 
 import {loadKerasModel, saveKerasModel} from '../../src';
 import {sharedPath} from '../helpers/shared';
+import {relativeDiff} from '../helpers/tensors';
 
 interface Tensor {
   name?: string;
@@ -46,17 +47,6 @@ const NAMES = fs.readdirSync(SHARED).filter(n => fs.existsSync(path.join(SHARED,
 
 function reference(name: string): Reference {
   return JSON.parse(fs.readFileSync(path.join(SHARED, name, 'reference.json'), 'utf8')) as Reference;
-}
-
-function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 1;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
 }
 
 function predict(model: tf.LayersModel, inputs: Tensor[]): Array<{shape: number[], data: Float32Array}> {
