@@ -17,7 +17,7 @@ const noParkedTests = ['it', 'test', 'describe'].flatMap(
         })));
 
 export default tseslint.config(
-    {ignores: ['dist/**', 'coverage/**', '.tmp/**', 'examples/browser/build/**', 'docs/api/**']},
+    {ignores: ['dist/**', 'coverage/**', '.tmp/**', 'examples/**/build/**', 'docs/api/**']},
     js.configs.recommended,
     ...tseslint.configs.recommended,
     {
