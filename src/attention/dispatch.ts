@@ -15,11 +15,11 @@ import {ArgCheck, ArgSpec, checkArgs, checkTensorArg, is, Suggestion} from '../a
 
 import {DISPATCH_TABLE} from './dispatch_table';
 import {queryRowsMask} from './masks';
-import {PATH_OPTION_SUGGESTIONS, PATH_OPTIONS, PathOptions, PathResult} from './options';
+import {PATH_OPTION_SUGGESTIONS, PATH_OPTIONS, PathOptions, PathResult, resolveChecked} from './options';
 import {fastCpuAttention} from './paths/fast_cpu';
 import {fusedAttention, fusedUnsupported} from './paths/fused';
 import {memoryEfficientAttention} from './paths/memory_efficient';
-import {scaledDotProductAttention} from './scaled_dot_product';
+import {scaledDotProductAttention, standardPath} from './scaled_dot_product';
 
 /** A path the caller can ask for; 'auto' lets {@link choosePath} decide. */
 export type AttentionPath = 'auto'|'standard'|'fast'|'memoryEfficient'|'fused';
@@ -69,6 +69,11 @@ export function measuredPath(backend: string, timeQ: number, timeK: number, dk: 
   if (cells == null || cells.length === 0) {
     return 'standard';
   }
+  const memo = table === DISPATCH_TABLE ? `${backend} ${timeQ} ${timeK} ${dk} ${dv}` : null;
+  const known = memo == null ? undefined : MEASURED_PATHS.get(memo);
+  if (known != null) {
+    return known;
+  }
   const time = Math.log2(Math.max(1, Math.sqrt(timeQ * timeK)));
   const dim = Math.log2(Math.max(1, (dk + dv) / 2));
   let best = cells[0]!;
@@ -80,8 +85,15 @@ export function measuredPath(backend: string, timeQ: number, timeK: number, dk: 
       bestDistance = distance;
     }
   }
-  return best.fastMs < best.standardMs ? 'fast' : 'standard';
+  const path = best.fastMs < best.standardMs ? 'fast' : 'standard';
+  if (memo != null && MEASURED_PATHS.size < 4096) {
+    MEASURED_PATHS.set(memo, path);
+  }
+  return path;
 }
+
+/** measuredPath's answers from the checked-in table, by backend and sizes (a layer asks each call). */
+const MEASURED_PATHS = new Map<string, 'standard'|'fast'>();
 
 /** Options of {@link attention}. */
 export interface DispatchOptions extends PathOptions {
@@ -125,6 +137,12 @@ export interface DispatchOptions extends PathOptions {
 export function choosePath(query: tf.Tensor, key: tf.Tensor,
                            options: DispatchOptions = {}): Exclude<AttentionPath, 'auto'> {
   checkDispatchOptions('choosePath', options);
+  return pickPath(query, key, options);
+}
+
+/** {@link choosePath} for options already checked; `valueDim` overrides the option's. */
+function pickPath(query: tf.Tensor, key: tf.Tensor, options: DispatchOptions,
+                  valueDim = options.valueDim): Exclude<AttentionPath, 'auto'> {
   const path = options.path ?? 'auto';
   checkPath(path);
   if (path !== 'auto') {
@@ -135,8 +153,9 @@ export function choosePath(query: tf.Tensor, key: tf.Tensor,
   }
   const budget = options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
   checkBudget(budget);
-  const fused = fusedUnsupported() == null;
-  if (fused && tf.getBackend() === 'webgpu') {
+  const backend = tf.getBackend();
+  const fused = (backend === 'webgl' || backend === 'webgpu') && fusedUnsupported() == null;
+  if (fused && backend === 'webgpu') {
     return 'fused';
   }
   const scoresBytes = 4 * query.size / query.shape[query.rank - 1]! * key.shape[key.rank - 2]!;
@@ -147,8 +166,8 @@ export function choosePath(query: tf.Tensor, key: tf.Tensor,
     return 'fused';
   }
   const dk = query.shape[query.rank - 1]!;
-  return measuredPath(tf.getBackend(), query.shape[query.rank - 2]!, key.shape[key.rank - 2]!, dk,
-                      options.valueDim ?? dk);
+  return measuredPath(backend, query.shape[query.rank - 2]!, key.shape[key.rank - 2]!, dk,
+                      valueDim ?? dk);
 }
 
 /**
@@ -165,10 +184,7 @@ export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
                           options: DispatchOptions = {}): PathResult {
   checkDispatchOptions('attention', options);
   checkTensorArg('attention', options.queryMask, 'queryMask');
-  const {path: _path, memoryBudgetBytes: _budget, queryMask = null, valueDim: _dv, ...pathOptions} =
-      options;
-  void [_path, _budget, _dv];
-  const chosen = choosePath(query, key, {...options, valueDim: value.shape[value.rank - 1]});
+  const queryMask = options.queryMask ?? null;
   if (queryMask != null) {
     const expected = query.shape.slice(0, 1).concat(query.shape[query.rank - 2]!);
     if (queryMask.shape.join(',') !== expected.join(',')) {
@@ -176,7 +192,34 @@ export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
                       `queryMask with shape [${queryMask.shape}].`);
     }
   }
-  const result = run(chosen, query, key, value, pathOptions);
+  const {path: _path, memoryBudgetBytes: _budget, queryMask: _mask, valueDim: _dv,
+         ...pathOptions} = options;
+  void [_path, _budget, _mask, _dv];
+  const chosen = pickPath(query, key, options, value.shape[value.rank - 1]);
+  return zeroPaddedRows(run(chosen, query, key, value, pathOptions), query, key, queryMask);
+}
+
+/**
+ * {@link attention} for a caller that has checked everything already: the attention layers,
+ * whose options were checked when they were built and whose masks and projections their call
+ * checked or made. The same path and the same result; the standard path also skips its own
+ * checks (`resolveChecked`). At a short sequence checking took as long as computing.
+ */
+export function attentionChecked(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
+                                 options: DispatchOptions): PathResult {
+  const chosen = pickPath(query, key, options, value.shape[value.rank - 1]);
+  const {path: _path, memoryBudgetBytes: _budget, queryMask = null, valueDim: _dv,
+         ...pathOptions} = options;
+  void [_path, _budget, _dv];
+  const result = chosen === 'standard' ?
+      standardPath(query, key, value, resolveChecked(query, key, value, pathOptions)) :
+      run(chosen, query, key, value, pathOptions);
+  return zeroPaddedRows(result, query, key, queryMask);
+}
+
+/** Output (and weights) with the rows of padded queries (`queryMask` false) set to +0. */
+function zeroPaddedRows(result: PathResult, query: tf.Tensor, key: tf.Tensor,
+                        queryMask: tf.Tensor|null): PathResult {
   if (queryMask == null || result.output.size === 0 || key.shape[key.rank - 2] === 0) {
     return result;  // nothing to zero (and no size-0 kernel: see isEmpty in options.ts)
   }

@@ -135,21 +135,30 @@ export function resolve(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
             {layer: false, argName: 'options', suggestions: PATH_OPTION_SUGGESTIONS});
   checkTensorArg(fn, options.mask, 'mask');
   checkInputs(query, key, value, fn);
-  const {mask = null, causal = false, dropout = 0, training = false, seed} = options;
-  const slidingWindow = options.slidingWindow ?? null;
-  const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
-  const lead = query.shape.slice(0, -2);
-  const timeQ = query.shape[query.rank - 2]!;
-  const timeK = key.shape[key.rank - 2]!;
-  const dk = query.shape[query.rank - 1]!;
-  if (mask != null) {
-    checkMaskShape(mask, [...lead, timeQ, timeK], 'mask');
+  const r = resolveChecked(query, key, value, options);
+  if (r.mask != null) {
+    checkMaskShape(r.mask, [...r.lead, r.timeQ, r.timeK], 'mask');
   }
+  return r;
+}
+
+/**
+ * {@link resolve} for inputs and options that are known to be valid (a layer's own projections,
+ * its options checked when it was built, its masks checked by its call): the defaults and sizes
+ * only, no checks. A layer's call at a short sequence spends as long checking as computing.
+ */
+export function resolveChecked(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
+                               options: PathOptions): Resolved {
+  const rank = query.rank;
+  const lead = query.shape.slice(0, -2);
+  const dk = query.shape[rank - 1]!;
   return {
-    lead, slices: lead.reduce((a, b) => a * b, 1), timeQ, timeK, dk,
-    dv: value.shape[value.rank - 1]!, scale: options.scale ?? 1 / Math.sqrt(dk), mask,
-    causal, slidingWindow, dropout: training ? dropout : 0, seed,
-    needWeights: options.needWeights ?? true, blockSize,
+    lead, slices: rank === 4 ? lead[0]! * lead[1]! : lead[0]!, timeQ: query.shape[rank - 2]!,
+    timeK: key.shape[rank - 2]!, dk, dv: value.shape[rank - 1]!,
+    scale: options.scale ?? 1 / Math.sqrt(dk), mask: options.mask ?? null,
+    causal: options.causal ?? false, slidingWindow: options.slidingWindow ?? null,
+    dropout: (options.training ?? false) ? (options.dropout ?? 0) : 0, seed: options.seed,
+    needWeights: options.needWeights ?? true, blockSize: options.blockSize ?? DEFAULT_BLOCK_SIZE,
   };
 }
 

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {andMasks, MASK_FILL, positionMask, toBool} from './masks';
-import {AttentionOptions, AttentionResult, emptyAttention, isEmpty, resolve} from './options';
+import {AttentionOptions, AttentionResult, emptyAttention, isEmpty, resolve, Resolved} from './options';
 
 /** Every intermediate of steps 3–6, as {@link attentionSteps} returns them. */
 export interface AttentionSteps extends AttentionResult {
@@ -35,8 +35,18 @@ export interface AttentionSteps extends AttentionResult {
 export function scaledDotProductAttention(
     query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
     options: AttentionOptions = {}): AttentionResult {
+  return standardPath(query, key, value, resolve(query, key, value, options,
+                                                 'scaledDotProductAttention'));
+}
+
+/**
+ * {@link scaledDotProductAttention} for options already resolved (see `resolveChecked` in
+ * options.ts): what the dispatcher runs for a layer, without checking twice.
+ */
+export function standardPath(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, r: Resolved):
+    AttentionResult {
   return tf.tidy(() => {
-    const {output, weights} = steps(query, key, value, options, 'scaledDotProductAttention');
+    const {output, weights} = compute(query, key, value, r);
     return {output, weights};
   });
 }
@@ -65,24 +75,30 @@ export function attentionSteps(
 function steps(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, options: AttentionOptions,
                fn: string): AttentionSteps {
   const r = resolve(query, key, value, options, fn);
+  const tensors = tf.tidy(() => {
+    const {scores, scaled, weights, output} = compute(query, key, value, r);
+    return {scores, scaled, weights, output};
+  });
+  return {...tensors, scale: r.scale};
+}
+
+/** Steps 3–6 on resolved options, every intermediate returned; the caller tidies. */
+function compute(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, r: Resolved):
+    AttentionSteps {
   const {timeQ, timeK, scale, mask, dropout, seed} = r;
   if (isEmpty(r)) {
     const {output, weights} = emptyAttention(query, key, value, {...r, needWeights: true});
     const zeros = () => tf.zeros([...r.lead, timeQ, timeK]);
     return {scores: zeros(), scaled: zeros(), weights: weights!, output, scale};
   }
-
-  const tensors = tf.tidy(() => {
-    const scores = tf.matMul(query, key, false, true);  // step 3: [batch, (heads,) timeQ, timeK]
-    const scaled = tf.mul(scores, scale);               // step 4: ÷ √dk
-    const positions = positionMask(r, {start: 0, size: timeQ}, {start: 0, size: timeK});
-    const allowed = andMasks(mask, positions);          // [batch|1, (heads|1,) timeQ, timeK]
-    const weights = maskedSoftmax(scaled, allowed);     // step 5
-    const dropped = dropout > 0 ? tf.dropout(weights, dropout, undefined, seed) : weights;
-    const output = tf.matMul(dropped, value);           // step 6: [batch, (heads,) timeQ, dv]
-    return {scores, scaled, weights, output};
-  });
-  return {...tensors, scale};
+  const scores = tf.matMul(query, key, false, true);  // step 3: [batch, (heads,) timeQ, timeK]
+  const scaled = tf.mul(scores, scale);               // step 4: ÷ √dk
+  const positions = positionMask(r, {start: 0, size: timeQ}, {start: 0, size: timeK});
+  const allowed = andMasks(mask, positions);          // [batch|1, (heads|1,) timeQ, timeK]
+  const weights = maskedSoftmax(scaled, allowed);     // step 5
+  const dropped = dropout > 0 ? tf.dropout(weights, dropout, undefined, seed) : weights;
+  const output = tf.matMul(dropped, value);           // step 6: [batch, (heads,) timeQ, dv]
+  return {scores, scaled, weights, output, scale};
 }
 
 /**

@@ -32,7 +32,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {attention, AttentionPath} from '../attention/dispatch';
+import {attentionChecked, AttentionPath} from '../attention/dispatch';
 import {checkScoresFitBackend} from '../attention/limits';
 import {andMasks, paddingMask, toBool} from '../attention/masks';
 import {connectedZeros, PathResult} from '../attention/options';
@@ -58,36 +58,61 @@ export function checkTokenMask(mask: tf.Tensor|null, expected: number[], name: s
 // ---- Projections ------------------------------------------------------------------------------
 
 /**
- * x · W (+ b) over the last axis, as one 2-D matMul (with a flag-free gradient on wasm/cpu, see
- * src/ops/matmul.ts). `kernel` is `[features, units]`, or `[features, ...]` read as
- * `[features, product of the rest]`; `bias` has `units` values in any shape.
- * `[batch, time, features]` → `[batch, time, units]`.
+ * x · W (+ b) over the last axis, as one 2-D matMul with the bias in the same kernel (and a
+ * flag-free gradient on wasm, see src/ops/matmul.ts). `kernel` is `[features, units]`, or
+ * `[features, ...]` read as `[features, product of the rest]`; `bias` has `units` values in any
+ * shape. `[batch, time, features]` → `[batch, time, units]`.
  */
 export function dense(x: tf.Tensor, kernel: tf.LayerVariable, bias: tf.LayerVariable|null):
     tf.Tensor {
   return tf.tidy(() => {
-    const [batch, time, features] = x.shape as [number, number, number];
-    const w = kernel.read();
-    const units = w.size / w.shape[0]!;
-    if (batch * time === 0) {  // no size-0 kernel (wasm fails on them)
-      return connectedZeros([batch, time, units], bias == null ? [x, w] : [x, w, bias.read()]);
-    }
-    let y: tf.Tensor = matMul2d(x.reshape([batch * time, features]),
-                                w.reshape([w.shape[0]!, units]) as tf.Tensor2D);
-    if (bias != null) {
-      y = tf.add(y, bias.read().reshape([units]));
-    }
-    return y.reshape([batch, time, units]);
+    const [batch, time] = x.shape as [number, number, number];
+    const y = dense2d(x, kernel, bias);  // [batch*time, units]
+    return y.reshape([batch, time, y.shape[1]!]);
   });
 }
 
-/** `[batch, time, heads*size]` → `[batch, heads, time, size]`: head h takes columns h*size…. */
-export function splitHeads(x: tf.Tensor, heads: number, size: number): tf.Tensor {
-  const [batch, time] = x.shape as [number, number, number];
-  if (x.size === 0) {
-    return x.reshape([batch, heads, time, size]);  // nothing to move (wasm's size-0 transpose fails)
+/**
+ * {@link dense} without the last reshape: `[batch, time, features]` → `[batch*time, units]`.
+ * Runs no kernel but the matMul (and the reshapes of rank-3 weights); the caller tidies.
+ */
+function dense2d(x: tf.Tensor, kernel: tf.LayerVariable, bias: tf.LayerVariable|null):
+    tf.Tensor2D {
+  const [batch, time, features] = x.shape as [number, number, number];
+  const w = kernel.read();
+  const units = w.size / w.shape[0]!;
+  if (batch * time === 0) {  // no size-0 kernel (wasm fails on them)
+    return connectedZeros([batch * time, units],
+                          bias == null ? [x, w] : [x, w, bias.read()]) as tf.Tensor2D;
   }
-  return tf.tidy(() => x.reshape([batch, time, heads, size]).transpose([0, 2, 1, 3]));
+  return matMul2d(x.reshape([batch * time, features]), asMatrix(w, units), asVector(bias));
+}
+
+/** A kernel `[rows, ...]` as `[rows, units]` (no op when it is 2-D already). */
+function asMatrix(w: tf.Tensor, units: number): tf.Tensor2D {
+  return (w.rank === 2 ? w : w.reshape([w.shape[0]!, units])) as tf.Tensor2D;
+}
+
+/** A bias of any shape as `[units]` (no op when it is 1-D already), or null. */
+function asVector(bias: tf.LayerVariable|null): tf.Tensor1D|null {
+  if (bias == null) {
+    return null;
+  }
+  const b = bias.read();
+  return (b.rank === 1 ? b : b.reshape([b.size])) as tf.Tensor1D;
+}
+
+/**
+ * `[batch*time, heads*size]` → `[batch, heads, time, size]`: head h takes columns h*size….
+ * One head (or nothing to move: wasm's size-0 transpose fails) is a reshape alone: moving an
+ * axis of size 1 leaves the values in place.
+ */
+function splitRows(x: tf.Tensor, batch: number, time: number, heads: number, size: number):
+    tf.Tensor {
+  if (heads === 1 || x.size === 0) {
+    return x.reshape([batch, heads, time, size]);
+  }
+  return x.reshape([batch, time, heads, size]).transpose([0, 2, 1, 3]);  // the caller tidies
 }
 
 /**
@@ -96,14 +121,15 @@ export function splitHeads(x: tf.Tensor, heads: number, size: number): tf.Tensor
  */
 export function projectHeads(x: tf.Tensor, kernel: tf.LayerVariable, bias: tf.LayerVariable|null,
                              heads: number, size: number): tf.Tensor {
-  return tf.tidy(() => splitHeads(dense(x, kernel, bias), heads, size));
+  const [batch, time] = x.shape as [number, number, number];
+  return tf.tidy(() => splitRows(dense2d(x, kernel, bias), batch, time, heads, size));
 }
 
 /** `[batch, heads, timeQ, size]` → `[batch, timeQ, heads*size]`, the heads side by side. */
 export function mergeHeads(x: tf.Tensor): tf.Tensor {
   const [batch, heads, timeQ, size] = x.shape as [number, number, number, number];
-  if (x.size === 0) {
-    return x.reshape([batch, timeQ, heads * size]);  // nothing to move (see splitHeads)
+  if (heads === 1 || x.size === 0) {
+    return x.reshape([batch, timeQ, heads * size]);  // nothing to move (see splitRows)
   }
   return tf.tidy(() => x.transpose([0, 2, 1, 3]).reshape([batch, timeQ, heads * size]));
 }
@@ -124,12 +150,9 @@ export function projectOutput(merged: tf.Tensor, kernel: tf.LayerVariable,
       return connectedZeros([batch, timeQ, units],
                             bias == null ? [merged, w] : [merged, w, bias.read()]);
     }
-    let y: tf.Tensor = matMul2d(merged.reshape([batch * timeQ, width]),
-                                w.reshape([width, units]) as tf.Tensor2D);
-    if (bias != null) {
-      y = tf.add(y, bias.read().reshape([units]));
-    }
-    return y.reshape([batch, timeQ, units]);
+    const w2d = (w.rank === 2 ? w : w.reshape([width, units])) as tf.Tensor2D;
+    return matMul2d(merged.reshape([batch * timeQ, width]), w2d, asVector(bias))
+        .reshape([batch, timeQ, units]);
   });
 }
 
@@ -173,6 +196,9 @@ export function scoresMask(args: ScoresMaskArgs): tf.Tensor|null {
               timeK}] or [batch, 1|numHeads, timeQ, timeK]. Received: attentionMask with ` +
           `shape [${extra.shape}].`);
     }
+  }
+  if (extra == null && args.keyMasks.every(m => m == null)) {
+    return null;  // nothing to combine: no kernel, no scope
   }
   return tf.tidy(() => {
     let mask: tf.Tensor|null = null;
@@ -227,7 +253,7 @@ export function attend(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
   const timeK = key.shape[2]!;
   checkScoresFitBackend(batch * heads, timeQ, timeK, options.layerName);
   checkTokenMask(options.queryMask ?? null, [batch, timeQ], 'query mask');
-  return attention(query, key, value, {
+  return attentionChecked(query, key, value, {
     mask: options.mask ?? null,
     queryMask: options.queryMask ?? null,
     causal: options.causal ?? false,
