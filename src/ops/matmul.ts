@@ -8,23 +8,24 @@
  * 40 GFLOP/s here, against ~1–3 GFLOP/s with a flag). Transposing explicitly first is a cheap
  * copy, so the backward pass runs as fast as the forward one. For tiny products (m·k·n up to
  * {@link SMALL_PRODUCT}) the two extra transposes cost more than the flags do, and tf.matMul's
- * own gradient is kept. A bias is added by the same kernel (`tf.fused.matMul`), not a second one.
+ * own gradient is kept.
+ *
+ * A bias is added by the same kernel (`tf.fused.matMul`), except on wasm: its `_FusedMatMul`
+ * (tfjs 4.22) reads the rank of the bias from the shape the data was first written with, so a
+ * bias that is a reshape (a Keras-layout `[heads, keyDim]` bias read as `[heads*keyDim]`, or a
+ * variable assigned a reshaped tensor) fails there; wasm adds it with a second kernel.
  */
 import * as tf from '@tensorflow/tfjs';
 
-/** save([a, b]) and a·b + bias in one kernel; gradients by plain 2-D products (and a row sum). */
 const fastMatMul = tf.customGrad((...args: Array<tf.Tensor|tf.GradSaveFunc>) => {
-  const save = args[args.length - 1] as tf.GradSaveFunc;
-  const [a, b, bias] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D?];
-  const withBias = args.length === 4;
+  const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([a, b]);
   return {
-    value: withBias ? tf.fused.matMul({a, b, bias: bias!}) : tf.matMul(a, b),
+    value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
     gradFunc: (dy: tf.Tensor|tf.Tensor[], saved: tf.Tensor[]) => {
       const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
       const g = dy as tf.Tensor2D;
-      const grads = [tf.matMul(g, tf.transpose(sb)), tf.matMul(tf.transpose(sa), g)];
-      return withBias ? [...grads, tf.sum(g, 0)] : grads;  // bias: [n]
+      return [tf.matMul(g, tf.transpose(sb)), tf.matMul(tf.transpose(sa), g)];
     },
   };
 });
@@ -44,15 +45,15 @@ export const SMALL_PRODUCT = 2 ** 16;
 
 /**
  * `[m, k] · [k, n] (+ bias [n]) → [m, n]`; see the module comment. Plain `tf.matMul` (or
- * `tf.fused.matMul` with a bias) off wasm and for tiny products. Throws naming the argument
- * when shapes do not fit.
+ * `tf.fused.matMul` with a bias) off wasm, and for tiny products on wasm. Throws naming the
+ * argument when shapes do not fit.
  *
  * ```ts
  * const a = tf.randomNormal([128, 64]);
  * const b = tf.randomNormal([64, 32]);
  * const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) => matMul2d(x, y).sum())([a, b]);
  * // the same values and gradients as tf.matMul(a, b); on wasm the backward pass stays fast
- * const y = matMul2d(a, b, tf.ones([32]));  // a·b + 1, one kernel
+ * const y = matMul2d(a, b, tf.ones([32]));  // a·b + 1 (one kernel off wasm)
  * ```
  */
 export function matMul2d(a: tf.Tensor, b: tf.Tensor, bias?: tf.Tensor|null): tf.Tensor2D {
@@ -65,10 +66,12 @@ export function matMul2d(a: tf.Tensor, b: tf.Tensor, bias?: tf.Tensor|null): tf.
         bias.shape}]`);
   }
   const [m, k] = a.shape as [number, number];
-  const flagsAreSlow = FLAGS_ARE_SLOW.has(tf.getBackend()) && m * k * b.shape[1]! > SMALL_PRODUCT;
-  if (flagsAreSlow) {
-    return (bias == null ? fastMatMul(a, b) : fastMatMul(a, b, bias)) as tf.Tensor2D;
+  const backend = tf.getBackend();
+  if (backend !== 'wasm' && bias != null) {
+    return tf.fused.matMul({a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias}) as tf.Tensor2D;
   }
-  return bias == null ? tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D) :
-                        tf.fused.matMul({a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias}) as tf.Tensor2D;
+  const product: tf.Tensor2D = FLAGS_ARE_SLOW.has(backend) && m * k * b.shape[1]! > SMALL_PRODUCT ?
+      fastMatMul(a, b) as tf.Tensor2D :
+      tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D);
+  return bias == null ? product : tf.add<tf.Tensor2D>(product, bias);
 }
