@@ -203,7 +203,8 @@ export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
  * {@link attention} for a caller that has checked everything already: the attention layers,
  * whose options were checked when they were built and whose masks and projections their call
  * checked or made. The same path and the same result; the standard path also skips its own
- * checks (`resolveChecked`). At a short sequence checking took as long as computing.
+ * checks (`resolveChecked`) and its own `tf.tidy`, so call this inside one. At a short
+ * sequence the checks took about as long as the arithmetic (docs/benchmarks.md, n = 16).
  */
 export function attentionChecked(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
                                  options: DispatchOptions): PathResult {

@@ -35,20 +35,22 @@ export interface AttentionSteps extends AttentionResult {
 export function scaledDotProductAttention(
     query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
     options: AttentionOptions = {}): AttentionResult {
-  return standardPath(query, key, value, resolve(query, key, value, options,
-                                                 'scaledDotProductAttention'));
+  const r = resolve(query, key, value, options, 'scaledDotProductAttention');
+  return tf.tidy(() => {
+    const {output, weights} = standardPath(query, key, value, r);
+    return {output, weights};
+  });
 }
 
 /**
  * {@link scaledDotProductAttention} for options already resolved (see `resolveChecked` in
- * options.ts): what the dispatcher runs for a layer, without checking twice.
+ * options.ts) and inside the caller's `tf.tidy` (its intermediates are left to it): what the
+ * dispatcher runs for a layer, without checking twice.
  */
 export function standardPath(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, r: Resolved):
     AttentionResult {
-  return tf.tidy(() => {
-    const {output, weights} = compute(query, key, value, r);
-    return {output, weights};
-  });
+  const {output, weights} = compute(query, key, value, r);
+  return {output, weights};
 }
 
 /**

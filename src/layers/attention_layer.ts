@@ -66,26 +66,31 @@ export function checkTokenMask(mask: tf.Tensor|null, expected: number[], name: s
 export function dense(x: tf.Tensor, kernel: tf.LayerVariable, bias: tf.LayerVariable|null):
     tf.Tensor {
   return tf.tidy(() => {
-    const [batch, time] = x.shape as [number, number, number];
-    const y = dense2d(x, kernel, bias);  // [batch*time, units]
+    const [batch, time, features] = x.shape as [number, number, number];
+    const y = dense2d(x.reshape([batch * time, features]), kernel, bias);  // [batch*time, units]
     return y.reshape([batch, time, y.shape[1]!]);
   });
 }
 
-/**
- * {@link dense} without the last reshape: `[batch, time, features]` → `[batch*time, units]`.
- * Runs no kernel but the matMul (and the reshapes of rank-3 weights); the caller tidies.
- */
-function dense2d(x: tf.Tensor, kernel: tf.LayerVariable, bias: tf.LayerVariable|null):
-    tf.Tensor2D {
+/** `[batch, time, features]` → `[batch*time, features]`, the rows {@link projectRows} takes. */
+export function flatRows(x: tf.Tensor): tf.Tensor2D {
   const [batch, time, features] = x.shape as [number, number, number];
+  return x.reshape([batch * time, features]);
+}
+
+/**
+ * {@link dense} on rows: `[rows, features]` → `[rows, units]`. Runs no kernel but the matMul
+ * (and the reshapes of rank-3 weights, and on wasm the bias add); the caller tidies.
+ */
+function dense2d(rows: tf.Tensor2D, kernel: tf.LayerVariable, bias: tf.LayerVariable|null):
+    tf.Tensor2D {
   const w = kernel.read();
   const units = w.size / w.shape[0]!;
-  if (batch * time === 0) {  // no size-0 kernel (wasm fails on them)
-    return connectedZeros([batch * time, units],
-                          bias == null ? [x, w] : [x, w, bias.read()]) as tf.Tensor2D;
+  if (rows.shape[0] === 0) {  // no size-0 kernel (wasm fails on them)
+    return connectedZeros([0, units],
+                          bias == null ? [rows, w] : [rows, w, bias.read()]) as tf.Tensor2D;
   }
-  return matMul2d(x.reshape([batch * time, features]), asMatrix(w, units), asVector(bias));
+  return matMul2d(rows, asMatrix(w, units), asVector(bias));
 }
 
 /** A kernel `[rows, ...]` as `[rows, units]` (no op when it is 2-D already). */
@@ -122,7 +127,17 @@ function splitRows(x: tf.Tensor, batch: number, time: number, heads: number, siz
 export function projectHeads(x: tf.Tensor, kernel: tf.LayerVariable, bias: tf.LayerVariable|null,
                              heads: number, size: number): tf.Tensor {
   const [batch, time] = x.shape as [number, number, number];
-  return tf.tidy(() => splitRows(dense2d(x, kernel, bias), batch, time, heads, size));
+  return tf.tidy(() => projectRows(flatRows(x), batch, time, kernel, bias, heads, size));
+}
+
+/**
+ * {@link projectHeads} on rows `[batch*time, features]` ({@link flatRows}), so that Q, K and V
+ * of self-attention share one reshape of the input; the caller tidies.
+ */
+export function projectRows(rows: tf.Tensor2D, batch: number, time: number,
+                            kernel: tf.LayerVariable, bias: tf.LayerVariable|null, heads: number,
+                            size: number): tf.Tensor {
+  return splitRows(dense2d(rows, kernel, bias), batch, time, heads, size);
 }
 
 /** `[batch, heads, timeQ, size]` → `[batch, timeQ, heads*size]`, the heads side by side. */
@@ -244,8 +259,9 @@ export interface AttendOptions {
  * Steps 3–6 for projected heads: query `[batch, heads, timeQ, keyDim]`, key
  * `[batch, heads, timeK, keyDim]`, value `[batch, heads, timeK, valueDim]` → output
  * `[batch, heads, timeQ, valueDim]` and (with `needWeights`) weights
- * `[batch, heads, timeQ, timeK]`. Checks the backend's size limits first, then `attention()`
- * picks the path.
+ * `[batch, heads, timeQ, timeK]`. Checks the backend's size limits first, then the dispatcher
+ * picks the path (`attentionChecked`: the layer checked its options and masks). Call it inside
+ * `tf.tidy` (a layer's call): intermediates are left to that scope.
  */
 export function attend(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
                        options: AttendOptions = {}): PathResult {

@@ -20,8 +20,8 @@ import {ApplyKwargs, AttentionApplyResult} from './apply_types';
 import {ApplyCachedArgs, AttentionCache, checkCacheArgs, checkCachedCall, contextCache,
         CreateCacheArgs, emptySelfCache} from './attention_cache';
 import {buildWeights, initializing} from './build';
-import {attend, checkFeatures, checkTokenMask, mergeHeads, projectHeads, projectOutput,
-        scoresMask} from './attention_layer';
+import {attend, checkFeatures, checkTokenMask, flatRows, mergeHeads, projectHeads, projectOutput,
+        projectRows, scoresMask} from './attention_layer';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = Array<number|null>;
@@ -284,7 +284,7 @@ export class SelfAttention<W extends boolean = boolean> extends tf.layers.Layer 
       const timeK = context.shape[1]!;
 
       // Steps 1–2: Q, K, V, each split into heads.  // [batch, heads, time, keyDim|valueDim]
-      const {query: q, key: k, value: v} = this.projectQKV(query, context);
+      const {query: q, key: k, value: v} = this.project(query, context);
 
       const [queryMask, keyMask] = this.tokenMasks(inputs, kwargs.mask);
       checkTokenMask(queryMask, [batch, timeQ], 'query mask');
@@ -303,7 +303,7 @@ export class SelfAttention<W extends boolean = boolean> extends tf.layers.Layer 
         needWeights: this.returnAttentionWeights,
       });
 
-      const result = this.mergeHeads(output);  // [batch, timeQ, outputDim]
+      const result = this.merge(output);  // [batch, timeQ, outputDim]
       return this.returnAttentionWeights ? [result, weights!] : result;
     });
   }
@@ -408,15 +408,26 @@ export class SelfAttention<W extends boolean = boolean> extends tf.layers.Layer 
       throw new Error(`SelfAttention.projectQKV needs a built layer: call apply() or build() ` +
                       `first. Received: layer '${this.name}' not built.`);
     }
-    const dims = this.dims;
-    checkFeatures('SelfAttention', query, dims.query, 'query');
-    checkFeatures('SelfAttention', context, dims.context, 'context');
+    checkFeatures('SelfAttention', query, this.dims.query, 'query');
+    checkFeatures('SelfAttention', context, this.dims.context, 'context');
+    return tf.tidy(() => this.project(query, context));
+  }
+
+  /** {@link projectQKV} on checked inputs; the caller tidies. Self-attention reshapes x once. */
+  private project(query: tf.Tensor, context: tf.Tensor):
+      {query: tf.Tensor, key: tf.Tensor, value: tf.Tensor} {
+    const dims = this.dims!;
     const h = this.numHeads;
-    return tf.tidy(() => ({
-      query: projectHeads(query, this.queryKernel, this.queryBias, h, dims.key),
-      key: projectHeads(context, this.keyKernel, this.keyBias, h, dims.key),
-      value: projectHeads(context, this.valueKernel, this.valueBias, h, dims.value),
-    }));
+    const [batch, timeQ] = query.shape as [number, number, number];
+    const timeK = context.shape[1]!;
+    const queryRows = flatRows(query);                                  // [batch*timeQ, features]
+    const contextRows = context === query ? queryRows : flatRows(context);
+    return {
+      query: projectRows(queryRows, batch, timeQ, this.queryKernel, this.queryBias, h, dims.key),
+      key: projectRows(contextRows, batch, timeK, this.keyKernel, this.keyBias, h, dims.key),
+      value: projectRows(contextRows, batch, timeK, this.valueKernel, this.valueBias, h,
+                         dims.value),
+    };
   }
 
   /**
@@ -434,11 +445,14 @@ export class SelfAttention<W extends boolean = boolean> extends tf.layers.Layer 
       throw new Error(`mergeHeads expects [batch, numHeads=${this.numHeads}, timeQ, valueDim=${
           this.dims.value}]. Received: headsOutput with shape [${headsOutput.shape}].`);
     }
-    return tf.tidy(() => {
-      const merged = mergeHeads(headsOutput);  // [batch, timeQ, heads*valueDim]
-      return this.outputKernel == null ? merged :
-                                         projectOutput(merged, this.outputKernel, this.outputBias);
-    });
+    return tf.tidy(() => this.merge(headsOutput));
+  }
+
+  /** {@link mergeHeads} on a checked input; the caller tidies. */
+  private merge(headsOutput: tf.Tensor): tf.Tensor {
+    const merged = mergeHeads(headsOutput);  // [batch, timeQ, heads*valueDim]
+    return this.outputKernel == null ? merged :
+                                       projectOutput(merged, this.outputKernel, this.outputBias);
   }
 
   /**

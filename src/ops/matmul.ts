@@ -8,7 +8,8 @@
  * 40 GFLOP/s here, against ~1–3 GFLOP/s with a flag). Transposing explicitly first is a cheap
  * copy, so the backward pass runs as fast as the forward one. For tiny products (m·k·n up to
  * {@link SMALL_PRODUCT}) the two extra transposes cost more than the flags do, and tf.matMul's
- * own gradient is kept.
+ * own gradient is kept, and so is plain tf.matMul when no gradient is being recorded
+ * (`tf.engine().isTapeOn()`: a forward pass alone skips the custom-gradient bookkeeping).
  *
  * A bias is added by the same kernel (`tf.fused.matMul`), except on wasm: its `_FusedMatMul`
  * (tfjs 4.22) reads the rank of the bias from the shape the data was first written with, so a
@@ -70,7 +71,10 @@ export function matMul2d(a: tf.Tensor, b: tf.Tensor, bias?: tf.Tensor|null): tf.
   if (backend !== 'wasm' && bias != null) {
     return tf.fused.matMul({a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias}) as tf.Tensor2D;
   }
-  const product: tf.Tensor2D = FLAGS_ARE_SLOW.has(backend) && m * k * b.shape[1]! > SMALL_PRODUCT ?
+  // The explicit-transpose gradient only where a gradient will be taken (a tape records this op).
+  const flagFree = FLAGS_ARE_SLOW.has(backend) && m * k * b.shape[1]! > SMALL_PRODUCT &&
+      tf.engine().isTapeOn();
+  const product: tf.Tensor2D = flagFree ?
       fastMatMul(a, b) as tf.Tensor2D :
       tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D);
   return bias == null ? product : tf.add<tf.Tensor2D>(product, bias);
