@@ -157,18 +157,35 @@ export function mergeHeads(x: tf.Tensor): tf.Tensor {
  */
 export function projectOutput(merged: tf.Tensor, kernel: tf.LayerVariable,
                               bias: tf.LayerVariable|null): tf.Tensor {
-  return tf.tidy(() => {
-    const [batch, timeQ, width] = merged.shape as [number, number, number];
-    const w = kernel.read();
-    const units = w.size / width;
-    if (batch * timeQ === 0) {  // no size-0 kernel (wasm fails on them)
-      return connectedZeros([batch, timeQ, units],
-                            bias == null ? [merged, w] : [merged, w, bias.read()]);
-    }
-    const w2d = (w.rank === 2 ? w : w.reshape([width, units])) as tf.Tensor2D;
-    return matMul2d(merged.reshape([batch * timeQ, width]), w2d, asVector(bias))
-        .reshape([batch, timeQ, units]);
-  });
+  const [batch, timeQ] = merged.shape as [number, number, number];
+  return tf.tidy(() => projectOutputRows(flatRows(merged), batch, timeQ, kernel, bias));
+}
+
+/**
+ * {@link mergeHeads} straight to rows: `[batch, heads, timeQ, size]` → `[batch*timeQ,
+ * heads*size]`, what {@link projectOutputRows} takes (one reshape fewer); the caller tidies.
+ */
+export function mergeRows(x: tf.Tensor): tf.Tensor2D {
+  const [batch, heads, timeQ, size] = x.shape as [number, number, number, number];
+  const moved = heads === 1 || x.size === 0 ? x : x.transpose([0, 2, 1, 3]);  // see splitRows
+  return moved.reshape([batch * timeQ, heads * size]);
+}
+
+/**
+ * {@link projectOutput} on rows `[batch*timeQ, heads*valueDim]` → `[batch, timeQ, units]`;
+ * the caller tidies.
+ */
+export function projectOutputRows(rows: tf.Tensor2D, batch: number, timeQ: number,
+                                  kernel: tf.LayerVariable, bias: tf.LayerVariable|null):
+    tf.Tensor {
+  const width = rows.shape[1];
+  const w = kernel.read();
+  const units = w.size / width;
+  if (batch * timeQ === 0) {  // no size-0 kernel (wasm fails on them)
+    return connectedZeros([batch, timeQ, units],
+                          bias == null ? [rows, w] : [rows, w, bias.read()]);
+  }
+  return matMul2d(rows, asMatrix(w, units), asVector(bias)).reshape([batch, timeQ, units]);
 }
 
 // ---- Masks ------------------------------------------------------------------------------------

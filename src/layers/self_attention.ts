@@ -20,8 +20,8 @@ import {ApplyKwargs, AttentionApplyResult} from './apply_types';
 import {ApplyCachedArgs, AttentionCache, checkCacheArgs, checkCachedCall, contextCache,
         CreateCacheArgs, emptySelfCache} from './attention_cache';
 import {buildWeights, initializing} from './build';
-import {attend, checkFeatures, checkTokenMask, flatRows, mergeHeads, projectHeads, projectOutput,
-        projectRows, scoresMask} from './attention_layer';
+import {attend, checkFeatures, checkTokenMask, flatRows, mergeHeads, mergeRows, projectHeads,
+        projectOutputRows, projectRows, scoresMask} from './attention_layer';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = Array<number|null>;
@@ -450,9 +450,12 @@ export class SelfAttention<W extends boolean = boolean> extends tf.layers.Layer 
 
   /** {@link mergeHeads} on a checked input; the caller tidies. */
   private merge(headsOutput: tf.Tensor): tf.Tensor {
-    const merged = mergeHeads(headsOutput);  // [batch, timeQ, heads*valueDim]
-    return this.outputKernel == null ? merged :
-                                       projectOutput(merged, this.outputKernel, this.outputBias);
+    if (this.outputKernel == null) {
+      return mergeHeads(headsOutput);  // [batch, timeQ, heads*valueDim]
+    }
+    const [batch, , timeQ] = headsOutput.shape as [number, number, number, number];
+    return projectOutputRows(mergeRows(headsOutput),  // [batch*timeQ, heads*valueDim]
+                             batch, timeQ, this.outputKernel, this.outputBias);
   }
 
   /**
