@@ -185,7 +185,8 @@ export function projectOutputRows(rows: tf.Tensor2D, batch: number, timeQ: numbe
     return connectedZeros([batch, timeQ, units],
                           bias == null ? [rows, w] : [rows, w, bias.read()]);
   }
-  return matMul2d(rows, asMatrix(w, units), asVector(bias)).reshape([batch, timeQ, units]);
+  const w2d = (w.rank === 2 ? w : w.reshape([width, units])) as tf.Tensor2D;  // Keras: [heads, dv, ...]
+  return matMul2d(rows, w2d, asVector(bias)).reshape([batch, timeQ, units]);
 }
 
 // ---- Masks ------------------------------------------------------------------------------------
