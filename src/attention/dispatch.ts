@@ -209,13 +209,14 @@ export function attention(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
 export function attentionChecked(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor,
                                  options: DispatchOptions): PathResult {
   const chosen = pickPath(query, key, options, value.shape[value.rank - 1]);
+  if (chosen === 'standard') {  // resolveChecked reads the path options and ignores the rest
+    const result = standardPath(query, key, value, resolveChecked(query, key, value, options));
+    return zeroPaddedRows(result, query, key, options.queryMask ?? null);
+  }
   const {path: _path, memoryBudgetBytes: _budget, queryMask = null, valueDim: _dv,
          ...pathOptions} = options;
   void [_path, _budget, _dv];
-  const result = chosen === 'standard' ?
-      standardPath(query, key, value, resolveChecked(query, key, value, pathOptions)) :
-      run(chosen, query, key, value, pathOptions);
-  return zeroPaddedRows(result, query, key, queryMask);
+  return zeroPaddedRows(run(chosen, query, key, value, pathOptions), query, key, queryMask);
 }
 
 /** Output (and weights) with the rows of padded queries (`queryMask` false) set to +0. */
