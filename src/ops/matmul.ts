@@ -74,8 +74,7 @@ export function matMul2d(a: tf.Tensor, b: tf.Tensor, bias?: tf.Tensor|null): tf.
   // The explicit-transpose gradient only where a gradient will be taken (a tape records this op).
   const flagFree = FLAGS_ARE_SLOW.has(backend) && m * k * b.shape[1]! > SMALL_PRODUCT &&
       tf.engine().isTapeOn();
-  const product: tf.Tensor2D = flagFree ?
-      fastMatMul(a, b) as tf.Tensor2D :
-      tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D);
-  return bias == null ? product : tf.add<tf.Tensor2D>(product, bias);
+  const product = (): tf.Tensor2D => flagFree ? fastMatMul(a, b) as tf.Tensor2D :
+                                                tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D);
+  return bias == null ? product() : tf.tidy((): tf.Tensor2D => tf.add(product(), bias));
 }
