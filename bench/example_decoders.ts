@@ -15,7 +15,6 @@
  *
  * Flags: --backends wasm,cpu  --texts 256  --runs 5  --out bench/results/examples
  */
-import {execFileSync} from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -31,7 +30,7 @@ import {loadModel as loadHeadlineModel} from '../examples/headlines/model_files'
 import {decodeHeadlines} from '../examples/headlines/summarizer';
 import {useBestBackend} from '../src';
 import {decodeDatesUncached, decodeHeadlinesUncached} from '../test/helpers/uncached_decoders';
-import {machine} from './report';
+import {machine, printChildResult, runBackendChild} from './report';
 
 const ROOT = path.resolve(__dirname, '..');
 const FLAGS = ['backends', 'texts', 'runs', 'out', 'child'];
@@ -198,24 +197,13 @@ function markdown(info: ReturnType<typeof machine>, o: Options, results: Example
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (o.child != null) {
-    const result = await measureBackend(o.child, o);
-    process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+    printChildResult(await measureBackend(o.child, o));
     return;
   }
   const info = machine();
   const results: ExampleResult[] = [];
   for (const backend of o.backends) {
-    const args = [...process.argv.slice(2).filter((_, i, a) => a[i - 1] !== '--backends' &&
-                                                               a[i] !== '--backends'),
-                  '--child', backend];
-    const out = execFileSync(process.execPath,
-                             ['-r', 'ts-node/register/transpile-only', __filename, ...args],
-                             {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']});
-    const line = out.split('\n').find(l => l.startsWith('RESULT '));
-    if (line == null) {
-      throw new Error(`the ${backend} run printed no result:\n${out}`);
-    }
-    const got = JSON.parse(line.slice('RESULT '.length)) as ExampleResult[];
+    const got = runBackendChild<ExampleResult[]>(__filename, backend, process.argv.slice(2));
     got.forEach(r => console.log(`${r.example} on ${backend}: cached ${
         median(r.cachedSeconds).toFixed(2)} s, re-run ${median(r.rerunSeconds).toFixed(2)} s, ${
         r.speedup.toFixed(1)}× (decoder steps ${r.decoderSpeedup.toFixed(1)}×)`));
