@@ -9,7 +9,6 @@
  *
  * Flags: --threads 1,2 (the first is the baseline) --rounds 2 --runs 5 --out bench/results/threads
  */
-import {execFileSync} from 'child_process';
 import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs';
@@ -17,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import {useBestBackend} from '../src';
 import {layerVariant} from './cases';
 import {median} from './measure';
-import {machine} from './report';
+import {machine, printChildResult, runBackendChild} from './report';
 import {ThreadsItem, ThreadsOptions, writeThreadsResults} from './threads_report';
 
 const FLAGS = ['threads', 'rounds', 'runs', 'out', 'child'];
@@ -113,21 +112,14 @@ async function runChild(threads: number, runs: number): Promise<ChildResult> {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (o.child != null) {
-    process.stdout.write(`RESULT ${JSON.stringify(await runChild(o.child, o.runs))}\n`);
+    printChildResult(await runChild(o.child, o.runs));
     return;
   }
   const info = machine();
   const perCount: ChildResult[][] = o.threads.map(() => []);
   for (let round = 0; round < o.rounds; round++) {
     for (const [i, threads] of o.threads.entries()) {
-      const out = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', __filename,
-                                                  '--runs', String(o.runs), '--child', String(threads)],
-                               {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']});
-      const line = out.split('\n').find(l => l.startsWith('RESULT '));
-      if (line == null) {
-        throw new Error(`the ${threads}-thread run printed no result:\n${out}`);
-      }
-      perCount[i]!.push(JSON.parse(line.slice('RESULT '.length)) as ChildResult);
+      perCount[i]!.push(runBackendChild<ChildResult>(__filename, String(threads), ['--runs', String(o.runs)]));
       console.log(`round ${round + 1}, ${threads} thread(s) done`);
     }
   }
