@@ -172,13 +172,23 @@ async function measureBackend(backend: string, o: Options): Promise<ExampleResul
   return results;
 }
 
-function markdown(info: ReturnType<typeof machine>, o: Options, results: ExampleResult[]): string {
+/** What bench/results/examples/results.json holds; `npm run docs:bench` renders it. */
+export interface ExamplesResults {
+  kind: 'examples';
+  machine: ReturnType<typeof machine>&{loadAverageAtEnd: number[]};
+  options: {backends: string[], texts: number, runs: number};
+  results: ExampleResult[];
+}
+
+/** The results as a markdown paragraph and table. */
+export function examplesMarkdown(r: ExamplesResults): string {
+  const {machine: info, options: o, results} = r;
   const lines = [
     `Greedy decoding of one batch of ${o.texts} texts with the committed models, on the ` +
         `key/value caches vs the decoder re-run on the whole output so far per token ` +
         `(\`npm run bench:examples\`; ${info.cpu}, ${info.cores} cores, load average ${
             info.loadAverageAtStart.join(' ')} at the start, ${
-            os.loadavg().map(l => l.toFixed(2)).join(' ')} at the end).`,
+            info.loadAverageAtEnd.join(' ')} at the end).`,
     '',
     '| example | backend | cached (s, median) | re-run (s) | speed-up | of which the encoder (s) | ' +
         'speed-up of the decoder steps | same tokens |',
@@ -209,11 +219,13 @@ async function main(): Promise<void> {
         r.speedup.toFixed(1)}× (decoder steps ${r.decoderSpeedup.toFixed(1)}×)`));
     results.push(...got);
   }
-  const md = markdown(info, o, results);
+  const all: ExamplesResults = {
+    kind: 'examples', machine: {...info, loadAverageAtEnd: os.loadavg().map(l => Number(l.toFixed(2)))},
+    options: {backends: o.backends, texts: o.texts, runs: o.runs}, results,
+  };
+  const md = examplesMarkdown(all);
   fs.mkdirSync(o.out, {recursive: true});
-  fs.writeFileSync(path.join(o.out, 'results.json'), JSON.stringify(
-      {machine: {...info, loadAverageAtEnd: os.loadavg().map(l => Number(l.toFixed(2)))},
-       options: {backends: o.backends, texts: o.texts, runs: o.runs}, results}, null, 2) + '\n');
+  fs.writeFileSync(path.join(o.out, 'results.json'), JSON.stringify(all, null, 2) + '\n');
   fs.writeFileSync(path.join(o.out, 'results.md'), md);
   console.log('\n' + md);
   const bad = results.filter(r => !r.sameTokens || r.tensorsLeft !== 0);

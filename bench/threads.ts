@@ -69,8 +69,20 @@ function items(): Array<{name: string, run: () => tf.Tensor[], dispose: () => vo
               x.dispose();
             }};
   };
+  // Single kernels of the sizes in the layer's 8-heads-of-64 case, to show which ones use threads.
+  const kernel = (name: string, shape: number[], op: (t: tf.Tensor) => tf.Tensor) => {
+    const t = tf.randomNormal(shape, 0, 1, 'float32', 4);
+    return {name, run: () => [op(t)], dispose: () => t.dispose()};
+  };
   return [matMul(2048, 512, 512), matMul(512, 512, 512), layer(8, 512, 256, false), layer(8, 512, 256, true),
-          layer(8, 64, 256, true), layer(4, 64, 64, true)];
+          layer(8, 64, 256, true), layer(4, 64, 64, true),
+          kernel('kernel: softmax [16384, 256]', [16384, 256], t => tf.softmax(t)),
+          kernel('kernel: batched matMul [64, 256, 64]·[64, 64, 256]', [64, 256, 64],
+                 t => tf.matMul(t, t, false, true)),
+          kernel('kernel: transpose [8, 256, 8, 64] → [8, 8, 256, 64]', [8, 256, 8, 64],
+                 t => tf.transpose(t, [0, 2, 1, 3])),
+          kernel('kernel: add [2048, 512] + [512]', [2048, 512], t => tf.add(t, t.slice([0, 0], [1, 512]).reshape([512]))),
+          kernel('kernel: exp [16384, 256]', [16384, 256], t => tf.exp(t))];
 }
 
 /** FNV-1a over the float32 bytes of `tensors`. */

@@ -9,8 +9,8 @@
  *
  * Each block is rendered from that folder's results.json by the benchmark's own markdown
  * writer (bench/report.ts; bench/decode_report.ts, bench/programs_report.ts,
- * bench/threads_report.ts and bench/targets_report.ts for files of `kind` 'decode', 'programs',
- * 'threads' and 'targets'), so the page shows exactly what `npm run bench` (or
+ * bench/threads_report.ts, bench/targets_report.ts and bench/example_decoders.ts for files of
+ * `kind` 'decode', 'programs', 'threads', 'targets' and 'examples'), so the page shows exactly what `npm run bench` (or
  * `npm run bench:decode`, `bench:programs`, `bench:threads`) measured and wrote
  * there; nothing is copied by hand. test/docs/benchmarks.test.ts checks that the committed page
  * is what this script writes now.
@@ -19,6 +19,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import {decodeMarkdown} from '../bench/decode_report';
+import {examplesMarkdown} from '../bench/example_decoders';
 import {programsMarkdown} from '../bench/programs_report';
 import {markdown} from '../bench/report';
 import {targetsMarkdown} from '../bench/targets_report';
@@ -44,6 +45,7 @@ export function renderBlock(resultsDir: string): string {
        results.kind === 'programs' ? programsMarkdown(results) :
        results.kind === 'threads' ? threadsMarkdown(results) :
        results.kind === 'targets' ? targetsMarkdown(results) :
+       results.kind === 'examples' ? examplesMarkdown(results) :
        markdown(results.rows, results.memory, results.machine, results.options));
 }
 
