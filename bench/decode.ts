@@ -18,14 +18,13 @@
  *        --runs 3 (interleaved rounds of the cached variants; the full re-run runs once, in the
  *        middle round, and its ratio is against the cached medians)  --out bench/results/decode
  */
-import {execFileSync} from 'child_process';
 import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs';
 
 import {decoderBlock, generate, layerNorm, positionalEmbedding, tokenEmbedding, useBestBackend} from '../src';
 import {DecodeBackendResult, DecodeOptions, Variant, writeDecodeResults} from './decode_report';
-import {machine} from './report';
+import {machine, printChildResult, runBackendChild} from './report';
 
 const FLAGS = ['backends', 'tokens', 'layers', 'width', 'heads', 'vocab', 'runs', 'out', 'child'];
 
@@ -129,24 +128,14 @@ export async function measureBackend(backend: string, o: DecodeOptions): Promise
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (o.child != null) {
-    const result = await measureBackend(o.child, o);
-    process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+    printChildResult(await measureBackend(o.child, o));
     return;
   }
   const info = machine();
   const results: DecodeBackendResult[] = [];
   for (const backend of o.backends) {
-    const args = [...process.argv.slice(2).filter((_, i, a) => a[i - 1] !== '--backends' &&
-                                                               a[i] !== '--backends'),
-                  '--child', backend];
-    const out = execFileSync(process.execPath,
-                             ['-r', 'ts-node/register/transpile-only', __filename, ...args],
-                             {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']});
-    const line = out.split('\n').find(l => l.startsWith('RESULT '));
-    if (line == null) {
-      throw new Error(`the ${backend} run printed no result:\n${out}`);
-    }
-    const result = JSON.parse(line.slice('RESULT '.length)) as DecodeBackendResult;
+    const result = runBackendChild<DecodeBackendResult>(__filename, backend,
+                                                        process.argv.slice(2));
     console.log(`${backend}: ${result.variants.map(v => `${v.name} ${
         v.tokensPerSecond.toFixed(1)} tokens/s`).join(', ')}; speed-up ${
         result.speedup.toFixed(1)}× (preallocated ${result.speedupPreallocated.toFixed(1)}×)`);

@@ -1,4 +1,5 @@
 /** Writes the benchmark's results: JSON, a markdown table and an SVG chart. */
+import {execFileSync} from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -142,3 +143,27 @@ export function markdown(rows: Row[], memory: MemoryResult[], info: Machine,
   return lines.join('\n') + '\n';
 }
 
+
+/**
+ * Runs `script` again in a child process for one backend (its flags as given, `--backends`
+ * dropped, `--child <backend>` added) and returns what the child printed on its `RESULT <json>`
+ * line (see {@link printChildResult}): each backend then gets a fresh process, since the wasm
+ * heap never shrinks.
+ */
+export function runBackendChild<T>(script: string, backend: string, argv: string[]): T {
+  const args = [...argv.filter((_, i, a) => a[i - 1] !== '--backends' && a[i] !== '--backends'),
+                '--child', backend];
+  const out = execFileSync(process.execPath,
+                           ['-r', 'ts-node/register/transpile-only', script, ...args],
+                           {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']});
+  const line = out.split('\n').find(l => l.startsWith('RESULT '));
+  if (line == null) {
+    throw new Error(`the ${backend} run printed no result:\n${out}`);
+  }
+  return JSON.parse(line.slice('RESULT '.length)) as T;
+}
+
+/** What a child of {@link runBackendChild} prints for its parent. */
+export function printChildResult(result: unknown): void {
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+}

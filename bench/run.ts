@@ -27,11 +27,14 @@ import {useBackend} from '../examples/shared/backend';
 import {BROWSER_BACKENDS, checkBrowserPrerequisites, measureInBrowser} from './browser';
 import {Case, forwardFlops} from './cases';
 import {writeDispatchTable} from './dispatch_table';
+import {runTargets} from './targets';
 import {emptyTiming, firstLine, measureCase, peakBytes} from './measure';
 import {machine, MemoryResult, Options, Row, writeResults} from './report';
 
 
-const USAGE = `npm run bench [-- flags]: SelfAttention (a) vs naive attention (b) vs the backend's 2-D matMul (c).
+const USAGE = `npm run bench: the targets run (bench/targets.ts: the dispatcher's cases, cached decoding,
+threads, fused programs; one table in bench/results/targets; --skip dispatch,decode,threads,programs).
+npm run bench -- --grid [flags]: SelfAttention (a) vs naive attention (b) vs the backend's 2-D matMul (c).
   --quick                     n 64,256, 8 heads of 64, 2 runs
   --backends cpu,wasm         Node backends ('none' for none)
   --browser                   also in headless Chromium (needs chromium and \`npm run build\`)
@@ -218,7 +221,12 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const o = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.length === 0 || argv.includes('--targets') || argv.includes('--skip')) {
+    await runTargets(argv);  // issue 16's targets in one run: bench/targets.ts
+    return;
+  }
+  const o = parseArgs(argv.filter(a => a !== '--grid'));
   if (o.backends.length === 0 && o.browserBackends.length === 0) {
     throw new Error(`nothing to run: --backends is empty and --browser is not given. Received: ${
         process.argv.slice(2).join(' ')}`);

@@ -8,9 +8,10 @@
  *     <!-- /bench-table -->
  *
  * Each block is rendered from that folder's results.json by the benchmark's own markdown
- * writer (bench/report.ts; bench/decode_report.ts for a `kind: 'decode'` file,
- * bench/programs_report.ts for a `kind: 'programs'` one), so the page shows exactly what
- * `npm run bench` (or `npm run bench:decode`, `npm run bench:programs`) measured and wrote
+ * writer (bench/report.ts; bench/decode_report.ts, bench/programs_report.ts,
+ * bench/threads_report.ts, bench/targets_report.ts and bench/example_decoders.ts for files of
+ * `kind` 'decode', 'programs', 'threads', 'targets' and 'examples'), so the page shows exactly what `npm run bench` (or
+ * `npm run bench:decode`, `bench:programs`, `bench:threads`) measured and wrote
  * there; nothing is copied by hand. test/docs/benchmarks.test.ts checks that the committed page
  * is what this script writes now.
  */
@@ -18,8 +19,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import {decodeMarkdown} from '../bench/decode_report';
+import {examplesMarkdown} from '../bench/example_decoders';
 import {programsMarkdown} from '../bench/programs_report';
 import {markdown} from '../bench/report';
+import {targetsMarkdown} from '../bench/targets_report';
+import {threadsMarkdown} from '../bench/threads_report';
 
 const root = path.resolve(__dirname, '..');
 export const BENCHMARKS_PAGE = path.join(root, 'docs', 'benchmarks.md');
@@ -39,6 +43,9 @@ export function renderBlock(resultsDir: string): string {
       path.posix.relative('docs', `${resultsDir}/results.md`)})):\n\n` +
       (results.kind === 'decode' ? decodeMarkdown(results) :
        results.kind === 'programs' ? programsMarkdown(results) :
+       results.kind === 'threads' ? threadsMarkdown(results) :
+       results.kind === 'targets' ? targetsMarkdown(results) :
+       results.kind === 'examples' ? examplesMarkdown(results) :
        markdown(results.rows, results.memory, results.machine, results.options));
 }
 

@@ -7,10 +7,14 @@
  * registered (import '@tensorflow/tfjs-backend-wasm' or '-webgpu' yourself; call their
  * `setWasmPaths` yourself there). The layer never picks a backend itself.
  *
+ * `wasmThreads: N` starts the wasm backend's threaded build in Node (src/wasm_threads.ts).
+ *
  * This file has no static Node-only import, so it is safe in the browser bundle: Node modules are
  * loaded through a `require` obtained at run time, only when running in Node.
  */
 import * as tf from '@tensorflow/tfjs';
+
+import {MAX_WASM_THREADS, startThreadedWasm, WasmModuleExports} from './wasm_threads';
 
 /** Arguments of {@link useBestBackend}. All optional. */
 export interface UseBestBackendArgs {
@@ -24,6 +28,14 @@ export interface UseBestBackendArgs {
    * `dist/` folder of the installed @tensorflow/tfjs-backend-wasm.
    */
   wasmPaths?: string;
+  /**
+   * Node only: threads for the wasm backend's kernels, 1 to 8. Above 1, the threaded build of
+   * @tensorflow/tfjs-backend-wasm is started (tested with 4.22.0; matMul-heavy work gains most);
+   * if it cannot start, the plain build runs with 1 thread and the reason is in the log line
+   * and in `wasmThreadsNote`. Results are bitwise equal to 1 thread's. Only the first start of
+   * wasm in a process can choose. Default 1.
+   */
+  wasmThreads?: number;
   /** Receives one line naming the chosen backend and why the better ones were not used. Default: none. */
   log?: (line: string) => void;
 }
@@ -39,6 +51,10 @@ export interface BackendChoice {
     /** Why it was not used: not installed, not registered, or the error it failed with. */
     reason: string,
   }>;
+  /** In Node on wasm: the threads its kernels use. */
+  wasmThreads?: number;
+  /** Why `wasmThreads` is less than was asked for, when it is. */
+  wasmThreadsNote?: string;
 }
 
 export const NODE_ORDER = ['tensorflow', 'wasm', 'cpu'];
@@ -62,14 +78,32 @@ export async function useBestBackend(args: UseBestBackendArgs = {}): Promise<Bac
     throw new Error(`useBestBackend: order must be a non-empty array of backend names. ` +
                     `Received: order=${JSON.stringify(args.order)}`);
   }
+  const threads = args.wasmThreads === undefined ? 1 : args.wasmThreads;
+  if (!(Number.isInteger(threads) && threads >= 1 && threads <= MAX_WASM_THREADS)) {
+    throw new Error(`useBestBackend: wasmThreads must be an integer from 1 to ${MAX_WASM_THREADS}. ` +
+                    `Received: wasmThreads=${JSON.stringify(args.wasmThreads)}`);
+  }
   const skipped: BackendChoice['skipped'] = [];
+  const threading: Threading = {asked: threads, note: null};
   for (const backend of order) {
-    const reason = await tryBackend(backend, req, args.wasmPaths);
+    const reason = await tryBackend(backend, req, args.wasmPaths, threading);
     if (reason == null) {
-      const line = `tfjs-self-attention: using the '${backend}' backend` +
-          (skipped.length ? ` (${skipped.map(s => `${s.backend}: ${s.reason}`).join('; ')})` : '');
-      args.log?.(line);
-      return {backend, skipped};
+      const choice: BackendChoice = {backend, skipped};
+      const inUse = backend === 'wasm' && req != null ? wasmThreadsInUse(req) : undefined;
+      if (inUse != null) {
+        choice.wasmThreads = inUse;
+      }
+      if (threads > 1 && choice.wasmThreads !== threads) {
+        choice.wasmThreadsNote = `wasmThreads: ${threads} not used: ${threading.note ??
+            (backend === 'wasm' ? `the wasm build started with ${choice.wasmThreads} thread(s)` :
+                                  `the chosen backend is '${backend}', not wasm`)}`;
+      }
+      const notes = [...skipped.map(s => `${s.backend}: ${s.reason}`),
+                     ...(choice.wasmThreadsNote != null ? [choice.wasmThreadsNote] : [])];
+      const threadsText = choice.wasmThreads != null && choice.wasmThreads > 1 ? ` with ${choice.wasmThreads} threads` : '';
+      args.log?.(`tfjs-self-attention: using the '${backend}' backend${threadsText}` +
+                 (notes.length ? ` (${notes.join('; ')})` : ''));
+      return choice;
     }
     skipped.push({backend, reason});
   }
@@ -77,9 +111,24 @@ export async function useBestBackend(args: UseBestBackendArgs = {}): Promise<Bac
       skipped.map(s => `${s.backend}: ${s.reason}`).join('; ')}`);
 }
 
+/** The wasm backend's threads, if the package `req` loads is the one that started it. */
+function wasmThreadsInUse(req: NodeRequireLike): number|undefined {
+  try {
+    return (req('@tensorflow/tfjs-backend-wasm') as WasmModuleExports).getThreadsCount();
+  } catch {
+    return undefined;  // started from another copy (e.g. the page's own import)
+  }
+}
+
+/** Threads asked for the wasm backend, and why the threaded build was not used (if not). */
+interface Threading {
+  asked: number;
+  note: string|null;
+}
+
 /** null when `backend` is now active, else why not. */
-async function tryBackend(backend: string, req: NodeRequireLike|null,
-                          wasmPaths: string|undefined): Promise<string|null> {
+async function tryBackend(backend: string, req: NodeRequireLike|null, wasmPaths: string|undefined,
+                          threading: Threading): Promise<string|null> {
   try {
     if (tf.findBackendFactory(backend) == null) {
       const loaded = req == null ? null : loadNodeBackend(backend, req, wasmPaths);
@@ -88,6 +137,19 @@ async function tryBackend(backend: string, req: NodeRequireLike|null,
       }
       if (tf.findBackendFactory(backend) == null) {
         return `not registered (${req == null ? 'import its package first' : 'not installed'})`;
+      }
+    }
+    if (backend === 'wasm' && threading.asked > 1) {
+      if (req == null) {
+        threading.note = 'threads are started in Node only (in a browser tfjs-backend-wasm uses ' +
+                         'them by itself on a cross-origin isolated page)';
+      } else {
+        const started = await startThreadedWasm(threading.asked, req,
+                                                req('@tensorflow/tfjs-backend-wasm') as WasmModuleExports);
+        if ('threads' in started) {
+          return null;
+        }
+        threading.note = started.reason;  // then the plain build, below
       }
     }
     const ok = await tf.setBackend(backend);

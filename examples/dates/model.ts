@@ -15,11 +15,13 @@
  * over the encoder as its third input, so nothing depends on tfjs's mask propagation.
  *
  * Decoding ({@link decode}) runs the encoder once per input and then only the decoder, once
- * per output character, on the stored encoder output ({@link splitDateModel}).
+ * per output character, on the stored encoder output ({@link splitDateModel}), and on the new
+ * character alone: the decoder's attention layers keep the keys and values of the characters
+ * before it (the package's `startDecoding`).
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {decoderBlock, encoderBlock, layerNorm, positionalEmbedding, tokenEmbedding} from '../../src';
+import {decoderBlock, DecodingSession, encoderBlock, layerNorm, positionalEmbedding, startDecoding, tokenEmbedding} from '../../src';
 import {splitEncoderDecoder} from '../shared/encoder_decoder';
 import {Example} from './data';
 import {START, Vocab} from './vocab';
@@ -200,8 +202,8 @@ export interface Decoded {
 
 /**
  * Greedy decoding, batched: encodes each chunk of `batchSize` texts once, then runs the decoder
- * outputLength times on the stored encoding, each time on the characters chosen so far, taking
- * the most likely next one.
+ * outputLength times, each time on the character chosen last only (its attention layers cache
+ * the earlier characters' keys and values, and the encoder's), taking the most likely next one.
  * Texts must be valid (see `Vocab.problem`). Pass `parts` to reuse a split model.
  */
 export function decode(model: tf.LayersModel, vocab: Vocab, texts: string[], batchSize = 256,
@@ -210,25 +212,29 @@ export function decode(model: tf.LayersModel, vocab: Vocab, texts: string[], bat
   const V = vocab.size;
   const allIds = new Int32Array(texts.length * L);
   const allLogits = new Float32Array(texts.length * L * V);
+  // The decoder's inputs: [decoder ids (they grow), encoded, mask (fixed per chunk)].
+  const [, encodedName, maskName] = parts.decoder.inputNames as [string, string, string];
   for (let start = 0; start < texts.length; start += batchSize) {
     const chunk = texts.slice(start, start + batchSize);
     const n = chunk.length;
     const enc = vocab.encodeInputs(chunk);
-    const decoded = new Int32Array(n * L);  // [n, L]: START, then the choices so far
-    for (let i = 0; i < n; i++) {
-      decoded[i * L] = START;
-    }
     const [encoded, mask] = tf.tidy(() => parts.encoder.predict([
       tf.tensor2d(enc.ids, [n, enc.length], 'int32'), tf.tensor2d(enc.mask, [n, enc.length]),
       tf.tensor2d(enc.fromEnd, [n, enc.length], 'int32'),
     ]) as tf.Tensor[]) as [tf.Tensor, tf.Tensor];  // [n, time, d], [n, time]
+    let session: DecodingSession;
     try {
+      session = startDecoding(parts.decoder, {maxLength: L,
+                                              inputs: {[encodedName]: encoded, [maskName]: mask}});
+    } finally {
+      tf.dispose([encoded, mask]);  // the session keeps what it needs
+    }
+    try {
+      const last = new Int32Array(n).fill(START);  // [n]: the character chosen last
       for (let t = 0; t < L; t++) {
-        // The decoder is causal: step t needs only the first t + 1 decoder inputs.
         const step = tf.tidy(() => {
-          const prefix = tf.tensor2d(decoded, [n, L], 'int32').slice([0, 0], [n, t + 1]);
-          const logits = parts.decoder.predict([prefix, encoded, mask]) as tf.Tensor;  // [n, t+1, V]
-          return logits.slice([0, t, 0], [n, 1, V]).reshape([n, V]);
+          const logits = session.step(tf.tensor2d(last, [n, 1], 'int32')) as tf.Tensor;  // [n, 1, V]
+          return logits.reshape([n, V]);
         });
         const rows = step.dataSync() as Float32Array;
         step.dispose();
@@ -242,13 +248,11 @@ export function decode(model: tf.LayersModel, vocab: Vocab, texts: string[], bat
           }
           allIds[(start + i) * L + t] = best;
           allLogits.set(row, ((start + i) * L + t) * V);
-          if (t + 1 < L) {
-            decoded[i * L + t + 1] = best;
-          }
+          last[i] = best;
         }
       }
     } finally {
-      tf.dispose([encoded, mask]);
+      session.dispose();
     }
   }
   const textsOut = texts.map((_, i) => vocab.decode(allIds.subarray(i * L, (i + 1) * L)));

@@ -9,8 +9,10 @@
  *   session.dispose();
  *
  * One model input is the *sequence* (the decoder's token ids; it grows); the others are fixed
- * for the whole session (`inputs`: an encoder's ids and mask). `startDecoding` reads the
- * model's graph once and sorts its layers:
+ * for the whole session (`inputs`: an encoder's ids and mask). A model whose decoder takes
+ * several inputs per position (ids and, say, where each id was copied from) names them in
+ * `sequenceInputs`; each step then gives one tensor per sequence input, all of the same
+ * `[batch, tNew]`. `startDecoding` reads the model's graph once and sorts its layers:
  *
  * - **fixed** layers depend on the fixed inputs only (the encoder): they run once, at the
  *   start, and feed the cross-attention caches;
@@ -48,6 +50,12 @@ export interface StartDecodingArgs {
    */
   inputs?: Record<string, tf.Tensor>;
   /**
+   * The model inputs that grow, by name, in the order {@link DecodingSession.step} takes
+   * them (several for a decoder that reads more than one input per position). Every other
+   * input must be given in `inputs`. Default: the one input that `inputs` leaves out.
+   */
+  sequenceInputs?: string[];
+  /**
    * Sequences decoded side by side. Default: the fixed inputs' batch, else the first step's.
    */
   batchSize?: number;
@@ -72,7 +80,7 @@ interface PlannedNode {
 /** A model's graph sorted for decoding: its nodes in order, and which input is the sequence. */
 interface Plan {
   nodes: PlannedNode[];
-  sequence: tf.SymbolicTensor;
+  sequences: tf.SymbolicTensor[];
   fixedInputs: tf.SymbolicTensor[];
 }
 
@@ -97,7 +105,7 @@ function lastAxis(config: tf.serialization.ConfigDict): boolean {
   return axes.length === 1 && (axes[0] === -1 || axes[0] === 2);
 }
 
-/** The plans made so far, per model and sequence input. */
+/** The plans made so far, per model and sequence inputs. */
 const PLANS = new WeakMap<tf.LayersModel, Map<string, Plan>>();
 
 /**
@@ -105,8 +113,10 @@ const PLANS = new WeakMap<tf.LayersModel, Map<string, Plan>>();
  * position reached. Made by {@link startDecoding}; holds tensors until {@link dispose}.
  */
 export class DecodingSession {
-  /** The model input that grows (the sequence of token ids). */
+  /** The (first) model input that grows: the sequence of token ids. */
   readonly sequenceInput: string;
+  /** Every model input that grows, in the order {@link step} takes them. */
+  readonly sequenceInputs: readonly string[];
   /** The most positions the session holds. */
   readonly maxLength: number;
   private batch: number|null;
@@ -123,7 +133,8 @@ export class DecodingSession {
   constructor(private readonly model: tf.LayersModel, private readonly plan: Plan,
               args: {maxLength: number, batchSize: number|null, layout: CacheLayout},
               fixedValues: Map<number, tf.Tensor>) {
-    this.sequenceInput = inputName(model, plan.sequence);
+    this.sequenceInputs = plan.sequences.map(t => inputName(model, t));
+    this.sequenceInput = this.sequenceInputs[0]!;
     this.maxLength = args.maxLength;
     this.batch = args.batchSize;
     this.layout = args.layout;
@@ -147,34 +158,29 @@ export class DecodingSession {
 
   /**
    * Runs the model on the next tokens `[batch, tNew]` (int32 ids, or what the sequence input
-   * takes): returns the model's output(s) for those positions, `[batch, tNew, ...]` (a list
+   * takes; with several {@link sequenceInputs}, a list of one such tensor per input, in that
+   * order): returns the model's output(s) for those positions, `[batch, tNew, ...]` (a list
    * for a model with several outputs), equal to the full model's outputs there. The caches
    * keep the new positions. Throws, naming the argument, when the batch does not fit or
    * maxLength would be passed; a step that fails inside a layer ends the session (its caches
    * may hold part of the step), so later calls throw too.
    */
-  step(tokens: tf.Tensor): tf.Tensor|tf.Tensor[] {
+  step(tokens: tf.Tensor|tf.Tensor[]): tf.Tensor|tf.Tensor[] {
     this.checkUsable('step');
-    checkTensorArg('DecodingSession.step', tokens, 'tokens');
-    const expected = this.plan.sequence.shape.length;
-    if (tokens.rank !== expected || tokens.rank < 2) {
-      throw new Error(`DecodingSession.step: tokens must have the rank of the model's input '${
-          this.sequenceInput}' ([batch, tNew${expected > 2 ? ', ...' : ''}]). Received: tokens ${
-          describeValue(tokens)}`);
-    }
-    const [batch, tNew] = tokens.shape as [number, number];
+    const list = this.checkTokens(tokens);
+    const [batch, tNew] = list[0]!.shape as [number, number];
     if (this.batch != null && batch !== this.batch) {
       throw new Error(`DecodingSession.step: tokens must have batchSize=${this.batch} rows. ` +
-                      `Received: tokens with shape [${tokens.shape}]`);
+                      `Received: tokens with shape [${list[0]!.shape}]`);
     }
     if (this.filled + tNew > this.maxLength) {
       throw new Error(`DecodingSession.step: the session holds maxLength=${this.maxLength} ` +
                       `positions, ${this.filled} are filled, and tokens adds ${tNew}. Received: ` +
-                      `tokens with shape [${tokens.shape}]`);
+                      `tokens with shape [${list[0]!.shape}]`);
     }
     this.batch = batch;
     try {
-      const outputs = tf.tidy(() => this.run(tokens));
+      const outputs = tf.tidy(() => this.run(list));
       this.filled += tNew;
       return this.model.outputs.length === 1 ? outputs[0]! : outputs;
     } catch (e) {
@@ -182,6 +188,34 @@ export class DecodingSession {
       this.releaseCaches();
       throw e;
     }
+  }
+
+  /** `step`'s tokens as one tensor per sequence input, checked: ranks, one [batch, tNew]. */
+  private checkTokens(tokens: tf.Tensor|tf.Tensor[]): tf.Tensor[] {
+    const fn = 'DecodingSession.step';
+    const names = this.sequenceInputs;
+    if (Array.isArray(tokens) !== (names.length > 1) ||
+        (Array.isArray(tokens) && tokens.length !== names.length)) {
+      throw new Error(`${fn}: tokens must be ${names.length > 1 ? `a list of ${
+          names.length} tensors, one per sequence input (${names.join(', ')})` :
+          'one tensor'}. Received: tokens=${describeValue(tokens)}`);
+    }
+    const list = Array.isArray(tokens) ? tokens : [tokens];
+    list.forEach((t, i) => {
+      const what = names.length > 1 ? `tokens[${i}]` : 'tokens';
+      checkTensorArg(fn, t, what);
+      const expected = this.plan.sequences[i]!.shape.length;
+      if (t.rank !== expected || t.rank < 2) {
+        throw new Error(`${fn}: ${what} must have the rank of the model's input '${
+            names[i]}' ([batch, tNew${expected > 2 ? ', ...' : ''}]). Received: ${what} ${
+            describeValue(t)}`);
+      }
+      if (t.shape[0] !== list[0]!.shape[0] || t.shape[1] !== list[0]!.shape[1]) {
+        throw new Error(`${fn}: every sequence input's tokens must have one [batch, tNew]. ` +
+                        `Received: shapes ${JSON.stringify(list.map(x => x.shape))}`);
+      }
+    });
+    return list;
   }
 
   /** Frees every cache. Safe to call twice. */
@@ -225,8 +259,8 @@ export class DecodingSession {
   }
 
   /** One step: the sequence layers on the new positions. Returns the model's outputs. */
-  private run(tokens: tf.Tensor): tf.Tensor[] {
-    const values = new Map<number, tf.Tensor>([[this.plan.sequence.id, tokens]]);
+  private run(tokens: tf.Tensor[]): tf.Tensor[] {
+    const values = new Map<number, tf.Tensor>(this.plan.sequences.map((t, i) => [t.id, tokens[i]!]));
     const masks = new Map<number, tf.Tensor|null>();
     for (const {node, layer, rule} of this.plan.nodes) {
       if (rule.kind === 'fixed') {
@@ -297,6 +331,11 @@ function outputMasksOf(layer: tf.layers.Layer, inputs: tf.Tensor[],
 const START_ARGS: ArgSpec = {
   maxLength: is.positiveInt,
   inputs: is.object,
+  sequenceInputs: {
+    expected: 'a non-empty list of distinct input names',
+    test: (v: unknown) => Array.isArray(v) && v.length > 0 && new Set(v).size === v.length &&
+        v.every(n => typeof n === 'string'),
+  },
   batchSize: is.positiveInt,
   layout: is.oneOf(CACHE_LAYOUTS),
 };
@@ -334,13 +373,25 @@ export function startDecoding(model: tf.LayersModel, args: StartDecodingArgs): D
     checkTensorArg(fn, value, `inputs.${name}`);
   }
   const missing = names.filter(n => !(n in given));
-  if (missing.length !== 1) {
-    throw new Error(`${fn}: every input of model '${model.name}' but the sequence must be given ` +
-                    `in inputs (the one left out is the sequence that grows). Received: inputs ` +
-                    `for ${JSON.stringify(Object.keys(given))}, leaving ${
-                        JSON.stringify(missing)}`);
+  const sequenceNames = args.sequenceInputs ?? missing;
+  for (const name of sequenceNames) {
+    if (!names.includes(name) || name in given) {
+      throw new Error(`${fn}: sequenceInputs must name inputs of model '${model.name}' that ` +
+                      `inputs does not give (its inputs: ${names.join(', ')}). Received: ` +
+                      `sequenceInputs=${JSON.stringify(sequenceNames)}, inputs for ${
+                          JSON.stringify(Object.keys(given))}`);
+    }
   }
-  const plan = planFor(model, missing[0]!);
+  if (sequenceNames.length !== missing.length ||
+      (args.sequenceInputs == null && missing.length !== 1)) {
+    throw new Error(`${fn}: every input of model '${model.name}' but the sequence must be given ` +
+                    `in inputs (the one left out is the sequence that grows; name several in ` +
+                    `sequenceInputs). Received: inputs for ${
+                        JSON.stringify(Object.keys(given))}, leaving ${JSON.stringify(missing)}${
+                        args.sequenceInputs == null ? '' :
+                            `, sequenceInputs=${JSON.stringify(sequenceNames)}`}`);
+  }
+  const plan = planFor(model, sequenceNames);
   const fixedTensors = plan.fixedInputs.map(t => given[inputName(model, t)]!);
   const batches = new Set(fixedTensors.map(t => t.shape[0]));
   if (args.batchSize != null) {
@@ -393,17 +444,18 @@ function runFixed(plan: Plan, inputs: Map<number, tf.Tensor>): Map<number, tf.Te
   return new Map([...wanted].map((id, i) => [id, kept[i]!]));
 }
 
-/** The plan of `model` with `sequenceName` as the sequence input (made once per pair). */
-function planFor(model: tf.LayersModel, sequenceName: string): Plan {
+/** The plan of `model` with `sequenceNames` as the sequence inputs (made once per pair). */
+function planFor(model: tf.LayersModel, sequenceNames: string[]): Plan {
   let plans = PLANS.get(model);
   if (plans == null) {
     plans = new Map();
     PLANS.set(model, plans);
   }
-  let plan = plans.get(sequenceName);
+  const key = JSON.stringify(sequenceNames);
+  let plan = plans.get(key);
   if (plan == null) {
-    plan = makePlan(model, sequenceName);
-    plans.set(sequenceName, plan);
+    plan = makePlan(model, sequenceNames);
+    plans.set(key, plan);
   }
   return plan;
 }
@@ -414,8 +466,9 @@ function inputName(model: tf.LayersModel, input: tf.SymbolicTensor): string {
 }
 
 /** Sorts the model's nodes (inputs first) and gives each sequence node its rule. */
-function makePlan(model: tf.LayersModel, sequenceName: string): Plan {
-  const sequence = model.inputs[model.inputNames.indexOf(sequenceName)]!;
+function makePlan(model: tf.LayersModel, sequenceNames: string[]): Plan {
+  const sequences = sequenceNames.map(n => model.inputs[model.inputNames.indexOf(n)]!);
+  const sequenceIds = new Set(sequences.map(t => t.id));
   const order: Node[] = [];
   const seen = new Set<number>();
   const visit = (t: tf.SymbolicTensor) => {
@@ -429,13 +482,13 @@ function makePlan(model: tf.LayersModel, sequenceName: string): Plan {
   };
   model.outputs.forEach(visit);
 
-  const onSequence = new Set<number>([sequence.id]);  // ids of tensors that depend on it
+  const onSequence = new Set<number>(sequenceIds);  // ids of tensors that depend on it
   const nodes: PlannedNode[] = [];
   const fixedInputs: tf.SymbolicTensor[] = [];
   for (const node of order) {
     const layer = node.outboundLayer;
     if (layer instanceof tf.layers.Layer && layer.getClassName() === 'InputLayer') {
-      if (node.outputTensors[0]!.id !== sequence.id) {
+      if (!sequenceIds.has(node.outputTensors[0]!.id)) {
         fixedInputs.push(node.outputTensors[0]!);
       }
       continue;
@@ -451,11 +504,12 @@ function makePlan(model: tf.LayersModel, sequenceName: string): Plan {
   model.outputs.forEach((t, i) => {
     if (!onSequence.has(t.id)) {
       throw new Error(`startDecoding: output '${model.outputNames[i]}' of model '${
-          model.name}' does not depend on the sequence input '${sequenceName}', so it has no ` +
+          model.name}' does not depend on the sequence input${sequenceNames.length > 1 ? 's' : ''} '${
+          sequenceNames.join("', '")}', so it has no ` +
                       `rows to decode. Received: model outputs ${model.outputNames.join(', ')}`);
     }
   });
-  return {nodes, sequence, fixedInputs};
+  return {nodes, sequences, fixedInputs};
 }
 
 /** How a node on the sequence's way runs on new positions; throws when it cannot. */

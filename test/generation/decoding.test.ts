@@ -133,7 +133,58 @@ describe.each(['cpu', 'wasm'])('startDecoding on %s', backend => {
     near(cached, full, TOLERANCE);
     tf.dispose([encoded, tokens, full, cached]);
   });
+
+  it('several sequence inputs (ids and pointers), an attention-weights output', () => {
+    const model = pointerDecoder();
+    const encoded = tf.randomNormal([2, 6, WIDTH], 0, 1, 'float32', 2);
+    const mask = tf.tensor2d(ENCODER_MASK);
+    const ids = tf.tensor2d(DECODER_IDS, undefined, 'int32');
+    const places = tf.tensor2d([[6, 0, 3, 2, 2, 1, 5, 4], [6, 5, 4, 4, 3, 0, 1, 2]], undefined,
+                               'int32');
+    const full = model.predict([ids, places, encoded, mask]) as tf.Tensor;  // [2, 1, 8, 6]
+    const before = tf.memory().numTensors;
+    const session = startDecoding(model, {maxLength: 8, sequenceInputs: ['ids', 'places'],
+                                          inputs: {encoded, mask}});
+    expect(session.sequenceInputs).toEqual(['ids', 'places']);
+    const rows: tf.Tensor[] = [];
+    for (const [start, size] of [[0, 2], [2, 1], [3, 1], [4, 4]] as const) {
+      const step = [ids.slice([0, start], [-1, size]), places.slice([0, start], [-1, size])];
+      rows.push(session.step(step) as tf.Tensor);  // [2, 1, size, 6]
+      tf.dispose(step);
+    }
+    session.dispose();
+    const cached = tf.concat(rows, 2);
+    tf.dispose(rows);
+    near(cached, full, TOLERANCE);
+    cached.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([encoded, mask, ids, places, full]);
+    model.dispose();
+  });
 });
+
+/**
+ * A decoder that reads two inputs per position (word ids and where each word was copied from)
+ * and outputs the attention weights of a last cross-attention (a pointer over the encoder).
+ */
+function pointerDecoder(): tf.LayersModel {
+  const ids = tf.input({shape: [null], dtype: 'int32', name: 'ids'});
+  const places = tf.input({shape: [null], dtype: 'int32', name: 'places'});
+  const encoded = tf.input({shape: [null, WIDTH], name: 'encoded'});
+  const mask = tf.input({shape: [null], name: 'mask'});
+  const words = tokenEmbedding({vocabSize: VOCAB, outputDim: WIDTH}).apply(ids) as
+      tf.SymbolicTensor;
+  const where = tokenEmbedding({vocabSize: 7, outputDim: WIDTH}).apply(places) as
+      tf.SymbolicTensor;
+  let y = tf.layers.add({}).apply([words, where]) as tf.SymbolicTensor;
+  y = positionalEmbedding({maxLength: 8}).apply(y) as tf.SymbolicTensor;
+  y = decoderBlock(y, encoded, mask, {numHeads: 2, ffDim: 16, name: 'decoder_0'});
+  const pointer = selfAttention({numHeads: 1, keyDim: WIDTH, valueDim: 1, useBias: true,
+                                 useOutputProjection: false, returnAttentionWeights: true,
+                                 kernelInitializer: 'glorotUniform'});
+  const [, weights] = pointer.apply([y, encoded, mask]) as tf.SymbolicTensor[];
+  return tf.model({inputs: [ids, places, encoded, mask], outputs: weights!, name: 'pointer'});
+}
 
 describe('startDecoding: what cannot be decoded step by step is named', () => {
   beforeAll(async () => {
@@ -192,6 +243,37 @@ describe('startDecoding: what cannot be decoded step by step is named', () => {
         .toThrow(/unknown argument 'maxLen'. Did you mean 'maxLength'\?/);
     expect(() => startDecoding({} as tf.LayersModel, {maxLength: 4}))
         .toThrow(/model must be a tf.LayersModel/);
+  });
+
+  it('sequenceInputs: unknown or given names, one left out, tokens per input', () => {
+    const model = pointerDecoder();
+    const encoded = tf.zeros([2, 4, WIDTH]);
+    const mask = tf.ones([2, 4]);
+    expect(() => startDecoding(model, {maxLength: 4, sequenceInputs: ['ids', 'where'],
+                                       inputs: {encoded, mask}}))
+        .toThrow(/sequenceInputs must name inputs of model 'pointer' that inputs does not give .* Received: sequenceInputs=\["ids","where"\]/);
+    expect(() => startDecoding(model, {maxLength: 4, sequenceInputs: ['ids', 'mask'],
+                                       inputs: {encoded, mask}}))
+        .toThrow(/sequenceInputs must name inputs .* Received: sequenceInputs=\["ids","mask"\]/);
+    expect(() => startDecoding(model, {maxLength: 4, sequenceInputs: ['ids'],
+                                       inputs: {encoded, mask}}))
+        .toThrow(/but the sequence must be given .* leaving \["ids","places"\], sequenceInputs=\["ids"\]/);
+    expect(() => startDecoding(model, {maxLength: 4, sequenceInputs: [], inputs: {encoded, mask}}))
+        .toThrow(/sequenceInputs must be a non-empty list of distinct input names. Received: sequenceInputs=\[\]/);
+    const session = startDecoding(model, {maxLength: 4, sequenceInputs: ['places', 'ids'],
+                                          inputs: {encoded, mask}});
+    const one = tf.zeros([2, 1], 'int32');
+    expect(() => session.step(one))
+        .toThrow(/tokens must be a list of 2 tensors, one per sequence input \(places, ids\)/);
+    const three = tf.zeros([2, 3], 'int32');
+    expect(() => session.step([one, three]))
+        .toThrow(/every sequence input's tokens must have one \[batch, tNew\]. Received: shapes \[\[2,1\],\[2,3\]\]/);
+    expect(() => session.step([one, tf.zeros([2, 1, 1], 'int32')]))
+        .toThrow(/tokens\[1\] must have the rank of the model's input 'ids'/);
+    expect(session.position).toBe(0);
+    session.dispose();
+    tf.dispose([encoded, mask, one, three]);
+    model.dispose();
   });
 
   it('steps: past maxLength, a wrong batch, a disposed session, a failed step', () => {

@@ -1,7 +1,8 @@
 /**
  * The toy summarisation example (examples/headlines): the grammar and its split, the tokenizer,
- * the model pieces (built from the package's blocks only), the committed model's accuracy, and
- * the summarize command line.
+ * the model pieces (built from the package's blocks only), the committed model's accuracy, its
+ * greedy decoding on the caches against the decoder re-run per word (cpu and wasm), and the
+ * summarize command line.
  */
 import * as tf from '@tensorflow/tfjs';
 import {spawnSync} from 'child_process';
@@ -16,9 +17,10 @@ import {clausesOf, Clause, detokenize, Example, headlineOf, headlinePositions, i
 import {buildHeadlineModel, splitForInference} from '../../../examples/headlines/model';
 import {loadModel, saveModel} from '../../../examples/headlines/model_files';
 import {rouge1F1, score} from '../../../examples/headlines/report';
-import {maskOf, padBatch, Summarizer} from '../../../examples/headlines/summarizer';
+import {decodeHeadlines, maskOf, padBatch, Summarizer} from '../../../examples/headlines/summarizer';
 import {splitWords, UnknownWordError, Vocab} from '../../../examples/headlines/vocab';
 import {useBackend} from '../../../examples/shared/backend';
+import {decodeHeadlinesUncached} from '../../helpers/uncached_decoders';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const MODEL_DIR = path.join(ROOT, 'models/headlines');
@@ -324,5 +326,41 @@ describe('npm run summarize', () => {
     const empty = cli([], '\n\n');
     expect(empty.status).toBe(2);
     expect(empty.stderr).toMatch(/No text given/);
+  });
+});
+
+describe.each(['cpu', 'wasm'] as const)('headline decoding on the caches (%s)', backend => {
+  beforeAll(async () => {
+    await useBackend(backend);
+  });
+
+  it('equals the decoder re-run on every word so far: same words and positions, pointer probabilities to 1e-5, no leaks', async () => {
+    const {model, vocab} = await loadModel(MODEL_DIR);
+    const parts = splitForInference(model);
+    const rows = sampleSplit('test', 12, 31).map(s => vocab.encodeWords(s.input));
+    const reference = decodeHeadlinesUncached(parts, vocab, rows);
+    decodeHeadlines(parts, vocab, rows.slice(0, 2));  // warm up (builds the decoding plan)
+    const before = tf.memory().numTensors;
+    const cached = decodeHeadlines(parts, vocab, rows);
+    expect(tf.memory().numTensors).toBe(before);
+
+    expect(cached.ids).toEqual(reference.ids);
+    expect(cached.positions).toEqual(reference.positions);
+    expect(cached.probabilities.length).toBe(reference.probabilities.length);
+    expect(cached.probabilities.length).toBeGreaterThan(3);
+    let worst = 0;
+    let margin = Infinity;  // best minus second-best probability, over every row and step
+    const timeIn = reference.probabilities[0]!.length / rows.length;
+    reference.probabilities.forEach((step, k) => {
+      step.forEach((p, i) => worst = Math.max(worst, Math.abs(p - cached.probabilities[k]![i]!)));
+      for (let i = 0; i < rows.length; i++) {
+        const sorted = Array.from(step.subarray(i * timeIn, (i + 1) * timeIn)).sort((a, b) => b - a);
+        margin = Math.min(margin, sorted[0]! - sorted[1]!);
+      }
+    });
+    expect(worst).toBeLessThan(1e-5);
+    // No near-tie: probabilities that agree to 1e-5 cannot point elsewhere.
+    expect(margin).toBeGreaterThan(1e-3);
+    model.dispose();
   });
 });
