@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import type {Machine} from './report';
+import {Machine, machineLine} from './report';
 
 export interface DecodeOptions {
   backends: string[];
@@ -58,11 +58,7 @@ export function decodeMarkdown(r: DecodeResults): string {
   const o = r.options;
   const m = r.machine;
   const lines = [
-    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, tfjs ${
-        m.tfjs}; load average ${m.loadAverageAtStart.join(' / ')} at the start, ${
-        m.loadAverageAtEnd.join(' / ')} at the end` +
-        (m.cores <= 2 ? ' (a shared machine: absolute speeds are noisy, the ratios are the result)' : '') +
-        '.',
+    machineLine(m),
     `Generating ${o.tokens} tokens (greedy, batch 1, one-token prompt) with a decoder-only model of ${
         o.layers} decoder blocks, width ${o.width}, ${o.heads} heads, feed-forward ${
         4 * o.width}, vocabulary ${o.vocab}: \`generate\` on the attention caches (keys appended ` +

@@ -80,6 +80,17 @@ export function machine(): Machine {
   };
 }
 
+/**
+ * The machine sentence of a results table (decoding, threads, targets): the machine, and the load
+ * average at the start and at the end of the run.
+ */
+export function machineLine(m: Machine&{loadAverageAtEnd: number[]}): string {
+  return `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, tfjs ${
+      m.tfjs}; load average ${m.loadAverageAtStart.join(' / ')} at the start, ${
+      m.loadAverageAtEnd.join(' / ')} at the end` +
+      (m.cores <= 2 ? ' (a shared machine: absolute times are noisy, the ratios are the result)' : '') + '.';
+}
+
 /** Writes results.json, results.md and chart.svg under `out`; returns the markdown. */
 export function writeResults(out: string, info: Machine, o: Options, rows: Row[],
                              memory: MemoryResult[]): string {

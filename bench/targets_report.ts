@@ -9,7 +9,7 @@ import * as path from 'path';
 
 import type {DecodeResults} from './decode_report';
 import type {ProgramsResults} from './programs_report';
-import type {Machine, Row} from './report';
+import {Machine, machineLine, Row} from './report';
 import type {ThreadsResults} from './threads_report';
 
 /** One target: `met` is null when it was not measured (then `measured` says why). */
@@ -144,10 +144,7 @@ export function targetsMarkdown(r: TargetsResults): string {
   const sources = Object.entries(r.sources).map(([part, s]) =>
     ('dir' in s ? `${part} from ${s.dir} (load average ${s.loadAverage})` : `${part} not run: ${s.notRun}`));
   const lines = [
-    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, tfjs ${
-        m.tfjs}; load average ${m.loadAverageAtStart.join(' / ')} at the start, ${
-        m.loadAverageAtEnd.join(' / ')} at the end` +
-        (m.cores <= 2 ? ' (a shared machine: absolute times are noisy, the ratios are the result)' : '') + '.',
+    machineLine(m),
     `\`npm run bench\`, one run: ${sources.join('; ')}.`,
     '',
     '| part | target | wanted | measured | met |',

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import type {Machine} from './report';
+import {Machine, machineLine} from './report';
 
 export interface ThreadsOptions {
   /** The thread counts compared; the first is the baseline. */
@@ -46,11 +46,7 @@ export function threadsMarkdown(r: ThreadsResults): string {
   const o = r.options;
   const m = r.machine;
   const lines = [
-    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, tfjs ${
-        m.tfjs}; load average ${m.loadAverageAtStart.join(' / ')} at the start, ${
-        m.loadAverageAtEnd.join(' / ')} at the end` +
-        (m.cores <= 2 ? ' (a shared machine: absolute times are noisy, the ratios are the result)' : '') +
-        '.',
+    machineLine(m),
     `Node wasm started by \`useBestBackend({wasmThreads})\` with ${o.threads.join(' and ')} thread(s) ` +
         `(threads in use: ${r.threadsInUse.join(', ')}), each in processes of its own, alternating, ${
         o.rounds} per count; median of ${o.runs} runs after a warm-up in each, pooled. Batch 8; ` +
