@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- --dispatch-table`: measures the attention core's standard and fast paths
- * (forward + backward of `attention()` with `needWeights: false`, as the layers call it) on a
+ * (forward + backward, and forward alone, of `attention()` with `needWeights: false`, as the layers call it) on a
  * grid of sequence lengths × head sizes, for each Node backend in its own process, and writes
  * src/attention/dispatch_table.ts: per backend and cell, the faster path and the ratio. 'auto'
  * reads that table (src/attention/dispatch.ts, choosePath); nothing in it is guessed.
@@ -72,8 +72,11 @@ async function measureBackend(backend: string, o: TableOptions): Promise<Dispatc
             tf.sum(attention(a, b, c, {path, needWeights: false}).output);
         return tf.grads(f)([q!, k!, v!]);
       };
+      const forward = (path: 'standard'|'fast') => () => [attention(q!, k!, v!, {path, needWeights: false}).output];
       const paths = {standard: run('standard'), fast: run('fast')};
+      const forwards = {standard: forward('standard'), fast: forward('fast')};
       const samples = {standard: [] as number[], fast: [] as number[]};
+      const forwardSamples = {standard: [] as number[], fast: [] as number[]};
       const warm = {standard: await timeOnce(paths.standard), fast: await timeOnce(paths.fast)};
       // A cell whose warm-up took over 3 s keeps that one run (cpu at long lengths).
       // Quick cells run more often (about 1 s each), so that one garbage collection does not
@@ -88,9 +91,18 @@ async function measureBackend(backend: string, o: TableOptions): Promise<Dispatc
         samples.standard.push(await timeOnce(paths.standard));
         samples.fast.push(await timeOnce(paths.fast));
       }
+      // The forward alone (inference), as often, interleaved the same way.
+      await timeOnce(forwards.standard);
+      await timeOnce(forwards.fast);
+      for (let i = 0; i < Math.max(1, runs); i++) {
+        forwardSamples.standard.push(await timeOnce(forwards.standard));
+        forwardSamples.fast.push(await timeOnce(forwards.fast));
+      }
       tf.dispose([q!, k!, v!]);
       const cell = {time, dim, standardMs: round(median(samples.standard)),
-                    fastMs: round(median(samples.fast))};
+                    fastMs: round(median(samples.fast)),
+                    standardForwardMs: round(median(forwardSamples.standard)),
+                    fastForwardMs: round(median(forwardSamples.fast))};
       console.error(JSON.stringify({backend, ...cell}));
       cells.push(cell);
     }
@@ -107,12 +119,13 @@ function tableSource(results: Record<string, DispatchCell[]>, o: TableOptions): 
       .join('\n');
   return `/**
  * Measured, not written by hand: \`npm run bench -- --dispatch-table\` (bench/dispatch_table.ts)
- * wrote this file. Per Node backend, forward + backward of \`attention()\` with
- * \`needWeights: false\` on ${o.slices} batch×head slices, timeQ = timeK = time and dk = dv = dim,
+ * wrote this file. Per Node backend, forward + backward (and the forward alone) of
+ * \`attention()\` with \`needWeights: false\` on ${o.slices} batch×head slices, timeQ = timeK = time and dk = dv = dim,
  * median ms of interleaved runs of the standard and the fast path after a warm-up (at least
  * ${o.runs}, up to 40 where a run is quick; the warm-up alone where it took over 3 s).
  * Machine: ${os.cpus()[0]?.model ?? 'unknown'}, ${os.cpus().length} cores, Node ${process.version}, tfjs ${tf.version.tfjs}; load average at the end ${load}.
- * 'auto' takes the path that was faster in the nearest cell (choosePath, ./dispatch.ts).
+ * 'auto' takes the path that was faster in the nearest cell (choosePath, ./dispatch.ts): by the
+ * forward + backward times while gradients are recorded, by the forward times otherwise.
  */
 
 import type {DispatchCell} from './dispatch';

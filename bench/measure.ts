@@ -1,7 +1,7 @@
 /**
  * What one benchmark case measures, the same in Node (bench/run.ts) and in the browser page
- * (bench/browser_page.ts): the variants of bench/cases.ts, a warm-up, runs interleaved a, b, c,
- * medians, peak tensor bytes (tf.profile) and (c) rescaled to the case's FLOPs. Results are read
+ * (bench/browser_page.ts): the variants of bench/cases.ts, a warm-up (1 s or one run of each),
+ * runs interleaved a, b, c, medians, peak tensor bytes (tf.profile) and (c) rescaled to the case's FLOPs. Results are read
  * with `await t.data()` (webgpu's dataSync is bad), so everything here is async.
  *
  * Imports nothing from Node: the page bundles this file.
@@ -73,10 +73,37 @@ async function runAndRead(f: () => tf.Tensor|tf.Tensor[]): Promise<void> {
   }
 }
 
+/**
+ * One timed sample: ms per call of `f`, over as many calls as fill {@link SAMPLE_MS} (at least
+ * one). A big case is one call per sample; a case of a fraction of a ms is averaged over enough
+ * calls that the timer's resolution and one stray pause do not decide it.
+ */
+export const SAMPLE_MS = 50;
+
 async function timeOnce(f: () => tf.Tensor|tf.Tensor[]): Promise<number> {
   const start = performance.now();
-  await runAndRead(f);
-  return performance.now() - start;
+  let calls = 0;
+  do {
+    await runAndRead(f);
+    calls++;
+  } while (performance.now() - start < SAMPLE_MS);
+  return (performance.now() - start) / calls;
+}
+
+/**
+ * The warm-up of each variant: it runs until it has run for {@link WARM_UP_MS} (at least once,
+ * at most {@link WARM_UP_RUNS} times). A big case warms up in one run; a small one runs until
+ * its JavaScript is compiled, as in a training loop that calls it thousands of times. Every
+ * variant gets the same warm-up, so a few ms of first-call JavaScript decide no small row.
+ */
+export const WARM_UP_MS = 1000;
+export const WARM_UP_RUNS = 200;
+
+async function warmUp(f: () => tf.Tensor|tf.Tensor[]): Promise<void> {
+  const start = performance.now();
+  for (let run = 0; run < WARM_UP_RUNS && (run === 0 || performance.now() - start < WARM_UP_MS); run++) {
+    await runAndRead(f);
+  }
 }
 
 /** Peak tensor bytes above what was allocated before `f` ran. */
@@ -127,12 +154,15 @@ export async function measureCase(label: string, c: Case, o: MeasureOptions): Pr
   };
   // Warm-up, then runs interleaved a, b, c so that the machine's state is shared.
   await each(async (_, v) => {
-    await timeOnce(v.forward);
-    await timeOnce(v.both);
+    await warmUp(v.forward);
+    await warmUp(v.both);
   });
   const samples = {a: {f: [], b: []}, b: {f: [], b: []}, c: {f: [], b: []}} as
       Record<Key, {f: number[], b: number[]}>;
-  for (let run = 0; run < o.runs; run++) {
+  // At least o.runs rounds; quick cases get up to 3× as many within 3 s, so that their medians
+  // rest on enough samples.
+  const roundsStart = performance.now();
+  for (let run = 0; run < o.runs || (run < 3 * o.runs && performance.now() - roundsStart < 3000); run++) {
     await each(async (k, v) => {
       samples[k].f.push(await timeOnce(v.forward));
       samples[k].b.push(await timeOnce(v.both));

@@ -26,6 +26,11 @@ export interface Options {
   out: string;
   /** What (b) is: naive attention, or the layer forced onto the standard path. */
   baseline: 'naive'|'standard';
+  /**
+   * How runs were sampled (bench/measure.ts), in runs made since it was recorded: the warm-up's
+   * length and each sample's (ms). Absent in older results: one warm-up run, one call a sample.
+   */
+  sampling?: {warmUpMs: number, sampleMs: number};
 }
 
 export interface Timing {
@@ -119,7 +124,10 @@ export function markdown(rows: Row[], memory: MemoryResult[], info: Machine,
         (info.cores <= 2 ? ' (a shared machine: absolute times are noisy, ratios within a row are the result)' : '') + '.' +
         (info.browser == null ? '' : ` Browser rows: headless ${info.browser.browser}${
             Object.entries(info.browser.devices).map(([b, d]) => `; ${b} on ${d ?? 'an unnamed device'}`).join('')}.`),
-    `Median of ${o.runs} runs after a warm-up; fwd+bwd = gradients of every weight. ` +
+    (o.sampling == null ? `Median of ${o.runs} runs after a warm-up; ` :
+        `Median of ${o.runs} to ${3 * o.runs} interleaved rounds (more for quick cases, within 3 s) after a warm-up of ${
+            o.sampling.warmUpMs / 1000} s or one run; a sample averages the calls that fill ${o.sampling.sampleMs} ms; `) +
+        'fwd+bwd = gradients of every weight. ' +
         `(a) SelfAttention, default settings; (b) ${o.baseline === 'standard' ?
             "the same layer with attentionPath: 'standard'" : 'naive batched-matMul attention'
         }; (c) one square 2-D matMul of the same FLOPs. ` +

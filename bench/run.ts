@@ -28,7 +28,7 @@ import {BROWSER_BACKENDS, checkBrowserPrerequisites, measureInBrowser} from './b
 import {Case, forwardFlops} from './cases';
 import {writeDispatchTable} from './dispatch_table';
 import {runTargets} from './targets';
-import {emptyTiming, firstLine, measureCase, peakBytes} from './measure';
+import {emptyTiming, firstLine, measureCase, peakBytes, SAMPLE_MS, WARM_UP_MS} from './measure';
 import {machine, MemoryResult, Options, Row, writeResults} from './report';
 
 
@@ -99,6 +99,7 @@ function parseArgs(argv: string[]): Options {
     maxSeconds: nums('max-seconds', quick ? '10' : '45')[0]!,
     memoryN: nums('memory-n', quick ? '2048' : '8192')[0]!,
     out: get('out', path.join(__dirname, 'results')),
+    sampling: {warmUpMs: WARM_UP_MS, sampleMs: SAMPLE_MS},
   };
 }
 

@@ -32,7 +32,7 @@ const PARTS: Record<keyof PartResults, {dir: string, command: () => void}> = {
   dispatch: {
     dir: 'dispatch',
     command: () => tsNode('bench/run.ts', '--backends', 'wasm', '--n', '16,64,256', '--pairs',
-                          '1x16,4x64,8x64,8x256', '--runs', '5', '--memory-n', '0', '--out', 'bench/results/dispatch'),
+                          '1x16,4x64,8x64,8x256', '--runs', '7', '--memory-n', '0', '--out', 'bench/results/dispatch'),
   },
   decode: {dir: 'decode', command: () => tsNode('bench/decode.ts')},
   threads: {dir: 'threads', command: () => tsNode('bench/threads.ts')},

@@ -37,7 +37,7 @@ export const DEFAULT_MEMORY_BUDGET_BYTES = 64 * 2 ** 20;
 
 /**
  * One measured cell of ./dispatch_table.ts: forward + backward median milliseconds of the
- * standard and the fast path at timeQ = timeK = `time`, dk = dv = `dim`.
+ * standard and the fast path at timeQ = timeK = `time`, dk = dv = `dim`, and the forward alone.
  */
 export interface DispatchCell {
   /** Sequence length: timeQ = timeK. */
@@ -48,28 +48,45 @@ export interface DispatchCell {
   standardMs: number;
   /** Median milliseconds of the fast path (forward + backward). */
   fastMs: number;
+  /** Median milliseconds of the standard path's forward alone (tables made since it was added). */
+  standardForwardMs?: number;
+  /** Median milliseconds of the fast path's forward alone (tables made since it was added). */
+  fastForwardMs?: number;
 }
+
+/**
+ * What a call is measured for: 'training' (tfjs is recording gradients: forward + backward
+ * times decide) or 'inference' (no gradient recorded: the forward times decide, where the cell
+ * has them).
+ */
+export type DispatchMode = 'training'|'inference';
 
 /**
  * The path the measurements of ./dispatch_table.ts (`npm run bench -- --dispatch-table`) found
  * faster on `backend` for slices of `timeQ × timeK` with head sizes dk and dv: that of the nearest
  * measured cell, distances taken on log₂ of the length √(timeQ·timeK) and of the head size
  * (dk + dv)/2. 'standard' on a backend the table does not list (webgl, webgpu, tensorflow run
- * batched matMuls at full speed), or where the standard path was as fast. `table` defaults to
- * the checked-in {@link DISPATCH_TABLE}.
+ * batched matMuls at full speed), or where the standard path was as fast. `mode` says which
+ * times decide (default 'training': forward + backward); `table` defaults to the checked-in
+ * {@link DISPATCH_TABLE}.
  *
  * ```ts
- * measuredPath('wasm', 256, 256, 8, 8);  // 'fast' (forward + backward ~3× faster, see the table)
+ * measuredPath('wasm', 256, 256, 8, 8);  // 'fast' (forward + backward ~4× faster, see the table)
+ * measuredPath('wasm', 16, 16, 8, 8, 'inference');  // the faster forward at that size
  * ```
  */
 export function measuredPath(backend: string, timeQ: number, timeK: number, dk: number,
-                             dv: number, table: Readonly<Record<string, readonly DispatchCell[]>> =
+                             dv: number, mode: DispatchMode = 'training',
+                             table: Readonly<Record<string, readonly DispatchCell[]>> =
                                  DISPATCH_TABLE): 'standard'|'fast' {
+  if (mode !== 'training' && mode !== 'inference') {
+    throw new Error(`measuredPath: mode must be 'training' or 'inference'. Received: mode=${JSON.stringify(mode)}`);
+  }
   const cells = table[backend];
   if (cells == null || cells.length === 0) {
     return 'standard';
   }
-  const memo = table === DISPATCH_TABLE ? `${backend} ${timeQ} ${timeK} ${dk} ${dv}` : null;
+  const memo = table === DISPATCH_TABLE ? `${backend} ${timeQ} ${timeK} ${dk} ${dv} ${mode}` : null;
   const known = memo == null ? undefined : MEASURED_PATHS.get(memo);
   if (known != null) {
     return known;
@@ -85,7 +102,9 @@ export function measuredPath(backend: string, timeQ: number, timeK: number, dk: 
       bestDistance = distance;
     }
   }
-  const path = best.fastMs < best.standardMs ? 'fast' : 'standard';
+  const forward = mode === 'inference' && best.fastForwardMs != null && best.standardForwardMs != null;
+  const path = (forward ? best.fastForwardMs! < best.standardForwardMs! : best.fastMs < best.standardMs) ?
+      'fast' : 'standard';
   if (memo != null && MEASURED_PATHS.size < 4096) {
     MEASURED_PATHS.set(memo, path);
   }
@@ -123,7 +142,8 @@ export interface DispatchOptions extends PathOptions {
  * 4. 'fused' on webgl with WebGL 2 (its programs keep two score-sized textures);
  * 5. otherwise the path measured faster for this backend and these sizes ({@link measuredPath},
  *    from the checked-in table ./dispatch_table.ts; 'standard' on backends it does not list:
- *    tensorflow runs batched matMuls at full speed).
+ *    tensorflow runs batched matMuls at full speed): forward + backward times while tfjs
+ *    records gradients, forward times when it does not (inference).
  * The fused path measured faster than the standard one on both GPU backends
  * (docs/attention-paths.md, `npm run bench:programs`).
  *
@@ -167,7 +187,7 @@ function pickPath(query: tf.Tensor, key: tf.Tensor, options: DispatchOptions,
   }
   const dk = query.shape[query.rank - 1]!;
   return measuredPath(backend, query.shape[query.rank - 2]!, key.shape[key.rank - 2]!, dk,
-                      valueDim ?? dk);
+                      valueDim ?? dk, tf.engine().isTapeOn() ? 'training' : 'inference');
 }
 
 /**

@@ -295,7 +295,8 @@ describe.each(BACKENDS)('on %s', backend => {
 
   describe('dispatch', () => {
     it('auto: standard when weights are wanted, memoryEfficient above the budget, else the measured path', () => {
-      const measured = (t: number, d: number) => measuredPath(backend, t, t, d, d);
+      // No gradient is being recorded here: the forward times decide ('inference').
+      const measured = (t: number, d: number) => measuredPath(backend, t, t, d, d, 'inference');
       tf.tidy(() => {
         const q = tf.zeros([2, 2, 128, 64]);
         expect(choosePath(q, q)).toBe('standard');
@@ -314,21 +315,43 @@ describe.each(BACKENDS)('on %s', backend => {
       });
     });
 
+    it('auto: the training times decide while gradients are recorded, the forward times otherwise', () => {
+      const cell = DISPATCH_TABLE['wasm']!.find(c => c.fastForwardMs != null &&
+          (c.fastMs < c.standardMs) !== (c.fastForwardMs < c.standardForwardMs!));
+      const sizes = cell ?? {time: 64, dim: 16};  // some table has a cell where the two disagree
+      const x = tf.zeros([2, 2, sizes.time, sizes.dim]);
+      const chosen: string[] = [];
+      tf.grad((t: tf.Tensor) => {
+        chosen.push(choosePath(t, t, {needWeights: false}));
+        return tf.sum(t);
+      })(x).dispose();
+      chosen.push(choosePath(x, x, {needWeights: false}));
+      expect(chosen).toEqual([measuredPath(backend, sizes.time, sizes.time, sizes.dim, sizes.dim, 'training'),
+                              measuredPath(backend, sizes.time, sizes.time, sizes.dim, sizes.dim, 'inference')]);
+      x.dispose();
+    });
+
     it('measuredPath: the faster path of the nearest measured cell; standard where none is listed', () => {
-      const table = {wasm: [{time: 64, dim: 8, standardMs: 10, fastMs: 5},
+      const table = {wasm: [{time: 64, dim: 8, standardMs: 10, fastMs: 5, standardForwardMs: 2, fastForwardMs: 3},
                             {time: 256, dim: 8, standardMs: 10, fastMs: 20},
                             {time: 64, dim: 64, standardMs: 10, fastMs: 10}]};
-      expect(measuredPath('wasm', 64, 64, 8, 8, table)).toBe('fast');
-      expect(measuredPath('wasm', 100, 100, 8, 8, table)).toBe('fast');       // nearer 64 (log₂)
-      expect(measuredPath('wasm', 160, 160, 8, 8, table)).toBe('standard');   // nearer 256
-      expect(measuredPath('wasm', 16, 4096, 8, 8, table)).toBe('standard');   // √(16·4096) = 256
-      expect(measuredPath('wasm', 64, 64, 64, 64, table)).toBe('standard');   // a tie keeps standard
-      expect(measuredPath('webgl', 64, 64, 8, 8, table)).toBe('standard');
-      // The checked-in table: each of its cells gives its own faster path.
+      expect(measuredPath('wasm', 64, 64, 8, 8, 'training', table)).toBe('fast');
+      expect(measuredPath('wasm', 64, 64, 8, 8, 'inference', table)).toBe('standard');  // forward times
+      expect(measuredPath('wasm', 100, 100, 8, 8, 'training', table)).toBe('fast');       // nearer 64 (log₂)
+      expect(measuredPath('wasm', 160, 160, 8, 8, 'training', table)).toBe('standard');   // nearer 256
+      expect(measuredPath('wasm', 160, 160, 8, 8, 'inference', table)).toBe('standard');  // no forward times: fwd+bwd
+      expect(measuredPath('wasm', 16, 4096, 8, 8, 'training', table)).toBe('standard');   // √(16·4096) = 256
+      expect(measuredPath('wasm', 64, 64, 64, 64, 'training', table)).toBe('standard');   // a tie keeps standard
+      expect(measuredPath('webgl', 64, 64, 8, 8, 'training', table)).toBe('standard');
+      expect(() => measuredPath('wasm', 64, 64, 8, 8, 'train' as never, table))
+          .toThrow(/mode must be 'training' or 'inference'. Received: mode="train"/);
+      // The checked-in table: each of its cells gives its own faster path, in both modes.
       for (const [name, cells] of Object.entries(DISPATCH_TABLE)) {
         for (const c of cells) {
           expect(measuredPath(name, c.time, c.time, c.dim, c.dim))
               .toBe(c.fastMs < c.standardMs ? 'fast' : 'standard');
+          expect(measuredPath(name, c.time, c.time, c.dim, c.dim, 'inference'))
+              .toBe(c.fastForwardMs! < c.standardForwardMs! ? 'fast' : 'standard');
         }
       }
     });
