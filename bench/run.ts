@@ -191,11 +191,20 @@ function caseInChild(backend: string, c: Case, o: Options): Row {
   }
 }
 
-/** The attention path 'auto' takes for the layer's call in case `c` (it returns no weights). */
+/**
+ * The attention path 'auto' takes for the layer's call in case `c` (it returns no weights):
+ * while gradients are recorded (fwd+bwd), and, if it differs, for a forward alone.
+ */
 function autoPath(c: Case): string {
   return tf.tidy(() => {
     const q = tf.zeros([c.batch, c.heads, c.time, c.model / c.heads]);
-    return choosePath(q, q, {needWeights: false});
+    let training = '';
+    tf.grad((t: tf.Tensor) => {
+      training = choosePath(t, t, {needWeights: false});
+      return tf.sum(t);
+    })(q);
+    const inference = choosePath(q, q, {needWeights: false});
+    return inference === training ? training : `${training} (forward alone: ${inference})`;
   });
 }
 
