@@ -20,7 +20,7 @@ export type {OpArg} from './keras/layers/keras_op';
 export {andMasks, causalMask, MASK_FILL, paddingMask, positionCoverage, positionMask, PositionRules, slidingWindowMask, Span} from './attention/masks';
 export {AttentionOptions, AttentionResult, DEFAULT_BLOCK_SIZE, PathOptions, PathResult} from './attention/options';
 export {AttentionSteps, attentionSteps, maskedSoftmax, scaledDotProductAttention} from './attention/scaled_dot_product';
-export {attention, ATTENTION_PATHS, AttentionPath, choosePath, DEFAULT_MEMORY_BUDGET_BYTES, DispatchCell, DispatchOptions, measuredPath} from './attention/dispatch';
+export {attention, ATTENTION_PATHS, AttentionPath, choosePath, DEFAULT_MEMORY_BUDGET_BYTES, DispatchCell, DispatchMode, DispatchOptions, FAST_PATH_MARGIN, measuredPath} from './attention/dispatch';
 export {DISPATCH_TABLE} from './attention/dispatch_table';
 export {fastCpuAttention} from './attention/paths/fast_cpu';
 export {memoryEfficientAttention} from './attention/paths/memory_efficient';

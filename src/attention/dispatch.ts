@@ -66,7 +66,8 @@ export type DispatchMode = 'training'|'inference';
  * faster on `backend` for slices of `timeQ × timeK` with head sizes dk and dv: that of the nearest
  * measured cell, distances taken on log₂ of the length √(timeQ·timeK) and of the head size
  * (dk + dv)/2. 'standard' on a backend the table does not list (webgl, webgpu, tensorflow run
- * batched matMuls at full speed), or where the standard path was as fast. `mode` says which
+ * batched matMuls at full speed), or where the fast path was not at least 10% faster
+ * ({@link FAST_PATH_MARGIN}). `mode` says which
  * times decide (default 'training': forward + backward); `table` defaults to the checked-in
  * {@link DISPATCH_TABLE}.
  *
@@ -103,13 +104,20 @@ export function measuredPath(backend: string, timeQ: number, timeK: number, dk: 
     }
   }
   const forward = mode === 'inference' && best.fastForwardMs != null && best.standardForwardMs != null;
-  const path = (forward ? best.fastForwardMs! < best.standardForwardMs! : best.fastMs < best.standardMs) ?
-      'fast' : 'standard';
+  const [fast, standard] = forward ? [best.fastForwardMs!, best.standardForwardMs!] : [best.fastMs, best.standardMs];
+  const path = fast < FAST_PATH_MARGIN * standard ? 'fast' : 'standard';
   if (memo != null && MEASURED_PATHS.size < 4096) {
     MEASURED_PATHS.set(memo, path);
   }
   return path;
 }
+
+/**
+ * The fast path is taken where it measured at least 10% faster than the standard one: closer
+ * calls are within the noise of one measurement, and there the standard path runs the same
+ * kernels as attention written by hand.
+ */
+export const FAST_PATH_MARGIN = 0.9;
 
 /** measuredPath's answers from the checked-in table, by backend and sizes (a layer asks each call). */
 const MEASURED_PATHS = new Map<string, 'standard'|'fast'>();
