@@ -39,8 +39,8 @@ const PARTS: Record<keyof PartResults, {dir: string, command: () => void}> = {
   programs: {
     dir: 'fused',
     command: () => {
-      checkBrowserPrerequisites(['webgl', 'webgpu']);  // throws, naming what is missing
       execFileSync('npm', ['run', 'build'], {cwd: root, stdio: 'inherit'});
+      checkBrowserPrerequisites(['webgl', 'webgpu']);  // throws, naming what is missing
       tsNode('bench/programs.ts');
     },
   },
@@ -73,7 +73,7 @@ export async function runTargets(argv: string[]): Promise<void> {
     try {
       part.command();
     } catch (e) {
-      why[name] = firstLine(e);
+      why[name] = firstLine(e).replace(/\.$/, '');
       console.error(`${name} failed: ${why[name]}`);
     }
   }

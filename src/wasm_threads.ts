@@ -162,7 +162,7 @@ function bundleDefinitions(bundle: string): string|{reason: string} {
 
 /**
  * Replaces `Blob`, `URL.createObjectURL` and `os.cpus` as the module describes, until `undo()`.
- * `problem` says what went wrong in them, if anything did (they cannot throw into the backend).
+ * `problem` says what went wrong in them, if anything did.
  */
 function patchForStart(threads: number, node: NodeModules, folder: string, definitions: string):
     {undo(): void, problem: string|null} {
@@ -186,7 +186,10 @@ function patchForStart(threads: number, node: NodeModules, folder: string, defin
           fs.writeFileSync(modulePath, `${definitions}\nvar _scriptDir = ${JSON.stringify(modulePath)};\n${text}\n`);
           const unknown = unknownBundleNames(text);
           if (unknown.length) {
+            // Thrown inside the backend's start, before any worker loads the module: the start
+            // fails and the plain build runs.
             state.problem = `its module uses names of the bundle not defined here: ${unknown.join(', ')}`;
+            throw new Error(state.problem);
           }
         }
       }
