@@ -122,6 +122,11 @@ async function runChild(threads: number, runs: number): Promise<ChildResult> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    console.log('npm run bench:threads [-- --threads 1,2 --rounds 2 --runs 5 --out bench/results/threads]: Node wasm ' +
+                'on more than one thread (useBestBackend({wasmThreads})) against one; see bench/threads.ts');
+    return;
+  }
   const o = parseArgs(process.argv.slice(2));
   if (o.child != null) {
     printChildResult(await runChild(o.child, o.runs));
