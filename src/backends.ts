@@ -114,10 +114,15 @@ export async function useBestBackend(args: UseBestBackendArgs = {}): Promise<Bac
 /** The wasm backend's threads, if the package `req` loads is the one that started it. */
 function wasmThreadsInUse(req: NodeRequireLike): number|undefined {
   try {
-    return (req('@tensorflow/tfjs-backend-wasm') as WasmModuleExports).getThreadsCount();
+    return wasmExports(req).getThreadsCount();
   } catch {
     return undefined;  // started from another copy (e.g. the page's own import)
   }
+}
+
+/** tfjs-backend-wasm's exports, as `req` loads them. */
+function wasmExports(req: NodeRequireLike): WasmModuleExports {
+  return req('@tensorflow/tfjs-backend-wasm') as WasmModuleExports;
 }
 
 /** Threads asked for the wasm backend, and why the threaded build was not used (if not). */
@@ -144,12 +149,11 @@ async function tryBackend(backend: string, req: NodeRequireLike|null, wasmPaths:
         threading.note = 'threads are started in Node only (in a browser tfjs-backend-wasm uses ' +
                          'them by itself on a cross-origin isolated page)';
       } else {
-        const started = await startThreadedWasm(threading.asked, req,
-                                                req('@tensorflow/tfjs-backend-wasm') as WasmModuleExports);
-        if ('threads' in started) {
+        threading.note = await startThreadedWasm(threading.asked, req, wasmExports(req));
+        if (threading.note == null) {
           return null;
         }
-        threading.note = started.reason;  // then the plain build, below
+        // Not started: the plain build, below.
       }
     }
     const ok = await tf.setBackend(backend);

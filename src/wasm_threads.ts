@@ -16,7 +16,8 @@
  * 3. The module's source, cut out of the package's Node bundle, refers to a few names the bundle
  *    defines around it (its `require`s of fs, path, perf_hooks and os, `commonjsGlobal`, three
  *    TypeScript helpers): their definitions are copied from the same bundle in front of it. A
- *    name we do not know how to define stops the threaded start with its name as the reason.
+ *    bundle `require$$N` the list does not name stops the threaded start with its name as the
+ *    reason.
  * 4. The wasm code caps its thread pool at half the logical cores it sees (`os.cpus()`; one on a
  *    two-core machine): while it starts, `os.cpus()` reports 2 × N, so the cap is N.
  *
@@ -40,7 +41,7 @@ export const MAX_WASM_THREADS = 8;
 /** Gives up on a threaded start that has not finished after this long (ms). */
 const START_TIMEOUT_MS = 60_000;
 
-/** The names the module's source uses from its bundle, and how a definition of each looks. */
+/** The names the module's source uses from its bundle (their definitions are copied from it). */
 const BUNDLE_NAMES = ['require$$0', 'require$$1', 'require$$3', 'require$$4', 'commonjsGlobal',
                       '__values', '__read', '__spreadArray'];
 
@@ -84,33 +85,33 @@ interface PThreadPool {
 }
 
 /**
- * Starts the wasm backend with `threads` threads (> 1). Returns the threads its kernels use, or
- * the reason the threaded build was not started; in that case nothing was changed and the
- * caller starts the plain build as usual. `wasm` is the loaded package's exports.
+ * Starts the wasm backend with `threads` threads (> 1). Returns null when it is running, else
+ * the reason the threaded build was not started; then nothing is left changed and the caller
+ * starts the plain build as usual. `wasm` is the loaded package's exports.
  */
 export async function startThreadedWasm(threads: number, req: NodeRequire,
-                                        wasm: WasmModuleExports): Promise<{threads: number}|{reason: string}> {
+                                        wasm: WasmModuleExports): Promise<string|null> {
   if (!TESTED_WASM_VERSIONS.includes(wasm.version_wasm)) {
-    return {reason: `@tensorflow/tfjs-backend-wasm ${wasm.version_wasm} is not a version the ` +
-                    `threaded start was tested with (${TESTED_WASM_VERSIONS.join(', ')})`};
+    return `@tensorflow/tfjs-backend-wasm ${wasm.version_wasm} is not a version the ` +
+           `threaded start was tested with (${TESTED_WASM_VERSIONS.join(', ')})`;
   }
   if (tf.findBackend('wasm') != null) {
-    return {reason: 'the wasm backend was already started in this process (threads are chosen ' +
-                    'when it starts: call useBestBackend({wasmThreads}) before anything uses wasm)'};
+    return 'the wasm backend was already started in this process (threads are chosen ' +
+           'when it starts: call useBestBackend({wasmThreads}) before anything uses wasm)';
   }
   if (!sharedMemorySupported()) {
-    return {reason: 'this Node has no shared WebAssembly memory (SharedArrayBuffer, Atomics)'};
+    return 'this Node has no shared WebAssembly memory (SharedArrayBuffer, Atomics)';
   }
   const node = {fs: req('fs'), os: req('os'), path: req('path')} as NodeModules;
   const definitions = bundleDefinitions(node.fs.readFileSync(req.resolve('@tensorflow/tfjs-backend-wasm'), 'utf8'));
-  if (typeof definitions !== 'string') {
-    return definitions;
+  if (definitions.missing != null) {
+    return `the package's Node bundle has no definition of ${definitions.missing}`;
   }
   const folder = node.fs.mkdtempSync(node.path.join(node.os.tmpdir(), 'tfjs-wasm-threads-'));
   (globalThis as {process?: {once(event: 'exit', f: () => void): void}}).process!.once(
       'exit', () => node.fs.rmSync(folder, {recursive: true, force: true}));
   const flags = tf.env();
-  const restore = patchForStart(threads, node, folder, definitions);
+  const restore = patchForStart(threads, node, folder, definitions.text);
   flags.set('WASM_HAS_MULTITHREAD_SUPPORT', true);
   wasm.setThreadsCount(threads);
   let started: boolean|string;
@@ -125,10 +126,10 @@ export async function startThreadedWasm(threads: number, req: NodeRequire,
     flags.set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     wasm.setThreadsCount(-1);
     const why = restore.problem ?? (typeof started === 'string' ? started : `tf.setBackend('wasm') returned false`);
-    return {reason: `the threaded build did not start (${why})`};
+    return `the threaded build did not start (${why})`;
   }
   unrefWorkers((tf.backend() as unknown as {wasm: {PThread: PThreadPool}}).wasm.PThread);
-  return {threads: wasm.getThreadsCount()};
+  return null;
 }
 
 /** Whether WebAssembly memory can be shared between threads here. */
@@ -144,8 +145,8 @@ function sharedMemorySupported(): boolean {
   }
 }
 
-/** The bundle's definitions of {@link BUNDLE_NAMES}, one after another, or what is missing. */
-function bundleDefinitions(bundle: string): string|{reason: string} {
+/** The bundle's definitions of {@link BUNDLE_NAMES}, one after another, or the name it lacks. */
+function bundleDefinitions(bundle: string): {text: string, missing?: never}|{missing: string} {
   const found: string[] = [];
   for (const name of BUNDLE_NAMES) {
     const escaped = name.replace(/\$/g, '\\$');
@@ -153,11 +154,11 @@ function bundleDefinitions(bundle: string): string|{reason: string} {
     const definition = new RegExp(`^var ${escaped} = [^\\n]*;$`, 'm').exec(bundle) ??
                        new RegExp(`^function ${escaped}\\([^]*?\\n\\}$`, 'm').exec(bundle);
     if (definition == null) {
-      return {reason: `the package's Node bundle has no definition of ${name}`};
+      return {missing: name};
     }
     found.push(definition[0]);
   }
-  return found.join('\n');
+  return {text: found.join('\n')};
 }
 
 /**
@@ -165,12 +166,12 @@ function bundleDefinitions(bundle: string): string|{reason: string} {
  * `problem` says what went wrong in them, if anything did.
  */
 function patchForStart(threads: number, node: NodeModules, folder: string, definitions: string):
-    {undo(): void, problem: string|null} {
+    {undo(): void, readonly problem: string|null} {
   const {fs, os, path} = node;
   const OriginalBlob = globalThis.Blob;
   const originalCreate = URL.createObjectURL;
   const originalCpus = os.cpus;
-  const state = {problem: null as string|null, undo};
+  let problem: string|null = null;
   let modulePath: string|null = null;
   let workerPath: string|null = null;
   const recorded = new WeakMap<Blob, string>();
@@ -179,19 +180,20 @@ function patchForStart(threads: number, node: NodeModules, folder: string, defin
     constructor(parts?: BlobPart[], options?: BlobPropertyBag) {
       super(parts, options);
       const text = parts != null && parts.every(p => typeof p === 'string') ? parts.join('') : null;
-      if (text != null) {
-        recorded.set(this, text);
-        if (text.startsWith(MODULE_PREFIX)) {
-          modulePath = path.join(folder, 'module.cjs');
-          fs.writeFileSync(modulePath, `${definitions}\nvar _scriptDir = ${JSON.stringify(modulePath)};\n${text}\n`);
-          const unknown = unknownBundleNames(text);
-          if (unknown.length) {
-            // Thrown inside the backend's start, before any worker loads the module: the start
-            // fails and the plain build runs.
-            state.problem = `its module uses names of the bundle not defined here: ${unknown.join(', ')}`;
-            throw new Error(state.problem);
-          }
+      if (text == null) {
+        return;
+      }
+      recorded.set(this, text);
+      if (text.startsWith(MODULE_PREFIX)) {
+        const unknown = unknownBundleNames(text);
+        if (unknown.length) {
+          // Thrown inside the backend's start, before any worker loads the module: the start
+          // fails and the plain build runs.
+          problem = `its module uses names of the bundle not defined here: ${unknown.join(', ')}`;
+          throw new Error(problem);
         }
+        modulePath = path.join(folder, 'module.cjs');
+        fs.writeFileSync(modulePath, `${definitions}\nvar _scriptDir = ${JSON.stringify(modulePath)};\n${text}\n`);
       }
     }
   }
@@ -219,12 +221,16 @@ function patchForStart(threads: number, node: NodeModules, folder: string, defin
     const cpus = originalCpus();
     return Array.from({length: 2 * threads}, (_, i) => cpus[i % Math.max(1, cpus.length)]);
   };
-  function undo(): void {
-    globalThis.Blob = OriginalBlob;
-    URL.createObjectURL = originalCreate;
-    os.cpus = originalCpus;
-  }
-  return state;
+  return {
+    get problem() {
+      return problem;
+    },
+    undo() {
+      globalThis.Blob = OriginalBlob;
+      URL.createObjectURL = originalCreate;
+      os.cpus = originalCpus;
+    },
+  };
 }
 
 /** Names like `require$$7` in the module's source that {@link BUNDLE_NAMES} does not define. */

@@ -32,7 +32,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {attentionChecked, AttentionPath} from '../attention/dispatch';
+import {attentionChecked, DispatchOptions} from '../attention/dispatch';
 import {checkScoresFitBackend} from '../attention/limits';
 import {andMasks, paddingMask, toBool} from '../attention/masks';
 import {connectedZeros, PathResult} from '../attention/options';
@@ -247,26 +247,15 @@ export function scoresMask(args: ScoresMaskArgs): tf.Tensor|null {
 
 // ---- Steps 3–6 --------------------------------------------------------------------------------
 
-/** Options of {@link attend}: what the layer resolved, plus this call's masks and mode. */
-export interface AttendOptions {
-  /** Mask of the scores, from {@link scoresMask}. Default none. */
-  mask?: tf.Tensor|null|undefined;
-  /** Per-token query mask `[batch, timeQ]`: padded query rows get output 0. Default none. */
-  queryMask?: tf.Tensor|null|undefined;
-  /** Default false. */
-  causal?: boolean|undefined;
-  /** Keras 3.15's sliding window (|i − j| < slidingWindow). Default none. */
-  slidingWindow?: number|null|undefined;
-  /** Dropout rate on the attention weights. Default 0. */
-  dropout?: number|undefined;
-  /** Whether dropout applies. Default false. */
-  training?: boolean|undefined;
-  /** Seed of the dropout pattern. Default random. */
-  seed?: number|undefined;
-  /** Default 'auto'. */
-  path?: AttentionPath|undefined;
-  /** 'auto''s memory budget for the scores. Default 64 MiB. */
-  memoryBudgetBytes?: number|undefined;
+/**
+ * Options of {@link attend}: what the layer resolved, plus this call's masks and mode. The
+ * dispatcher's options ({@link DispatchOptions}: `mask` from {@link scoresMask}, `queryMask`,
+ * `causal`, `slidingWindow`, `dropout`, `training`, `seed`, `path`, `memoryBudgetBytes`), with
+ * the same defaults except `needWeights`.
+ */
+export interface AttendOptions extends Pick<DispatchOptions, 'mask'|'queryMask'|'causal'|'slidingWindow'|
+                                                              'dropout'|'training'|'seed'|'path'|
+                                                              'memoryBudgetBytes'> {
   /** Whether the weights are returned. Default false (a layer asks only when it returns them). */
   needWeights?: boolean|undefined;
   /** Name used in errors. Default 'SelfAttention'. */

@@ -288,10 +288,8 @@ export class SelfAttention<W extends boolean = boolean> extends tf.layers.Layer 
 
       const [queryMask, keyMask] = this.tokenMasks(inputs, kwargs.mask);
       checkTokenMask(queryMask, [batch, timeQ], 'query mask');
-      const mask = keyMask == null && kwargs.attentionMask == null ? null : scoresMask({
-        keyMasks: [keyMask], attentionMask: kwargs.attentionMask, batch,
-        numHeads: this.numHeads, timeQ, timeK,
-      });  // [batch, 1|numHeads, timeQ|1, timeK] boolean, or null
+      const mask = scoresMask({keyMasks: [keyMask], attentionMask: kwargs.attentionMask, batch,
+                               numHeads: this.numHeads, timeQ, timeK});  // boolean, or null
       // Steps 3–6.  // output [batch, heads, timeQ, valueDim], weights [batch, heads, timeQ, timeK]
       const {output, weights} = attend(q, k, v, {
         mask,
@@ -662,7 +660,7 @@ function splitInputs(inputs: tf.Tensor|tf.Tensor[]): [tf.Tensor, tf.Tensor] {
     }
     return [inputs, inputs];
   }
-  const list = inputs instanceof Array ? inputs : [inputs];
+  const list = inputs;
   const names = list.length === 1 ? ['inputs'] : ['query', 'context', 'contextMask'];
   list.forEach((t, i) => checkTensorArg('SelfAttention', t, names[i] ?? `inputs[${i}]`));
   splitShapes(list.map(t => t.shape));
